@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sentiment + NER trained jointly on the shared backbone vs. each head alone,
+# same steps, batch size and learning rate, on ../shared/datasets (dev splits).
+# Usage: bash bench/joint_vs_single.sh [STEPS] [RUNS...]   (RUNS: joint sentiment ner)
+# Writes bench/runs/<run>/{config.cfg,train.log,metrics.json,time.txt}.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+data=${DATA:-$here/../../shared/datasets}
+steps=${1:-2000}
+shift || true
+runs=${*:-joint sentiment ner}
+for run in $runs; do
+  case $run in
+    joint) tasks=sentiment,ner ;;
+    *) tasks=$run ;;
+  esac
+  out=$here/runs/$run
+  rm -rf "$out" && mkdir -p "$out"
+  nlp-tasks init config "$out/config.cfg" --tasks "$tasks" --max-steps "$steps" \
+    --eval-frequency 500 --learn-rate 1e-4
+  start=$(date +%s)
+  python -m spacy train "$out/config.cfg" --output "$out/model" --paths.data "$data" \
+    > "$out/train.log" 2>&1
+  echo "$(( $(date +%s) - start ))" > "$out/time.txt"
+  nlp-tasks evaluate "$out/model/model-last" --data "$data" --output "$out/metrics.json" \
+    | tee "$out/table.txt"
+done

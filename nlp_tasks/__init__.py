@@ -1,0 +1,42 @@
+"""nlp-tasks: multi-task spaCy pipelines on one shared transformer backbone.
+
+Heavy modules (spaCy pipelines, torch, transformers) are imported only when a
+function that needs them is called, so importing this package is cheap.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from .hookspecs import hookimpl
+from .task import PLUGIN_API_VERSION, RecordError, Task
+
+__version__ = "0.1.0"
+__all__ = [
+    "PLUGIN_API_VERSION",
+    "RecordError",
+    "SharedBackboneHead",
+    "Task",
+    "hookimpl",
+    "load",
+    "predict",
+    "read_jsonl",
+]
+
+if TYPE_CHECKING:
+    from .pipe import SharedBackboneHead
+    from .pipeline import load, predict
+    from .readers import read_jsonl
+
+_LAZY = {
+    "load": "pipeline",
+    "predict": "pipeline",
+    "SharedBackboneHead": "pipe",
+    "read_jsonl": "readers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'nlp_tasks' has no attribute '{name}'")

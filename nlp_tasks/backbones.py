@@ -1,0 +1,109 @@
+"""The shared backbone: alias resolution and the ``nlp_tasks.Backbone.v1`` architecture."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from thinc.api import Model
+
+from . import plugins
+from .errors import Errors
+
+
+class BackboneError(OSError):
+    """A backbone name that resolves to nothing loadable."""
+
+
+def backbone_aliases() -> dict[str, Callable[[], str | None] | str]:
+    """Every registered backbone alias.
+
+    RETURNS (dict): Alias to a directory path, or to a callable returning one.
+    """
+    aliases: dict[str, Any] = {}
+    owners: dict[str, str] = {}
+
+    def register(alias: str, locate: Callable[[], str | None] | str, *, plugin: str = "") -> None:
+        if alias in aliases and owners[alias] != plugin:
+            raise plugins.PluginError(
+                Errors.E012.format(alias=alias, first=owners[alias], second=plugin)
+            )
+        aliases[alias] = locate
+        owners[alias] = plugin
+
+    plugins.call_each("register_backbones", register=register)
+    return aliases
+
+
+def resolve_backbone(name: str) -> str:
+    """Turn a backbone name into what ``from_pretrained`` should load.
+
+    An alias becomes its local directory; an existing path is returned as is;
+    anything else is taken as a Hugging Face Hub name.
+
+    name (str): An alias, a local directory or a Hub name.
+    RETURNS (str): A local directory or a Hub name.
+    """
+    locate = backbone_aliases().get(name)
+    if locate is not None:
+        path = locate() if callable(locate) else locate
+        if path:
+            return str(path)
+    if Path(name).expanduser().exists():
+        return str(Path(name).expanduser())
+    if name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name:
+        raise BackboneError(Errors.E011.format(name=name))
+    return name
+
+
+def create_backbone(
+    name: str,
+    get_spans: Callable,
+    tokenizer_config: dict | None = None,
+    transformer_config: dict | None = None,
+    mixed_precision: bool = False,
+    grad_scaler_config: dict | None = None,
+) -> Model:
+    """Build spacy-transformers' TransformerModel for a name that may be an alias.
+
+    The name is resolved when the model is initialized (at the start of
+    training), not when it is built: a saved pipeline carries its weights and
+    loads without the alias or the path it was trained from.
+
+    name (str): Backbone alias, local directory or Hugging Face Hub name.
+    get_spans (Callable): Span getter; strided spans keep long docs whole.
+    tokenizer_config (dict): Settings for the Hugging Face tokenizer.
+    transformer_config (dict): Settings for the Hugging Face model config.
+    mixed_precision (bool): Use mixed precision (GPU only).
+    grad_scaler_config (dict): Settings for the PyTorch gradient scaler.
+    RETURNS (Model): The transformer model.
+    """
+    from spacy.util import registry
+
+    build = registry.architectures.get("spacy-transformers.TransformerModel.v3")
+    model = build(
+        name,
+        get_spans,
+        tokenizer_config or {},
+        transformer_config or {},
+        mixed_precision,
+        grad_scaler_config or {},
+    )
+    model.init = _resolving_init(model.init)
+    return model
+
+
+def _resolving_init(init: Callable) -> Callable:
+    def resolve_then_init(model: Model, X: Any = None, Y: Any = None) -> Any:
+        if model.attrs["has_transformer"]:
+            return init(model, X=X, Y=Y)
+        name = model.attrs["name"]
+        model.attrs["name"] = resolve_backbone(name)
+        try:
+            return init(model, X=X, Y=Y)
+        except OSError as error:
+            aliases = ", ".join(sorted(backbone_aliases())) or "none registered"
+            raise BackboneError(
+                Errors.E010.format(name=name, aliases=aliases, error=str(error).splitlines()[0])
+            ) from error
+
+    return resolve_then_init

@@ -1,0 +1,82 @@
+"""The base of every task head on the shared backbone.
+
+spacy-transformers runs the backbone's backward pass from the LAST listening
+component in pipeline order only; the others just accumulate gradients. A head
+that returns early from ``update`` (spaCy's ``ner`` does, on a batch with no
+entity gold) never calls its listener's backprop, so when that head is last
+the backbone silently stops learning from every other head's gradient.
+``SharedBackboneHead`` closes that gap for any pipe: after the pipe's own
+update, every listener that still holds the batch receives a zero gradient.
+"""
+
+from typing import Any
+
+from spacy.training import Example
+from thinc.api import Model
+
+
+class SharedBackboneHead:
+    """Mixin for a ``TrainablePipe`` whose model listens to the shared transformer.
+
+    Put it first in the bases, before the spaCy pipe it extends:
+    ``class MyHead(SharedBackboneHead, TextCategorizer)``.
+    """
+
+    def update(
+        self,
+        examples: list[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Any = None,
+        losses: dict[str, float] | None = None,
+    ) -> dict[str, float]:
+        """Learn from a batch, and always pass a gradient back to the backbone.
+
+        examples (Iterable[Example]): The batch; examples without gold for this
+            head are masked out of its loss, not treated as negative.
+        drop (float): The dropout rate.
+        sgd (thinc.api.Optimizer | None): The optimizer.
+        losses (dict[str, float] | None): Losses by component name, updated.
+        RETURNS (dict[str, float]): The updated losses.
+        """
+        losses = super().update(examples, drop=drop, sgd=sgd, losses=losses)  # type: ignore[misc]
+        release_listeners(self.model)  # type: ignore[attr-defined]
+        return losses
+
+
+def release_listeners(model: Model) -> int:
+    """Backprop a zero gradient through every listener in ``model`` still holding a batch.
+
+    model (Model): A head's model.
+    RETURNS (int): How many listeners were released.
+    """
+    released = 0
+    for node in model.walk():
+        if getattr(node, "_batch_id", None) is None or not hasattr(node, "backprop_and_clear"):
+            continue
+        node.backprop_and_clear(_zero_gradients(node._outputs or [], node.ops))
+        released += 1
+    return released
+
+
+def _zero_gradients(outputs: list[Any], ops: Any) -> list[Any]:
+    # Shaped as spacy-transformers' own listener gradients: last_hidden_state
+    # only, and nothing for empty docs, which have no transformer output.
+    from spacy_transformers.data_classes import TransformerData
+    from transformers.file_utils import ModelOutput
+
+    gradients = []
+    for output in outputs:
+        if "last_hidden_state" not in output.model_output:
+            continue
+        hidden = output.model_output["last_hidden_state"]
+        gradients.append(
+            TransformerData(
+                wordpieces=output.wordpieces,
+                model_output=ModelOutput(
+                    last_hidden_state=ops.alloc(hidden.shape, dtype=hidden.dtype)
+                ),
+                align=output.align,
+            )
+        )
+    return gradients

@@ -1,0 +1,63 @@
+"""The description a plugin gives of one task."""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+    from spacy.training import Example
+
+#: The plugin API this core provides. A task declares the range it supports in
+#: ``Task.api_version``; a minor release only adds to the API.
+PLUGIN_API_VERSION = "1.0"
+
+
+class RecordError(ValueError):
+    """Raised by ``Task.make_example`` for a record it cannot use.
+
+    The message says what is wrong with the record; the core adds the file and
+    line it came from.
+    """
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task that a plugin adds to nlp-tasks.
+
+    name (str): The task's name, as used in ``--tasks`` and in corpus sources.
+        Also the default name of its pipeline component.
+    factory (str): The spaCy factory of the task's component. The plugin
+        registers it through a ``spacy_factories`` entry point.
+    make_example (Callable[[Language, dict], Example]): Turns one JSONL record
+        into a training ``Example`` annotated for this task only. Raises
+        ``RecordError`` for a bad record.
+    to_json (Callable[[Doc], dict]): The task's output for one processed doc,
+        as JSON-serializable data, for batch output and demos.
+    labels_of (Callable[[Example], Iterable[str]] | None): The labels an example
+        uses, checked against a trained component's labels.
+    description (str): One line for listings.
+    component_config (dict): Settings merged into the generated component config.
+    api_version (str): The plugin API versions this task supports, as a PEP 440
+        specifier (e.g. ">=1.0,<2").
+    """
+
+    name: str
+    factory: str
+    make_example: "Callable[[Language, dict[str, Any]], Example]"
+    to_json: "Callable[[Doc], dict[str, Any]]"
+    labels_of: "Callable[[Example], Iterable[str]] | None" = None
+    description: str = ""
+    component_config: dict[str, Any] = field(default_factory=dict)
+    api_version: str = ">=1.0,<2"
+
+    def supports_api(self, version: str = PLUGIN_API_VERSION) -> bool:
+        """Whether this task supports a plugin API version.
+
+        version (str): The version to check, by default the core's.
+        RETURNS (bool): True if ``version`` is in ``self.api_version``.
+        """
+        from packaging.specifiers import SpecifierSet
+
+        return SpecifierSet(self.api_version).contains(version, prereleases=True)

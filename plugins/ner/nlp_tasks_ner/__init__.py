@@ -1,0 +1,3 @@
+"""Named entity recognition head for nlp-tasks."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,20 @@
+"""Hook implementations of the NER plugin."""
+
+from nlp_tasks import Task, hookimpl
+
+from .reader import labels_of, make_example, to_json
+
+
+@hookimpl
+def register_tasks(register):
+    register(
+        Task(
+            name="ner",
+            factory="nlp_tasks_ner",
+            make_example=make_example,
+            to_json=to_json,
+            labels_of=labels_of,
+            description="Named entities: spans with a type (PER, ORG, LOC, ...).",
+            api_version=">=1.0,<2",
+        )
+    )

@@ -1,0 +1,60 @@
+"""The NER head on a tiny backbone: overfit, then round-trip. Uses the core's public API."""
+
+import pytest
+import spacy
+
+from nlp_tasks.config import make_config
+from nlp_tasks.plugins import get_task
+from nlp_tasks.testing import make_tiny_backbone, train_steps
+
+RECORDS = [
+    {"text": "Jane Smith visited Paris .", "entities": [[0, 10, "PER"], [19, 24, "LOC"]]},
+    {"text": "Acme Corp opened in London .", "entities": [[0, 9, "ORG"], [20, 26, "LOC"]]},
+    {
+        "tokens": ["Tom", "Lee", "joined", "Globex", "."],
+        "tags": ["B-PER", "I-PER", "O", "B-ORG", "O"],
+    },
+    {"text": "Nothing happened today .", "entities": []},
+]
+
+
+@pytest.fixture(scope="module")
+def nlp(tmp_path_factory):
+    texts = [r.get("text") or " ".join(r["tokens"]) for r in RECORDS]
+    backbone = make_tiny_backbone(tmp_path_factory.mktemp("bb"), texts)
+    config = make_config(["ner"], backbone=str(backbone))
+    config["corpora"]["train"]["sources"]["ner"] = "unused"
+    config["corpora"]["dev"]["sources"]["ner"] = "unused"
+    config["training"]["optimizer"]["learn_rate"] = 0.002
+    nlp = spacy.util.load_model_from_config(config.interpolate(), auto_fill=True)
+    task = get_task("ner")
+    examples = [task.make_example(nlp, r) for r in RECORDS]
+    optimizer = nlp.initialize(lambda: examples)
+    nlp.history = train_steps(nlp, optimizer, examples, steps=60, batch_size=4)
+    return nlp
+
+
+def ents(doc):
+    return [(e.text, e.label_) for e in doc.ents]
+
+
+def test_overfits_a_handful_of_examples(nlp):
+    assert nlp.history[-1]["ner"] < nlp.history[0]["ner"] / 10
+    assert ents(nlp("Jane Smith visited Paris .")) == [("Jane Smith", "PER"), ("Paris", "LOC")]
+    assert ents(nlp("Tom Lee joined Globex .")) == [("Tom Lee", "PER"), ("Globex", "ORG")]
+    assert ents(nlp("Nothing happened today .")) == []
+
+
+def test_round_trip_and_pipe_agree_with_call(nlp, tmp_path):
+    nlp.to_disk(tmp_path / "p")
+    loaded = spacy.load(tmp_path / "p")
+    texts = ["Jane Smith visited Paris .", "Acme Corp opened in London ."]
+    for _ in range(2):
+        assert [ents(d) for d in loaded.pipe(texts)] == [ents(nlp(t)) for t in texts]
+
+
+def test_to_json_gives_character_offsets(nlp):
+    doc = nlp("Acme Corp opened in London .")
+    output = get_task("ner").to_json(doc)
+    for ent in output["ents"]:
+        assert doc.text[ent["start"] : ent["end"]] == ent["text"]

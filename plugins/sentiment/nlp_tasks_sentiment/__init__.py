@@ -1,0 +1,3 @@
+"""Sentiment classification head for nlp-tasks."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,110 @@
+"""The sentiment component: spaCy's text classifier, missing-aware, on the shared listener."""
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from spacy.language import Language
+from spacy.pipeline.textcat import TextCategorizer
+from spacy.tokens import Doc
+from spacy.training import Example
+from thinc.api import Config, Model
+
+from nlp_tasks.pipe import SharedBackboneHead
+
+DEFAULT_MODEL_CONFIG = """
+[model]
+@architectures = "spacy.TextCatReduce.v1"
+exclusive_classes = true
+use_reduce_first = false
+use_reduce_last = false
+use_reduce_max = false
+use_reduce_mean = true
+nO = null
+
+[model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = 1.0
+upstream = "*"
+
+[model.tok2vec.pooling]
+@layers = "reduce_mean.v1"
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
+
+
+@Language.factory(
+    "nlp_tasks_sentiment",
+    assigns=["doc.cats", "doc._.sentiment", "doc._.sentiment_score"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "threshold": 0.0,
+        "scorer": {"@scorers": "nlp_tasks_sentiment.scorer.v1"},
+    },
+    default_score_weights={
+        "sentiment_acc": 1.0,
+        "sentiment_macro_f": None,
+        "sentiment_macro_auc": None,
+        "sentiment_f_per_type": None,
+    },
+)
+def make_sentiment(
+    nlp: Language, name: str, model: Model, threshold: float, scorer: Callable | None
+) -> "SentimentClassifier":
+    """Create a sentiment component (factory ``nlp_tasks_sentiment``).
+
+    model (Model[List[Doc], Floats2d]): Pooled listener output to one softmax over labels.
+    threshold (float): Kept for spaCy's textcat API; exclusive labels take the argmax.
+    scorer (Callable | None): The scoring method.
+    """
+    return SentimentClassifier(nlp.vocab, model, name, threshold=threshold, scorer=scorer)
+
+
+class SentimentClassifier(SharedBackboneHead, TextCategorizer):
+    """Exclusive document classifier that treats unlabelled docs as missing.
+
+    spaCy's exclusive ``textcat`` counts a doc with no categories as negative for
+    every label. In a multi-task corpus most docs belong to other tasks, so
+    here a doc with none of this component's labels adds no loss, while a doc
+    with one label set counts the others as 0. The head reads the shared
+    transformer's output for the whole doc: it shares activations with the
+    other document-level heads.
+    """
+
+    def __init__(self, vocab, model, name="sentiment", *, threshold=0.0, scorer=None) -> None:
+        super().__init__(vocab, model, name, threshold=threshold, scorer=scorer)
+        install_extensions()
+
+    def _examples_to_truth(self, examples: Iterable[Example]) -> tuple[Any, Any]:
+        examples = list(examples)
+        labels = list(self.labels)
+        truths = self.model.ops.alloc2f(len(examples), len(labels))
+        not_missing = self.model.ops.alloc2f(len(examples), len(labels))
+        for i, eg in enumerate(examples):
+            if any(label in eg.reference.cats for label in labels):
+                not_missing[i] = 1.0
+                for j, label in enumerate(labels):
+                    truths[i, j] = eg.reference.cats.get(label, 0.0)
+        return truths, not_missing
+
+    def set_annotations(self, docs: Iterable[Doc], scores: Any) -> None:
+        """Write ``doc.cats`` and the winning label with its score.
+
+        docs (Iterable[Doc]): The docs.
+        scores: The scores from ``predict``.
+        """
+        docs = list(docs)
+        super().set_annotations(docs, scores)
+        labels = list(self.labels)
+        for doc in docs:
+            if not labels:
+                continue
+            best = max(labels, key=lambda label: doc.cats.get(label, 0.0))
+            doc._.sentiment = best
+            doc._.sentiment_score = float(doc.cats.get(best, 0.0))
+
+
+def install_extensions() -> None:
+    """Add ``Doc._.sentiment`` and ``Doc._.sentiment_score``; safe to call twice."""
+    for attr in ("sentiment", "sentiment_score"):
+        if not Doc.has_extension(attr):
+            Doc.set_extension(attr, default=None)

@@ -1,0 +1,71 @@
+"""The sentiment head on a tiny backbone: overfit, then round-trip. Uses the core's public API."""
+
+import pytest
+import spacy
+from spacy.training import Example
+
+from nlp_tasks.config import make_config
+from nlp_tasks.testing import make_tiny_backbone, train_steps
+
+TRAIN = [
+    ("I loved it, wonderful and moving.", "positive"),
+    ("Great fun, the best show this year.", "positive"),
+    ("Superb food and lovely staff.", "positive"),
+    ("Awful, boring and far too long.", "negative"),
+    ("The worst service I have had.", "negative"),
+    ("Dull plot and terrible acting.", "negative"),
+]
+
+
+@pytest.fixture(scope="module")
+def nlp(tmp_path_factory):
+    backbone = make_tiny_backbone(tmp_path_factory.mktemp("bb"), [t for t, _ in TRAIN])
+    config = make_config(["sentiment"], backbone=str(backbone))
+    config["corpora"]["train"]["sources"]["sentiment"] = "unused"
+    config["corpora"]["dev"]["sources"]["sentiment"] = "unused"
+    config["training"]["optimizer"]["learn_rate"] = 0.002
+    nlp = spacy.util.load_model_from_config(config.interpolate(), auto_fill=True)
+    examples = [Example.from_dict(nlp.make_doc(t), {"cats": {label: 1.0}}) for t, label in TRAIN]
+    optimizer = nlp.initialize(lambda: examples)
+    nlp.examples = examples
+    history = train_steps(nlp, optimizer, examples, steps=40, batch_size=6)
+    nlp.history = history
+    return nlp
+
+
+def test_overfits_a_handful_of_examples(nlp):
+    assert nlp.history[-1]["sentiment"] < nlp.history[0]["sentiment"] / 10
+    for text, label in TRAIN:
+        doc = nlp(text)
+        assert doc._.sentiment == label
+        assert doc._.sentiment_score == pytest.approx(doc.cats[label])
+        assert doc._.sentiment_score > 0.5
+
+
+def test_round_trip_and_pipe_agree_with_call(nlp, tmp_path):
+    nlp.to_disk(tmp_path / "p")
+    loaded = spacy.load(tmp_path / "p")
+    texts = [t for t, _ in TRAIN]
+    for _ in range(2):
+        for doc, text in zip(loaded.pipe(texts), texts):
+            assert doc._.sentiment == nlp(text)._.sentiment
+            assert doc.cats == pytest.approx(nlp(text).cats, abs=1e-5)
+
+
+def test_unlabelled_docs_are_missing_not_negative(nlp):
+    head = nlp.get_pipe("sentiment")
+    unlabelled = Example(nlp.make_doc("Paris is in France."), nlp.make_doc("Paris is in France."))
+    labelled = nlp.examples[0]
+    truths, mask = head._examples_to_truth([labelled, unlabelled])
+    assert mask[0].tolist() == [1.0, 1.0] and mask[1].tolist() == [0.0, 0.0]
+    assert sorted(truths[0].tolist()) == [0.0, 1.0]
+    scores = nlp.evaluate([labelled, unlabelled])
+    assert scores["sentiment_acc"] == 1.0  # the unlabelled doc is not counted as wrong
+
+
+def test_task_is_registered_by_the_plugin():
+    from nlp_tasks.plugins import get_task
+
+    task = get_task("sentiment")
+    assert task.factory == "nlp_tasks_sentiment"
+    assert task.supports_api()

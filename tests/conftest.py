@@ -1,0 +1,93 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nlp_tasks import plugins
+from nlp_tasks.testing import make_tiny_backbone
+
+SENTIMENT = [
+    ("I loved this film, it was wonderful.", "positive"),
+    ("A great and moving story, superb acting.", "positive"),
+    ("Wonderful food and friendly staff.", "positive"),
+    ("The best concert I have been to.", "positive"),
+    ("Terrible plot and awful acting.", "negative"),
+    ("The service was slow and the food cold.", "negative"),
+    ("A boring, bland and dreadful book.", "negative"),
+    ("I hated every minute of it.", "negative"),
+]
+NER = [
+    {"text": "Jane Smith visited Paris.", "entities": [[0, 10, "PER"], [19, 24, "LOC"]]},
+    {"text": "Acme Corp opened in London.", "entities": [[0, 9, "ORG"], [20, 26, "LOC"]]},
+    {
+        "tokens": ["John", "Brown", "works", "for", "Acme", "Corp", "."],
+        "tags": ["B-PER", "I-PER", "O", "O", "B-ORG", "I-ORG", "O"],
+    },
+    {"tokens": ["Berlin", "is", "big", "."], "tags": ["B-LOC", "O", "O", "O"]},
+    {"text": "Nothing happened today.", "entities": []},
+]
+
+
+def write_jsonl(path: Path, records) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone(tmp_path_factory) -> Path:
+    texts = [t for t, _ in SENTIMENT] + [r.get("text") or " ".join(r["tokens"]) for r in NER]
+    return make_tiny_backbone(tmp_path_factory.mktemp("backbone"), texts)
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    sentiment = [{"text": t, "label": lb} for t, lb in SENTIMENT]
+    for split in ("train", "dev"):
+        write_jsonl(root / "sentiment" / f"{split}.jsonl", sentiment)
+        write_jsonl(root / "ner" / f"{split}.jsonl", NER)
+    return root
+
+
+@pytest.fixture
+def fresh_plugins():
+    """Plugin state loaded anew for one test, and forgotten after it."""
+    plugins.reset()
+    yield plugins
+    plugins.reset()
+
+
+@pytest.fixture
+def python():
+    """Run code in a fresh interpreter: ``python(code, env=...)``."""
+    return run_python
+
+
+@pytest.fixture
+def cli():
+    """Run ``nlp-tasks`` in a fresh interpreter: ``cli("plugins", env=...)``."""
+    return run_cli
+
+
+def run_python(code: str, *, env: dict | None = None, cwd: Path | None = None):
+    """Run code in a fresh interpreter; returns the CompletedProcess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=full_env, cwd=cwd
+    )
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None):
+    """Run the nlp-tasks command line in a fresh interpreter."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-c", "from nlp_tasks.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+    )

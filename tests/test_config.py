@@ -1,0 +1,93 @@
+"""Config generation and the errors of the command line."""
+
+import pytest
+from thinc.api import Config
+
+from nlp_tasks.backbones import BackboneError, resolve_backbone
+from nlp_tasks.config import make_config
+from nlp_tasks.plugins import PluginError
+
+
+def test_config_has_shared_transformer_one_head_per_task_and_a_multitask_reader():
+    config = make_config(["sentiment", "ner"], backbone="some/model", gpu=True)
+    assert config["nlp"]["pipeline"] == ["transformer", "sentiment", "ner"]
+    assert config["components"]["sentiment"]["factory"] == "nlp_tasks_sentiment"
+    assert config["components"]["ner"]["factory"] == "nlp_tasks_ner"
+    for head in ("sentiment", "ner"):
+        tok2vec = config["components"][head]["model"]["tok2vec"]
+        assert tok2vec["@architectures"] == "spacy-transformers.TransformerListener.v1"
+    model = config["components"]["transformer"]["model"]
+    assert model["name"] == "some/model" and model["mixed_precision"] is True
+    assert model["get_spans"]["@span_getters"] == "spacy-transformers.strided_spans.v1"
+    assert config["system"]["gpu_allocator"] == "pytorch"
+    train = config["corpora"]["train"]
+    assert train["@readers"] == "nlp_tasks.MultiTaskCorpus.v1" and train["shuffle"] is True
+    assert set(train["sources"]) == {"sentiment", "ner"}
+    assert config["training"]["batcher"]["discard_oversize"] is False  # nothing silently dropped
+    weights = config["training"]["score_weights"]
+    assert weights["sentiment_acc"] == weights["ents_f"] == 0.5
+
+
+def test_config_round_trips_and_paths_are_overridable(tmp_path):
+    path = tmp_path / "config.cfg"
+    make_config(["ner"]).to_disk(path)
+    config = Config().from_disk(path, overrides={"paths.data": "/data"})
+    assert config["corpora"]["train"]["sources"]["ner"] == "/data/ner/train.jsonl"
+    assert config["corpora"]["dev"]["sources"]["ner"] == "/data/ner/dev.jsonl"
+
+
+def test_unknown_task_is_a_coded_error():
+    with pytest.raises(PluginError, match=r"\[E002\].*'translate'.*Available tasks"):
+        make_config(["translate"])
+
+
+def test_missing_backbone_path_is_a_coded_error(tmp_path):
+    with pytest.raises(BackboneError, match=r"\[E011\].*does-not-exist.*--backbone"):
+        resolve_backbone(str(tmp_path / "does-not-exist"))
+
+
+def test_default_backbone_resolves_to_the_bundled_copy():
+    from pathlib import Path
+
+    from nlp_tasks.default_backbones import DEFAULT_BACKBONE
+
+    path = Path(resolve_backbone(DEFAULT_BACKBONE))
+    assert (path / "config.json").exists() and (path / "tokenizer.json").exists()
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["init", "config", "-", "--tasks", "sentiment,nope"], "[E002] No installed plugin"),
+        (["init", "config", "-", "--tasks", "ner", "--backbone", "./missing-model"], "[E011]"),
+        (["predict", "./no-such-pipeline", "hello"], "[E006]"),
+    ],
+)
+def test_cli_errors_are_one_clean_line(cli, args, message):
+    result = cli(*args)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_loading_a_pipeline_whose_plugin_is_missing_names_the_factory(tmp_path):
+    import spacy
+
+    from nlp_tasks import load
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.to_disk(tmp_path / "p")
+    config = (tmp_path / "p" / "config.cfg").read_text()
+    (tmp_path / "p" / "config.cfg").write_text(
+        config.replace('factory = "sentencizer"', 'factory = "nlp_tasks_keyphrases"')
+    )
+    with pytest.raises(PluginError, match=r"\[E005\].*'sentencizer'.*nlp_tasks_keyphrases"):
+        load(tmp_path / "p")
+
+
+def test_init_config_command_writes_a_loadable_config(cli, tmp_path):
+    result = cli("init", "config", str(tmp_path / "c.cfg"), "--tasks", "sentiment,ner")
+    assert result.returncode == 0, result.stderr
+    config = Config().from_disk(tmp_path / "c.cfg")
+    assert config["nlp"]["pipeline"] == ["transformer", "sentiment", "ner"]

@@ -1,0 +1,226 @@
+"""Plugin discovery through real entry points, load control, quarantine, conflicts."""
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from nlp_tasks import Task, hookimpl
+from nlp_tasks.plugins import PluginError, PluginWarning
+
+
+def make_distribution(site: Path, dist: str, module: str, source: str, factories=()) -> None:
+    """Install a plugin distribution into ``site`` as pip would: package + dist-info."""
+    (site / module).mkdir(parents=True)
+    (site / module / "__init__.py").write_text(textwrap.dedent(source), encoding="utf8")
+    info = site / f"{dist.replace('-', '_')}-0.3.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.3.0\n", encoding="utf8"
+    )
+    entry_points = f"[nlp_tasks]\n{module} = {module}\n"
+    if factories:
+        entry_points += "\n[spacy_factories]\n" + "".join(
+            f"{name} = {module}:{name}\n" for name in factories
+        )
+    (info / "entry_points.txt").write_text(entry_points, encoding="utf8")
+
+
+GOOD_PLUGIN = """
+from nlp_tasks import Task, hookimpl
+
+@hookimpl
+def register_tasks(register):
+    register(Task(name="keyphrases", factory="keyphrase_head",
+                  make_example=lambda nlp, record: None, to_json=lambda doc: {}))
+"""
+BROKEN_PLUGIN = "raise ImportError('this plugin needs a library that is not installed')\n"
+DUPLICATE_PLUGIN = """
+from nlp_tasks import Task, hookimpl
+
+@hookimpl
+def register_tasks(register):
+    register(Task(name="sentiment", factory="other_sentiment",
+                  make_example=lambda nlp, record: None, to_json=lambda doc: {}))
+"""
+
+
+@pytest.fixture
+def site(tmp_path) -> Path:
+    site = tmp_path / "site"
+    site.mkdir()
+    return site
+
+
+def list_plugins(cli, site: Path, **env) -> dict:
+    result = cli("plugins", env={"PYTHONPATH": str(site), **env})
+    assert result.returncode == 0, result.stderr
+    return {info["name"]: info for info in json.loads(result.stdout)}, result
+
+
+def test_builtin_plugins_are_discovered_through_entry_points(cli, python, site):
+    listed, _ = list_plugins(cli, site)
+    assert listed["nlp-tasks-sentiment"]["tasks"] == ["sentiment"]
+    assert listed["nlp-tasks-sentiment"]["factories"] == ["nlp_tasks_sentiment"]
+    assert listed["nlp-tasks-ner"]["tasks"] == ["ner"]
+    assert listed["nlp-tasks-ner"]["status"] == "loaded"
+    assert listed["nlp-tasks-ner"]["version"] == "0.1.0"
+
+
+def test_installed_third_party_plugin_is_listed(cli, python, site):
+    make_distribution(site, "nlp-tasks-keyphrases", "nlp_tasks_keyphrases", GOOD_PLUGIN)
+    listed, _ = list_plugins(cli, site)
+    info = listed["nlp-tasks-keyphrases"]
+    assert info["status"] == "loaded"
+    assert info["version"] == "0.3.0"
+    assert info["tasks"] == ["keyphrases"]
+    assert info["hooks"] == ["register_tasks"]
+
+
+def test_broken_plugin_is_quarantined_and_the_rest_work(cli, python, site):
+    make_distribution(site, "nlp-tasks-broken", "nlp_tasks_broken", BROKEN_PLUGIN)
+    listed, result = list_plugins(cli, site)
+    assert listed["nlp-tasks-broken"]["status"] == "failed"
+    assert "needs a library that is not installed" in listed["nlp-tasks-broken"]["error"]
+    assert "[W001]" in result.stderr and "nlp-tasks-broken" in result.stderr
+    assert listed["nlp-tasks-sentiment"]["status"] == "loaded"
+    code = "import spacy, nlp_tasks.plugins as p;spacy.blank('en');print(sorted(p.get_tasks()))"
+    result = python(code, env={"PYTHONPATH": str(site)})
+    assert result.returncode == 0, result.stderr
+    assert "'ner', 'sentiment'" in result.stdout
+
+
+def test_strict_mode_raises_for_a_broken_plugin(cli, python, site):
+    make_distribution(site, "nlp-tasks-broken", "nlp_tasks_broken", BROKEN_PLUGIN)
+    code = "import nlp_tasks.plugins as p; p.load_plugins()"
+    result = python(code, env={"PYTHONPATH": str(site), "NLP_TASKS_STRICT_PLUGINS": "1"})
+    assert result.returncode != 0
+    assert "needs a library that is not installed" in result.stderr
+
+
+def test_duplicate_task_name_names_both_plugins(cli, python, site):
+    make_distribution(site, "nlp-tasks-sentiment2", "nlp_tasks_sentiment2", DUPLICATE_PLUGIN)
+    code = "import nlp_tasks.plugins as p; p.get_task('sentiment')"
+    result = python(code, env={"PYTHONPATH": str(site)})
+    assert result.returncode != 0
+    assert "[E001]" in result.stderr
+    assert "nlp-tasks-sentiment" in result.stderr and "nlp-tasks-sentiment2" in result.stderr
+    # The conflict is confined to its task: the others stay usable.
+    code = "import nlp_tasks.plugins as p; print(p.get_task('ner').factory)"
+    assert python(code, env={"PYTHONPATH": str(site)}).stdout.strip() == "nlp_tasks_ner"
+
+
+@pytest.mark.parametrize(
+    "env,expected",
+    [
+        ({"NLP_TASKS_LOAD_PLUGINS": "nlp-tasks-ner"}, {"nlp-tasks-ner": "loaded"}),
+        ({"NLP_TASKS_LOAD_PLUGINS": ""}, {}),
+        ({"NLP_TASKS_BLOCK_PLUGINS": "nlp_tasks_ner"}, {"nlp-tasks-sentiment": "loaded"}),
+    ],
+)
+def test_load_and_block_variables_filter_plugins(cli, python, site, env, expected):
+    listed, _ = list_plugins(cli, site, **env)
+    loaded = {name: info["status"] for name, info in listed.items() if info["status"] == "loaded"}
+    assert loaded == expected
+
+
+def test_unknown_name_in_load_variable_is_reported(cli, python, site):
+    _, result = list_plugins(cli, site, NLP_TASKS_LOAD_PLUGINS="nlp-tasks-nope")
+    assert "[W002]" in result.stderr and "nlp-tasks-nope" in result.stderr
+
+
+def test_importing_the_core_imports_no_plugin(python):
+    code = (
+        "import sys, nlp_tasks, spacy; spacy.blank('en');"
+        "print([m for m in sys.modules if m.startswith('nlp_tasks_') and m.endswith('plugin')])"
+    )
+    result = python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_hook_register_tasks(fresh_plugins):
+    class Plugin:
+        @hookimpl
+        def register_tasks(self, register):
+            register(Task(name="toy", factory="toy_head", make_example=print, to_json=dict))
+
+    fresh_plugins.register_plugin(Plugin(), name="toy-plugin")
+    try:
+        assert fresh_plugins.get_task("toy").factory == "toy_head"
+        assert fresh_plugins.task_for_factory("toy_head").name == "toy"
+    finally:
+        fresh_plugins.unregister_plugin("toy-plugin")
+    with pytest.raises(PluginError, match=r"\[E002\].*toy"):
+        fresh_plugins.get_task("toy")
+
+
+def test_hook_register_backbones(fresh_plugins, tmp_path):
+    from nlp_tasks.backbones import resolve_backbone
+
+    class Plugin:
+        @hookimpl
+        def register_backbones(self, register):
+            register("my-backbone", lambda: str(tmp_path))
+
+    fresh_plugins.register_plugin(Plugin(), name="backbone-plugin")
+    try:
+        assert resolve_backbone("my-backbone") == str(tmp_path)
+    finally:
+        fresh_plugins.unregister_plugin("backbone-plugin")
+    assert resolve_backbone("my-backbone") == "my-backbone"  # left to Hugging Face
+
+
+def test_hook_register_commands(cli, python, site):
+    source = """
+from nlp_tasks import hookimpl
+
+@hookimpl
+def register_commands(cli):
+    @cli.command()
+    def hello(name: str):
+        print(f"hello {name}")
+"""
+    make_distribution(site, "nlp-tasks-hello", "nlp_tasks_hello", source)
+    result = cli("hello", "world", env={"PYTHONPATH": str(site)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "hello world"
+
+
+def test_incompatible_api_version_is_refused(fresh_plugins):
+    class Plugin:
+        @hookimpl
+        def register_tasks(self, register):
+            register(
+                Task(
+                    name="future",
+                    factory="f",
+                    make_example=print,
+                    to_json=dict,
+                    api_version=">=2.0",
+                )
+            )
+
+    fresh_plugins.register_plugin(Plugin(), name="future-plugin")
+    try:
+        with pytest.warns(PluginWarning, match=r"\[E003\].*future-plugin.*>=2.0"):
+            tasks = fresh_plugins.get_tasks()
+        assert "future" not in tasks and "sentiment" in tasks
+        info = {i.name: i for i in fresh_plugins.plugin_infos()}["future-plugin"]
+        assert info.status == "failed" and "E003" in info.error
+    finally:
+        fresh_plugins.unregister_plugin("future-plugin")
+
+
+def test_every_hook_is_documented_with_its_signature():
+    import inspect
+
+    from nlp_tasks import hookspecs
+    from nlp_tasks.plugins import iter_hook_names
+
+    docs = (Path(__file__).parent.parent / "docs" / "plugin_hooks.md").read_text(encoding="utf8")
+    for name in iter_hook_names():
+        params = ", ".join(inspect.signature(getattr(hookspecs, name)).parameters)
+        assert f"## {name}({params})" in docs, f"docs/plugin_hooks.md lacks {name}({params})"
+        assert f"def test_hook_{name}(" in Path(__file__).read_text(encoding="utf8")

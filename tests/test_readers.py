@@ -1,0 +1,181 @@
+"""The multi-task corpus and the bad inputs it must name precisely."""
+
+import json
+from collections import Counter
+
+import pytest
+import spacy
+
+from nlp_tasks.readers import DataError, MultiTaskCorpus, read_jsonl
+
+
+@pytest.fixture
+def nlp():
+    return spacy.blank("en")
+
+
+def one_record(tmp_path, task, record, nlp):
+    path = tmp_path / f"{task}.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf8")
+    return list(MultiTaskCorpus({task: path})(nlp)), path
+
+
+def test_malformed_line_names_file_and_line(tmp_path, nlp):
+    path = tmp_path / "sentiment.jsonl"
+    path.write_text('{"text": "fine", "label": "positive"}\n\n{"text": oops}\n', encoding="utf8")
+    with pytest.raises(DataError, match=r"\[E020\] .*sentiment\.jsonl, line 3: invalid JSON"):
+        list(MultiTaskCorpus({"sentiment": path})(nlp))
+
+
+def test_missing_file_names_task_and_path(tmp_path):
+    with pytest.raises(DataError, match=r"\[E021\].*'ner'.*nope\.jsonl"):
+        MultiTaskCorpus({"ner": tmp_path / "nope.jsonl"})
+
+
+def test_unknown_task_lists_available_tasks(tmp_path):
+    from nlp_tasks.plugins import PluginError
+
+    with pytest.raises(PluginError, match=r"\[E002\].*'summarize'.*'ner', 'sentiment'"):
+        MultiTaskCorpus({"summarize": tmp_path / "x.jsonl"})
+
+
+@pytest.mark.parametrize(
+    "task,record,reason",
+    [
+        ("sentiment", {"text": "", "label": "positive"}, "'text' is empty"),
+        ("sentiment", {"text": 5, "label": "positive"}, "'text' must be a string, got int"),
+        ("sentiment", {"text": "ok"}, "'label' must be a non-empty string"),
+        ("sentiment", ["not", "an", "object"], "expected a JSON object, got list"),
+        (
+            "ner",
+            {"text": "Jane Smith left.", "entities": [[0, 7, "PER"]]},
+            "does not fall on token boundaries; the nearest tokens are 'Jane Smith'",
+        ),
+        ("ner", {"text": "Jane left.", "entities": [[0, 40, "PER"]]}, "outside the text"),
+        ("ner", {"text": "Jane left.", "entities": [[0, 4]]}, "must be [start, end, label]"),
+        (
+            "ner",
+            {"text": "Jane Smith", "entities": [[0, 4, "PER"], [0, 10, "PER"]]},
+            "overlapping entities",
+        ),
+        ("ner", {"tokens": ["Jane", "left"], "tags": ["B-PER"]}, "2 tokens but 1 tags"),
+        ("ner", {"tokens": ["Jane", "left"], "tags": ["I-PER", "O"]}, "IOB2 starts with B-"),
+        ("ner", {"tokens": ["Jane", "left"], "tags": ["PER", "O"]}, "is not IOB2"),
+        ("ner", {"tokens": ["Jane Smith"], "tags": ["B-PER"]}, "without spaces"),
+        ("ner", {"title": "no text"}, "expected 'tokens' and 'tags', or 'text' and 'entities'"),
+        ("ner", {"text": "  ", "entities": []}, "'text' is empty"),
+    ],
+)
+def test_bad_record_names_file_line_and_reason(tmp_path, nlp, task, record, reason):
+    with pytest.raises(DataError) as error:
+        one_record(tmp_path, task, record, nlp)
+    message = str(error.value)
+    assert message.startswith("[E020]")
+    assert f"{task}.jsonl, line 1: " in message
+    assert reason in message
+
+
+def test_examples_are_annotated_for_their_own_task_only(tmp_path, nlp):
+    (sentiment,), _ = one_record(tmp_path, "sentiment", {"text": "Great!", "label": "pos"}, nlp)
+    (ner,), _ = one_record(
+        tmp_path, "ner", {"text": "Jane left.", "entities": [[0, 4, "PER"]]}, nlp
+    )
+    assert sentiment.reference.cats == {"pos": 1.0}
+    assert not sentiment.reference.has_annotation("ENT_IOB")  # missing, not "no entities"
+    assert ner.reference.cats == {}
+    assert [(e.text, e.label_) for e in ner.reference.ents] == [("Jane", "PER")]
+    assert [t.ent_iob_ for t in ner.reference] == ["B", "O", "O"]  # the rest is "outside"
+
+
+def test_both_ner_formats_give_the_same_annotation(tmp_path, nlp):
+    (offsets,), _ = one_record(
+        tmp_path,
+        "ner",
+        {"text": "Jane Smith visited Paris .", "entities": [[0, 10, "PER"], [19, 24, "LOC"]]},
+        nlp,
+    )
+    (tokens,), _ = one_record(
+        tmp_path,
+        "ner",
+        {
+            "tokens": ["Jane", "Smith", "visited", "Paris", "."],
+            "tags": ["B-PER", "I-PER", "O", "B-LOC", "O"],
+        },
+        nlp,
+    )
+
+    def as_tuples(eg):
+        return [(e.text, e.label_) for e in eg.reference.ents]
+
+    assert as_tuples(offsets) == as_tuples(tokens) == [("Jane Smith", "PER"), ("Paris", "LOC")]
+
+
+def test_label_outside_a_trained_component_names_the_line(tmp_path, nlp):
+    path = tmp_path / "sentiment.jsonl"
+    records = [{"text": "good", "label": "positive"}, {"text": "meh", "label": "neutral"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf8")
+    from nlp_tasks.plugins import get_task
+
+    corpus = MultiTaskCorpus({"sentiment": path})
+    assert len(list(corpus(nlp))) == 2  # no sentiment head with labels yet: nothing to check
+    head = nlp.add_pipe(
+        get_task("sentiment").factory, name="sentiment", config={"model": _tiny_textcat()}
+    )
+    head.add_label("positive")
+    head.add_label("negative")
+    with pytest.raises(DataError, match=r"\[E022\] .*line 2: label 'neutral'.*'sentiment'"):
+        list(corpus(nlp))
+
+
+def _tiny_textcat():
+    return {
+        "@architectures": "spacy.TextCatBOW.v3",
+        "exclusive_classes": True,
+        "ngram_size": 1,
+        "no_output_layer": False,
+        "length": 1024,
+    }
+
+
+def test_shuffled_corpus_samples_tasks_by_temperature(tmp_path, nlp):
+    big = tmp_path / "big.jsonl"
+    small = tmp_path / "small.jsonl"
+    big.write_text(
+        "".join(json.dumps({"text": f"a{i}", "label": "x"}) + "\n" for i in range(900)),
+        encoding="utf8",
+    )
+    small.write_text(
+        "".join(json.dumps({"tokens": [f"b{i}"], "tags": ["O"]}) + "\n" for i in range(100)),
+        encoding="utf8",
+    )
+
+    def share_of_small(temperature):
+        corpus = MultiTaskCorpus(
+            {"sentiment": big, "ner": small}, shuffle=True, temperature=temperature, seed=1
+        )
+        counts = Counter("ner" if not eg.reference.cats else "sentiment" for eg in corpus(nlp))
+        assert sum(counts.values()) == 1000
+        return counts["ner"] / 1000
+
+    assert 0.07 < share_of_small(1.0) < 0.13  # proportional: 10%
+    assert 0.44 < share_of_small(1000.0) < 0.56  # nearly uniform
+    assert share_of_small(2.0) > share_of_small(1.0)
+
+
+def test_dev_corpus_keeps_file_order_and_every_record(tmp_path, nlp):
+    path = tmp_path / "s.jsonl"
+    texts = [f"text number {i}" for i in range(25)]
+    path.write_text(
+        "".join(json.dumps({"text": t, "label": "x"}) + "\n" for t in texts), encoding="utf8"
+    )
+    corpus = MultiTaskCorpus({"sentiment": path})
+    assert [eg.reference.text for eg in corpus(nlp)] == texts
+    assert [
+        eg.reference.text for eg in MultiTaskCorpus({"sentiment": path}, limit=3)(nlp)
+    ] == texts[:3]
+
+
+def test_read_jsonl_skips_blank_lines_and_counts_lines(tmp_path):
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"a": 1}\n\n{"a": 2}\n', encoding="utf8")
+    assert list(read_jsonl(path)) == [(1, {"a": 1}), (3, {"a": 2})]

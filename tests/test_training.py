@@ -1,0 +1,169 @@
+"""Multi-task training on a tiny backbone: losses, the shared backbone, save and load."""
+
+import json
+
+import pytest
+from spacy.training.initialize import init_nlp
+
+from nlp_tasks.config import make_config
+from nlp_tasks.readers import MultiTaskCorpus
+from nlp_tasks.testing import backbone_parameters, train_steps
+
+
+def build(tiny_backbone, data_dir, tasks=("sentiment", "ner")):
+    config = make_config(list(tasks), backbone=str(tiny_backbone), max_steps=50)
+    config["paths"]["data"] = str(data_dir)
+    config["training"]["optimizer"]["learn_rate"] = 0.002
+    nlp = init_nlp(config.interpolate())
+    corpus = MultiTaskCorpus({t: data_dir / t / "train.jsonl" for t in tasks})
+    return nlp, list(corpus(nlp))
+
+
+def changed(before, after):
+    return sum(int(not (before[k] == after[k]).all()) for k in before)
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_backbone, data_dir):
+    nlp, examples = build(tiny_backbone, data_dir)
+    optimizer = nlp.create_optimizer()
+    before = backbone_parameters(nlp)
+    history = train_steps(nlp, optimizer, examples, steps=60, batch_size=13)
+    return nlp, examples, history, before
+
+
+def test_losses_fall_for_both_heads(trained):
+    _, _, history, _ = trained
+    for head in ("sentiment", "ner"):
+        first = sum(h[head] for h in history[:5])
+        last = sum(h[head] for h in history[-5:])
+        assert last < first / 3, (head, first, last)
+
+
+def test_multitask_training_changes_the_backbone(trained):
+    nlp, _, _, before = trained
+    assert changed(before, backbone_parameters(nlp)) > 0
+
+
+def test_heads_learn_their_training_data(trained):
+    nlp, examples, _, _ = trained
+    scores = nlp.evaluate(examples)
+    assert scores["sentiment_acc"] == 1.0
+    assert scores["ents_f"] > 0.8
+
+
+@pytest.mark.parametrize("release", [True, False])
+def test_single_task_batch_updates_backbone_through_last_listener(
+    tiny_backbone, data_dir, monkeypatch, release
+):
+    """NER is the last listener; a sentiment-only batch must still move the backbone.
+
+    Without the zero-gradient release the stock entity recognizer returns early
+    and the backbone's backward pass never runs: the failure this guards against.
+    """
+    import nlp_tasks.pipe
+
+    if not release:
+        monkeypatch.setattr(nlp_tasks.pipe, "release_listeners", lambda model: 0)
+    nlp, examples = build(tiny_backbone, data_dir)
+    assert nlp.pipe_names[-1] == "ner"
+    sentiment_only = [eg for eg in examples if eg.reference.cats]
+    optimizer = nlp.create_optimizer()
+    before = backbone_parameters(nlp)
+    train_steps(nlp, optimizer, sentiment_only, steps=2, batch_size=4)
+    assert (changed(before, backbone_parameters(nlp)) > 0) is release
+
+
+def test_save_and_load_in_a_fresh_interpreter(trained, tmp_path, python):
+    nlp, _, _, _ = trained
+    nlp.to_disk(tmp_path / "pipeline")
+    text = "Jane Smith loved the wonderful film in Paris."
+    doc = nlp(text)
+    expected = {
+        "cats": doc.cats,
+        "ents": [(e.text, e.label_) for e in doc.ents],
+        "sentiment": doc._.sentiment,
+    }
+    path = str(tmp_path / "pipeline")
+    code = f"""
+import json, nlp_tasks, spacy
+for nlp in (nlp_tasks.load({path!r}), spacy.load({path!r})):
+    doc = nlp({text!r})
+    print(json.dumps({{"cats": doc.cats, "ents": [(e.text, e.label_) for e in doc.ents],
+                      "sentiment": doc._.sentiment, "score": doc._.sentiment_score}}))
+"""
+    result = python(code, env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+    assert result.returncode == 0, result.stderr
+    for line in result.stdout.strip().splitlines():
+        loaded = json.loads(line)
+        assert loaded["sentiment"] == expected["sentiment"]
+        assert loaded["score"] == pytest.approx(max(expected["cats"].values()), abs=1e-5)
+        assert [tuple(e) for e in loaded["ents"]] == expected["ents"]
+
+
+def test_pipe_agrees_with_call(trained):
+    nlp, examples, _, _ = trained
+    texts = [eg.reference.text for eg in examples[:6]]
+    by_call = [(nlp(t).cats, [e.text for e in nlp(t).ents]) for t in texts]
+    for _ in range(2):
+        by_pipe = [(d.cats, [e.text for e in d.ents]) for d in nlp.pipe(texts, batch_size=4)]
+        for (pipe_cats, _), (call_cats, _) in zip(by_pipe, by_call):
+            assert pipe_cats == pytest.approx(call_cats, abs=1e-5)
+        assert [e for _, e in by_pipe] == [e for _, e in by_call]
+
+
+def test_long_document_is_encoded_whole(trained):
+    nlp, _, _, _ = trained
+    text = " ".join(["Jane Smith visited Paris and loved the wonderful food ."] * 80)
+    doc = nlp(text)
+    assert len(doc) > 700  # several strided windows of 128 tokens
+    lengths = doc._.trf_data.align.lengths
+    assert len(lengths) == len(doc)
+    assert (lengths > 0).all(), "every token, the last ones too, reaches the backbone"
+    assert doc._.sentiment in ("positive", "negative")
+    assert any(ent.start > 650 for ent in doc.ents), "entities are found past the first window"
+
+
+def test_spacy_train_runs_without_code_in_a_fresh_interpreter(
+    tiny_backbone, data_dir, tmp_path, cli, python
+):
+    import subprocess
+    import sys
+
+    config = tmp_path / "config.cfg"
+    result = cli(
+        "init",
+        "config",
+        str(config),
+        "--tasks",
+        "sentiment,ner",
+        "--backbone",
+        str(tiny_backbone),
+        "--max-steps",
+        "4",
+        "--eval-frequency",
+        "2",
+    )
+    assert result.returncode == 0, result.stderr
+    train = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "spacy",
+            "train",
+            str(config),
+            "--output",
+            str(tmp_path / "out"),
+            "--paths.data",
+            str(data_dir),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert train.returncode == 0, train.stdout + train.stderr
+    model = str(tmp_path / "out" / "model-last")
+    code = f"import nlp_tasks; print(nlp_tasks.load({model!r}).pipe_names)"
+    assert python(code).stdout.strip() == "['transformer', 'sentiment', 'ner']"
+    result = cli("evaluate", str(tmp_path / "out" / "model-last"), "--data", str(data_dir))
+    assert result.returncode == 0, result.stderr
+    assert "sentiment_acc" in result.stdout and "ents_f" in result.stdout
