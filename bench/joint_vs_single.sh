@@ -17,7 +17,7 @@ for run in $runs; do
   out=$here/runs/$run
   rm -rf "$out" && mkdir -p "$out"
   nlp-tasks init config "$out/config.cfg" --tasks "$tasks" --max-steps "$steps" \
-    --eval-frequency 500 --learn-rate 1e-4
+    --eval-frequency 250 --learn-rate 1e-4
   start=$(date +%s)
   python -m spacy train "$out/config.cfg" --output "$out/model" --paths.data "$data" \
     > "$out/train.log" 2>&1

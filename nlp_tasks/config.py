@@ -64,7 +64,9 @@ gpu_allocator = ${{system.gpu_allocator}}
 dropout = 0.1
 accumulate_gradient = 1
 patience = 0
-max_epochs = 0
+# -1: stream the corpus anew each epoch, so MultiTaskCorpus resamples tasks
+# (0 would materialise one sample of the whole corpus in memory).
+max_epochs = -1
 max_steps = {max_steps}
 eval_frequency = {eval_frequency}
 
