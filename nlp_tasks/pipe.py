@@ -15,6 +15,28 @@ from spacy.training import Example
 from thinc.api import Model
 
 
+def listener_config(section: str = "model.tok2vec", *, grad_factor: float = 1.0) -> str:
+    """The config block of a head's listener to the shared transformer.
+
+    Heads put it in their default model config, so every head reaches the
+    backbone the same way: through spacy-transformers' listener, matching any
+    upstream transformer component, with mean pooling over wordpieces.
+
+    section (str): The config section the listener fills.
+    grad_factor (float): Scales the gradient passed to the backbone; 0 freezes it.
+    RETURNS (str): Config text for the section and its pooling subsection.
+    """
+    return f"""
+[{section}]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = {grad_factor}
+upstream = "*"
+
+[{section}.pooling]
+@layers = "reduce_mean.v1"
+"""
+
+
 class SharedBackboneHead:
     """Mixin for a ``TrainablePipe`` whose model listens to the shared transformer.
 

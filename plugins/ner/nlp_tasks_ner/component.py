@@ -6,7 +6,7 @@ from spacy.language import Language
 from spacy.pipeline.ner import EntityRecognizer
 from thinc.api import Config, Model
 
-from nlp_tasks.pipe import SharedBackboneHead
+from nlp_tasks.pipe import SharedBackboneHead, listener_config
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -17,15 +17,7 @@ hidden_width = 64
 maxout_pieces = 2
 use_upper = false
 nO = null
-
-[model.tok2vec]
-@architectures = "spacy-transformers.TransformerListener.v1"
-grad_factor = 1.0
-upstream = "*"
-
-[model.tok2vec.pooling]
-@layers = "reduce_mean.v1"
-"""
+""" + listener_config("model.tok2vec")
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
 

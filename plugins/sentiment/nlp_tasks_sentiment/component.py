@@ -9,7 +9,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from thinc.api import Config, Model
 
-from nlp_tasks.pipe import SharedBackboneHead
+from nlp_tasks.pipe import SharedBackboneHead, listener_config
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -20,15 +20,7 @@ use_reduce_last = false
 use_reduce_max = false
 use_reduce_mean = true
 nO = null
-
-[model.tok2vec]
-@architectures = "spacy-transformers.TransformerListener.v1"
-grad_factor = 1.0
-upstream = "*"
-
-[model.tok2vec.pooling]
-@layers = "reduce_mean.v1"
-"""
+""" + listener_config("model.tok2vec")
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
 
