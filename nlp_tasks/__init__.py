@@ -7,7 +7,7 @@ function that needs them is called, so importing this package is cheap.
 from typing import TYPE_CHECKING, Any
 
 from .hookspecs import hookimpl
-from .task import PLUGIN_API_VERSION, RecordError, Task
+from .task import PLUGIN_API_VERSION, RecordError, Task, require_text
 
 __version__ = "0.1.0"
 __all__ = [
@@ -16,13 +16,15 @@ __all__ = [
     "SharedBackboneHead",
     "Task",
     "hookimpl",
+    "listener_config",
     "load",
     "predict",
     "read_jsonl",
+    "require_text",
 ]
 
 if TYPE_CHECKING:
-    from .pipe import SharedBackboneHead
+    from .pipe import SharedBackboneHead, listener_config
     from .pipeline import load, predict
     from .readers import read_jsonl
 
@@ -30,6 +32,7 @@ _LAZY = {
     "load": "pipeline",
     "predict": "pipeline",
     "SharedBackboneHead": "pipe",
+    "listener_config": "pipe",
     "read_jsonl": "readers",
 }
 

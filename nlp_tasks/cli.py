@@ -66,6 +66,60 @@ def init_config_command(
     typer.echo(f"Wrote {output} (tasks: {', '.join(names)}; backbone: {backbone})")
 
 
+@app.command("new-plugin")
+def new_plugin_command(
+    name: str = typer.Argument(..., help="Task name, e.g. keyphrases."),
+    directory: Path = typer.Option(Path("."), help="Where to create nlp-tasks-NAME/."),
+    description: str = typer.Option("", help="One line for the package metadata."),
+) -> None:
+    """Scaffold a ready-to-publish task plugin distribution."""
+    from .scaffold import new_plugin
+
+    target = new_plugin(name, directory, description=description)
+    typer.echo(f"Wrote {target}. Next: pip install -e {target} && nlp-tasks plugins")
+
+
+@app.command("add-task")
+def add_task_command(
+    pipeline: str = typer.Argument(..., help="Trained pipeline directory or package name."),
+    task: str = typer.Argument(..., help="The task to add, from an installed plugin."),
+    train: Path = typer.Option(..., help="JSONL training records of the new task."),
+    dev: Path = typer.Option(..., help="JSONL dev records of the new task."),
+    output: Path = typer.Option(..., help="Directory for the run and the extended pipeline."),
+    max_steps: int = typer.Option(1000, help="Training steps."),
+    eval_frequency: int = typer.Option(200, help="Steps between evaluations."),
+    learn_rate: float = typer.Option(5e-4, help="Peak learning rate of the new head."),
+    check_file: Path = typer.Option(
+        None, help="Texts (one per line) to compare the existing heads on; default: dev texts."
+    ),
+    gpu_id: int = typer.Option(-1, help="GPU to train on; -1 for CPU."),
+) -> None:
+    """Train a new head onto a trained pipeline; the existing heads stay as they are."""
+    from .extend import add_task
+
+    check_texts = None
+    if check_file is not None:
+        lines = check_file.read_text(encoding="utf8").splitlines()
+        check_texts = [line for line in lines if line.strip()]
+    result = add_task(
+        pipeline,
+        task,
+        train=train,
+        dev=dev,
+        output=output,
+        max_steps=max_steps,
+        eval_frequency=eval_frequency,
+        learn_rate=learn_rate,
+        check_texts=check_texts,
+        gpu_id=gpu_id,
+    )
+    unchanged = ", ".join(result.unchanged) or "none"
+    typer.echo(
+        f"Wrote {result.model_path}. Existing heads ({unchanged}) give identical outputs "
+        f"on {result.checked_texts} texts."
+    )
+
+
 @app.command("evaluate")
 def evaluate_command(
     pipeline: str = typer.Argument(..., help="Pipeline directory or package name."),
@@ -120,6 +174,96 @@ def predict_command(
         typer.echo(json.dumps(record, ensure_ascii=False))
 
 
+@app.command("process")
+def process_command(
+    pipeline: str = typer.Argument(..., help="Pipeline directory or package name."),
+    input_path: Path = typer.Argument(
+        ..., help="JSONL, text (one doc a line), CSV/TSV or Parquet; gzip accepted."
+    ),
+    output_path: Path = typer.Argument(..., help="Output file: .jsonl or .parquet."),
+    text_field: str = typer.Option("text", help="Field (column) holding the text."),
+    id_field: str = typer.Option("id", help="Field holding the id, copied to the output."),
+    questions_field: str = typer.Option("questions", help="Field holding questions for QA."),
+    input_format: str = typer.Option(
+        None, help="jsonl, txt, csv or parquet, if the file name does not say."
+    ),
+    errors: Path = typer.Option(None, help="Errors file (default: OUTPUT_STEM.errors.jsonl)."),
+    max_chars: int = typer.Option(100_000, min=0, help="Longest text; longer fails. 0: none."),
+    batch_size: int = typer.Option(64, min=1, help="Most documents per batch."),
+    batch_words: int = typer.Option(16_384, min=0, help="Most words per batch. 0: no limit."),
+    n_process: int = typer.Option(1, min=1, help="Worker processes (Ray: actors)."),
+    gpu_id: int = typer.Option(-1, help="GPU to use; -1 for CPU."),
+    threads: int = typer.Option(0, min=0, help="PyTorch threads per process. 0: shared out."),
+    engine: str = typer.Option("local", help="local, or ray (Ray Data; the ray extra)."),
+    ray_address: str = typer.Option(None, help="Ray cluster address (default: a local Ray)."),
+    include_text: bool = typer.Option(False, "--include-text", help="Copy texts to the output."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Start again, replacing output."),
+    allow_errors: bool = typer.Option(
+        False, "--allow-errors", help="Exit with status 0 even if some records failed."
+    ),
+    checkpoint_seconds: float = typer.Option(10.0, min=0, help="Seconds between checkpoints."),
+    progress: bool = typer.Option(
+        None, "--progress/--no-progress", help="Progress bar (default: on a terminal)."
+    ),
+) -> None:
+    """Run a pipeline over a corpus: one JSON output record per input record, in order.
+
+    Resumable: rerun the same command after a crash or kill and it goes on from its
+    checkpoint. Bad records go to the errors file with their line and the reason.
+    Exit status: 0 all done; 1 stopped by an error; 3 done, but some records failed.
+    """
+    from .outputs import OutputError
+    from .process import OptionError, ProcessError, process_file
+    from .records import InputError
+
+    try:
+        summary = process_file(
+            pipeline,
+            input_path,
+            output_path,
+            errors_path=errors,
+            input_format=input_format,
+            text_field=text_field,
+            id_field=id_field,
+            questions_field=questions_field,
+            max_chars=max_chars,
+            batch_size=batch_size,
+            batch_words=batch_words,
+            n_process=n_process,
+            gpu_id=gpu_id,
+            threads=threads,
+            include_text=include_text,
+            engine=engine,
+            ray_address=ray_address,
+            overwrite=overwrite,
+            checkpoint_seconds=checkpoint_seconds,
+            progress=progress,
+        )
+    except (InputError, OptionError, ProcessError, OutputError) as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("Interrupted. Rerun the same command to resume.", err=True)
+        raise SystemExit(130) from None
+    counts = (
+        f"{summary.processed} processed, {summary.failed} failed, "
+        f"{summary.skipped} skipped (blank lines) -> {output_path}"
+    )
+    if summary.already_complete:
+        typer.echo(f"Already complete, nothing to do: {counts}.", err=True)
+    else:
+        resumed = f", resumed after line {summary.resumed_after}" if summary.resumed_after else ""
+        typer.echo(
+            f"{counts}{resumed}. This run: {summary.processed_now} docs in "
+            f"{summary.seconds:.1f} s ({summary.docs_per_second:.1f} docs/s).",
+            err=True,
+        )
+    if summary.failed:
+        typer.echo(f"Failed records, with line and reason: {summary.errors}", err=True)
+        if not allow_errors:
+            raise SystemExit(3)
+
+
 def main() -> None:
     """Run the command line, with the commands plugins add.
 
@@ -127,13 +271,22 @@ def main() -> None:
     their coded message and exit with status 1, without a traceback.
     """
     from .backbones import BackboneError
+    from .extend import PipelineChangedError
     from .pipeline import PipelineNotFoundError
     from .readers import DataError
+    from .scaffold import ScaffoldError
 
     plugins.call_each("register_commands", cli=app)
     try:
         app(standalone_mode=False)
-    except (plugins.PluginError, DataError, BackboneError, PipelineNotFoundError) as error:
+    except (
+        plugins.PluginError,
+        DataError,
+        BackboneError,
+        PipelineNotFoundError,
+        ScaffoldError,
+        PipelineChangedError,
+    ) as error:
         typer.echo(f"Error: {error}", err=True)
         raise SystemExit(1) from None
     except click.exceptions.Abort:

@@ -82,3 +82,89 @@ class Errors(metaclass=_CodedMessages):
     # Config and CLI
     E030 = "No tasks given. Use --tasks with one or more of: {available}."
     E031 = "Pipeline '{path}' has no component of task '{task}'. Its components: {components}."
+    E032 = (
+        "'{name}' cannot name a task plugin: use lowercase letters, digits and underscores, "
+        "starting with a letter (e.g. keyphrases, topic_tags)."
+    )
+    E033 = (
+        "A task named '{name}' is already provided by an installed plugin (see `nlp-tasks "
+        "plugins`). Choose another name: two plugins may not claim one task."
+    )
+    E034 = "{path} already exists and is not empty; choose another --directory or remove it."
+    E035 = (
+        "The pipeline already has a component for task '{task}' (components: {components}). "
+        "To retrain it, train a new pipeline with `nlp-tasks init config`."
+    )
+    E036 = (
+        "Pipeline '{name}' was not loaded from a directory, so its components cannot be "
+        "sourced. Give the pipeline's directory or installed package name."
+    )
+    E037 = (
+        "Pipeline '{path}' has no shared transformer component (components: {components}); "
+        "a task can only be added to a pipeline built by nlp-tasks."
+    )
+    E038 = (
+        "Adding task '{task}' changed the output of existing components on some of "
+        "{total} texts: {changed} (component: texts changed). The extended pipeline was "
+        "not accepted; please report this as a bug."
+    )
+    # Batch processing: bad records (each goes to the errors file; the run goes on)
+    E040 = "{path}, line {line}: cannot parse the record ({error}). Fix or remove the line."
+    E041 = "{path}, line {line}: expected a JSON object with a {field!r} field, got {type}."
+    E042 = (
+        "{path}, line {line}: the record has no {field!r} field (its fields: {keys}). "
+        "Choose the text field with --text-field."
+    )
+    E043 = "{path}, line {line}: field {field!r} must be a string, got {type}: {value}."
+    E044 = (
+        "{path}, line {line}: the text is longer than the limit ({length} > {limit}). Split "
+        "the document, or raise --max-chars (memory and time grow with a document's length)."
+    )
+    E045 = "{path}, line {line}: the record is not valid UTF-8 ({error})."
+    E046 = (
+        "{path}, line {line}: field {field!r} must be a list of strings (questions to ask "
+        "of the text), got {value}."
+    )
+    E047 = (
+        "{path}, line {line}: the pipeline failed on this record ({error}). The other records "
+        "of its batch were processed on their own."
+    )
+    # Batch processing: the run as a whole
+    E048 = (
+        "Cannot tell the {role} format of '{path}' from its name. Use one of these endings or "
+        "give the format (--input-format): {formats}."
+    )
+    E049 = "The input file does not exist: {path}"
+    E050 = "{path} has no column {field!r} (columns: {columns}). Choose it with --text-field."
+    E051 = (
+        "The output '{output}' exists and has no checkpoint ({checkpoint}), so no unfinished "
+        "run of this command wrote it. Pass --overwrite to replace it, or choose another path."
+    )
+    E052 = (
+        "The checkpoint {checkpoint} belongs to another job: {what} was {old!r}, now {new!r}. "
+        "Rerun the original command to resume it, or pass --overwrite to start again."
+    )
+    E053 = (
+        "The output '{output}' does not match its checkpoint {checkpoint} ({problem}); it "
+        "was changed after the run stopped. Pass --overwrite to start again."
+    )
+    E054 = "Reading or writing Parquet needs pyarrow: pip install 'nlp-tasks[parquet]'."
+    E055 = (
+        "The Ray engine needs Ray Data: pip install 'nlp-tasks[ray]' (or 'ray[data]'). "
+        "The local engine (--engine local, with --n-process) needs nothing more."
+    )
+    E056 = (
+        "A worker stopped unexpectedly ({error}) while processing lines {first}-{last}: it "
+        "failed to start (see the messages above) or ran out of memory. Work up to the last "
+        "checkpoint is kept: rerun the same command to resume, if need be with a smaller "
+        "--batch-size, --batch-words or --max-chars."
+    )
+    E057 = "{name} must be {rule}, got {value!r}."
+    E058 = (
+        "Returning Docs needs n_process=1 and the local engine: worker processes send back "
+        "each record's JSON output only."
+    )
+    E059 = (
+        "Lines {first}-{last} give Parquet columns of another type than the lines before "
+        "({error}). Write JSONL output instead (a .jsonl path), which takes any JSON."
+    )

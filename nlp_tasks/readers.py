@@ -106,6 +106,8 @@ class MultiTaskCorpus:
     ``n_task ** (1 / temperature)`` and cycles through that task's shuffled
     records, so temperature > 1 upsamples small tasks. Without ``shuffle``,
     every record of every source is yielded once, in file order (for dev sets).
+    Each shuffled pass starts with one example of each label of each task, so
+    the sample spaCy initializes the components from holds every label.
     """
 
     def __init__(
@@ -132,6 +134,7 @@ class MultiTaskCorpus:
         self.seed = seed
         self.epoch = 0
         self._records: dict[str, list[tuple[int, Any]]] = {}
+        self._cover: list[tuple[str, int, Any]] | None = None
 
     def records(self, task: str) -> list[tuple[int, Any]]:
         """The (line, record) pairs of one task's source, read once.
@@ -172,6 +175,8 @@ class MultiTaskCorpus:
             return
         rng = random.Random(self.seed + self.epoch)
         self.epoch += 1
+        for name, line, record in self._label_cover(nlp):
+            yield make_task_example(self.tasks[name], nlp, record, path=self.paths[name], line=line)
         names = [name for name in self.tasks if self.records(name)]
         sizes = [len(self.records(name)) for name in names]
         weights = [size ** (1.0 / self.temperature) for size in sizes]
@@ -186,6 +191,26 @@ class MultiTaskCorpus:
                 line=line,
                 known_labels=known[name],
             )
+
+    def _label_cover(self, nlp: Language) -> list[tuple[str, int, Any]]:
+        # With a streamed corpus (max_epochs = -1), spaCy initializes each
+        # component from the first 100 examples of a fresh pass, and so fixes
+        # its labels there. Leading every pass with one record per label of
+        # every task keeps a rare label from being missed; it adds a handful
+        # of examples to an epoch of thousands.
+        if self._cover is None:
+            self._cover = []
+            for name, task in self.tasks.items():
+                if task.labels_of is None:
+                    continue
+                seen: set[str] = set()
+                for line, record in self.records(name):
+                    example = make_task_example(task, nlp, record, path=self.paths[name], line=line)
+                    new = set(task.labels_of(example)) - seen
+                    if new:
+                        seen |= new
+                        self._cover.append((name, line, record))
+        return self._cover
 
     def _cycle(self, task: str, rng: random.Random) -> Iterator[tuple[int, Any]]:
         records = list(self.records(task))

@@ -22,6 +22,21 @@ class RecordError(ValueError):
     """
 
 
+def require_text(record: "dict[str, Any]", field: str = "text") -> str:
+    """A record's text field, checked: a string with something besides whitespace.
+
+    record (dict[str, Any]): The parsed JSONL record.
+    field (str): The field that holds the text.
+    RETURNS (str): The text.
+    """
+    text = record.get(field)
+    if not isinstance(text, str):
+        raise RecordError(f"{field!r} must be a string, got {type(text).__name__}")
+    if not text.strip():
+        raise RecordError(f"{field!r} is empty")
+    return text
+
+
 @dataclass(frozen=True)
 class Task:
     """A task that a plugin adds to nlp-tasks.

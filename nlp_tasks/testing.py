@@ -5,6 +5,7 @@ BERT with a WordPiece vocabulary trained on the texts you give.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,162 @@ def backbone_parameters(nlp: Language) -> Any:
     """
     transformer = nlp.get_pipe("transformer").model.transformer
     return {name: p.detach().clone() for name, p in transformer.named_parameters()}
+
+
+@dataclass
+class TaskCheck:
+    """What ``check_task`` found for one task.
+
+    task (str): The task name.
+    model_path (Path): The trained pipeline (``spacy train``'s ``model-last``).
+    loss_before (float): The task's loss on the records before training.
+    loss_after (float): The same loss after training, on the saved and reloaded pipeline.
+    scores (dict[str, Any]): The pipeline's scores on the records, from ``nlp.evaluate``.
+    outputs (list[dict[str, Any]]): ``Task.to_json`` of each record's text, as a
+        fresh interpreter computed it from the saved pipeline.
+    """
+
+    task: str
+    model_path: Path
+    loss_before: float
+    loss_after: float
+    scores: dict[str, Any] = field(default_factory=dict)
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def check_task(
+    task_name: str,
+    records: list[dict[str, Any]],
+    path: str | Path,
+    *,
+    steps: int = 30,
+    learn_rate: float = 1e-3,
+    backbone: str | Path | None = None,
+) -> TaskCheck:
+    """Run a task plugin through the whole life of a pipeline, on a tiny backbone.
+
+    The same path a user takes: ``nlp-tasks init config`` (``make_config``),
+    ``spacy train`` on a JSONL file of ``records``, save, ``nlp_tasks.load`` in a
+    fresh interpreter, process the texts and turn each doc into JSON with the
+    task's ``to_json``. Fails with an ``AssertionError`` that says which stage
+    broke: the loss did not fall, the output is not JSON, or the reloaded
+    pipeline disagrees with the trained one.
+
+    task_name (str): A task provided by an installed plugin.
+    records (list[dict]): A handful of training records in the task's format;
+        they are also the dev set and the texts to process.
+    path (str | Path): A scratch directory (pytest's ``tmp_path``).
+    steps (int): Training steps.
+    learn_rate (float): Peak learning rate; high, since the backbone is tiny.
+    backbone (str | Path | None): A backbone to use instead of a tiny BERT
+        built from the records' texts.
+    RETURNS (TaskCheck): The losses, scores and outputs, for further asserts.
+    """
+    import io
+    import json
+    import subprocess
+    import sys
+
+    import spacy
+    from spacy.training.initialize import init_nlp
+    from spacy.training.loop import train
+
+    from . import plugins
+    from .config import make_config
+    from .pipeline import load
+    from .readers import make_task_example
+
+    task = plugins.get_task(task_name)
+    path = Path(path)
+    data = path / "data"
+    source = data / task.name / "train.jsonl"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    lines = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+    for split in ("train", "dev"):
+        (data / task.name / f"{split}.jsonl").write_text(lines, encoding="utf8")
+    blank = spacy.blank("en")
+    examples = [
+        make_task_example(task, blank, record, path=source, line=line)
+        for line, record in enumerate(records, start=1)
+    ]
+    texts = [eg.reference.text for eg in examples]
+    if backbone is None:
+        backbone = make_tiny_backbone(path / "backbone", texts)
+    config = make_config(
+        [task.name],
+        backbone=str(backbone),
+        max_steps=steps,
+        eval_frequency=steps,
+        learn_rate=learn_rate,
+    )
+    config["paths"]["data"] = str(data)
+    config.to_disk(path / "config.cfg")
+
+    loss_before = _task_loss(init_nlp(config), task.name, records, source)
+    log = io.StringIO()
+    nlp = init_nlp(config)
+    (path / "training").mkdir(parents=True, exist_ok=True)
+    train(nlp, path / "training", stdout=log, stderr=log)
+    model_path = path / "training" / "model-last"
+    assert model_path.is_dir(), f"spacy train wrote no pipeline:\n{log.getvalue()}"
+
+    trained = load(model_path)
+    loss_after = _task_loss(trained, task.name, records, source)
+    assert loss_after < loss_before, (
+        f"The '{task.name}' loss did not fall in {steps} steps "
+        f"({loss_before:.4f} -> {loss_after:.4f}). Training log:\n{log.getvalue()}"
+    )
+    scores = trained.evaluate(
+        [make_task_example(task, trained, r, path=source, line=i) for i, r in enumerate(records, 1)]
+    )
+    expected = []
+    for doc in trained.pipe(texts):
+        output = task.to_json(doc)
+        try:
+            expected.append(json.loads(json.dumps(output)))
+        except (TypeError, ValueError) as error:
+            raise AssertionError(
+                f"Task '{task.name}' to_json returned data that is not JSON: {error}: {output!r}"
+            ) from None
+
+    script = (
+        "import json, sys\n"
+        "import nlp_tasks\n"
+        "from nlp_tasks.plugins import get_task\n"
+        "nlp = nlp_tasks.load(sys.argv[1])\n"
+        "task = get_task(sys.argv[2])\n"
+        "texts = json.loads(sys.stdin.read())\n"
+        "print(json.dumps([task.to_json(doc) for doc in nlp.pipe(texts)]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(model_path), task.name],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, (
+        f"Loading the saved pipeline in a fresh interpreter failed:\n{result.stderr}"
+    )
+    outputs = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outputs == expected, (
+        f"The reloaded pipeline's '{task.name}' output differs from the trained one's:\n"
+        f"trained:  {expected}\nreloaded: {outputs}"
+    )
+    scores = {key: value for key, value in scores.items() if key != "speed"}
+    return TaskCheck(task.name, model_path, loss_before, loss_after, scores, outputs)
+
+
+def _task_loss(nlp: Language, component: str, records: list[dict[str, Any]], source: Path) -> float:
+    # A forward and backward pass with sgd=False computes the loss without
+    # changing any weight; callers throw the pipeline away or only read it.
+    from . import plugins
+    from .readers import make_task_example
+
+    task = plugins.get_task(component)
+    examples = [
+        make_task_example(task, nlp, record, path=source, line=line)
+        for line, record in enumerate(records, start=1)
+    ]
+    losses: dict[str, float] = {}
+    nlp.update(examples, drop=0.0, sgd=False, losses=losses)
+    return float(losses.get(component, 0.0))

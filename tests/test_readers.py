@@ -154,12 +154,29 @@ def test_shuffled_corpus_samples_tasks_by_temperature(tmp_path, nlp):
             {"sentiment": big, "ner": small}, shuffle=True, temperature=temperature, seed=1
         )
         counts = Counter("ner" if not eg.reference.cats else "sentiment" for eg in corpus(nlp))
-        assert sum(counts.values()) == 1000
+        assert sum(counts.values()) == 1000 + 1  # + one leading example of label "x"
         return counts["ner"] / 1000
 
     assert 0.07 < share_of_small(1.0) < 0.13  # proportional: 10%
     assert 0.44 < share_of_small(1000.0) < 0.56  # nearly uniform
     assert share_of_small(2.0) > share_of_small(1.0)
+
+
+def test_first_shuffled_pass_leads_with_every_label(tmp_path, nlp):
+    # spaCy initializes a streamed corpus's components from its first 100
+    # examples: a label seen only deep in the file must be among them.
+    path = tmp_path / "s.jsonl"
+    labels = ["common"] * 5000 + ["rare"]
+    path.write_text(
+        "".join(json.dumps({"text": f"t{i}", "label": lb}) + "\n" for i, lb in enumerate(labels)),
+        encoding="utf8",
+    )
+    corpus = MultiTaskCorpus({"sentiment": path}, shuffle=True, seed=3)
+    first = [eg for _, eg in zip(range(100), corpus(nlp))]
+    assert {label for eg in first for label in eg.reference.cats} == {"common", "rare"}
+    second = list(corpus(nlp))
+    assert len(second) == len(labels) + 2
+    assert [eg.reference.cats for eg in second[:2]] == [{"common": 1.0}, {"rare": 1.0}]
 
 
 def test_dev_corpus_keeps_file_order_and_every_record(tmp_path, nlp):

@@ -6,7 +6,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.training import Example, biluo_tags_to_spans, iob_to_biluo
 
-from nlp_tasks import RecordError
+from nlp_tasks import RecordError, require_text
 
 
 def make_example(nlp: Language, record: dict[str, Any]) -> Example:
@@ -60,11 +60,7 @@ def _check_iob2(tags: list[Any]) -> None:
 
 
 def _from_offsets(nlp: Language, record: dict[str, Any]) -> tuple[Doc, Doc]:
-    text, entities = record.get("text"), record.get("entities")
-    if not isinstance(text, str):
-        raise RecordError(f"'text' must be a string, got {type(text).__name__}")
-    if not text.strip():
-        raise RecordError("'text' is empty")
+    text, entities = require_text(record), record.get("entities")
     if not isinstance(entities, list):
         raise RecordError("'entities' must be a list of [start, end, label]")
     reference = nlp.make_doc(text)

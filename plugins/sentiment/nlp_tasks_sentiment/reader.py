@@ -6,7 +6,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from nlp_tasks import RecordError
+from nlp_tasks import RecordError, require_text
 
 
 def make_example(nlp: Language, record: dict[str, Any]) -> Example:
@@ -19,12 +19,8 @@ def make_example(nlp: Language, record: dict[str, Any]) -> Example:
     record (dict[str, Any]): ``{"text": str, "label": str}``.
     RETURNS (Example): The example.
     """
-    text = record.get("text")
+    text = require_text(record)
     label = record.get("label")
-    if not isinstance(text, str):
-        raise RecordError(f"'text' must be a string, got {type(text).__name__}")
-    if not text.strip():
-        raise RecordError("'text' is empty")
     if not isinstance(label, str) or not label.strip():
         raise RecordError(f"'label' must be a non-empty string, got {label!r}")
     doc = nlp.make_doc(text)

@@ -1,0 +1,115 @@
+"""The topics component: spaCy's multi-label text classifier on the shared listener."""
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from spacy.language import Language
+from spacy.pipeline.textcat_multilabel import MultiLabel_TextCategorizer
+from spacy.tokens import Doc
+from spacy.training import Example
+from thinc.api import Config, Model
+
+from nlp_tasks import SharedBackboneHead, listener_config
+
+DEFAULT_MODEL_CONFIG = """
+[model]
+@architectures = "spacy.TextCatReduce.v1"
+exclusive_classes = false
+use_reduce_first = false
+use_reduce_last = false
+use_reduce_max = false
+use_reduce_mean = true
+nO = null
+""" + listener_config("model.tok2vec")
+DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
+
+
+@Language.factory(
+    "nlp_tasks_topics",
+    assigns=["doc._.topics", "doc._.topic_scores"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "threshold": 0.5,
+        "scorer": {"@scorers": "nlp_tasks_topics.scorer.v1"},
+    },
+    default_score_weights={
+        "topics_micro_f": 1.0,
+        "topics_micro_p": None,
+        "topics_micro_r": None,
+        "topics_macro_f": None,
+        "topics_f_per_type": None,
+    },
+)
+def make_topics(
+    nlp: Language, name: str, model: Model, threshold: float, scorer: Callable | None
+) -> "TopicTagger":
+    """Create a topics component (factory ``nlp_tasks_topics``).
+
+    model (Model[List[Doc], Floats2d]): Docs to one independent probability per topic.
+    threshold (float): A topic is tagged when its probability reaches this.
+    scorer (Callable | None): The scoring function.
+    """
+    return TopicTagger(nlp.vocab, model, name, threshold=threshold, scorer=scorer)
+
+
+class TopicTagger(SharedBackboneHead, MultiLabel_TextCategorizer):
+    """Any number of topics per doc, in ``doc._.topics`` and ``doc._.topic_scores``.
+
+    The gold and the predictions live in Doc extensions rather than
+    ``doc.cats``, which the sentiment head owns. A doc whose reference has no
+    ``doc._.topics`` (an example of another task) adds no loss; a tagged doc
+    counts every topic it lacks as a negative.
+    """
+
+    def __init__(self, vocab, model, name="topics", *, threshold=0.5, scorer=None) -> None:
+        super().__init__(vocab, model, name, threshold=threshold, scorer=scorer)
+        install_extensions()
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Language | None = None,
+        labels: Iterable[str] | None = None,
+    ) -> None:
+        """Take the topics from the examples' ``doc._.topics``, then size the model.
+
+        get_examples (Callable[[], Iterable[Example]]): A sample of training examples.
+        nlp (Language | None): The pipeline.
+        labels (Iterable[str] | None): Topics to use instead of the examples'.
+        """
+        if labels is None:
+            labels = sorted({t for eg in get_examples() for t in eg.reference._.topics or []})
+        super().initialize(get_examples, nlp=nlp, labels=labels)
+
+    def _examples_to_truth(self, examples: Iterable[Example]) -> tuple[Any, Any]:
+        examples = list(examples)
+        truths = self.model.ops.alloc2f(len(examples), len(self.labels))
+        not_missing = self.model.ops.alloc2f(len(examples), len(self.labels))
+        for i, eg in enumerate(examples):
+            topics = eg.reference._.topics
+            if topics is None:
+                continue
+            not_missing[i] = 1.0
+            for j, label in enumerate(self.labels):
+                truths[i, j] = float(label in topics)
+        return truths, not_missing
+
+    def set_annotations(self, docs: Iterable[Doc], scores: Any) -> None:
+        """Write each doc's topics above the threshold and every topic's probability.
+
+        docs (Iterable[Doc]): The docs.
+        scores: The output of ``predict``, one row per doc.
+        """
+        rows = self.model.ops.to_numpy(scores)
+        for doc, row in zip(docs, rows):
+            probabilities = {label: float(p) for label, p in zip(self.labels, row)}
+            doc._.topic_scores = probabilities
+            doc._.topics = [t for t, p in probabilities.items() if p >= self.cfg["threshold"]]
+
+
+def install_extensions() -> None:
+    """Add ``Doc._.topics`` and ``Doc._.topic_scores``; safe to call again."""
+    for attr in ("topics", "topic_scores"):
+        if not Doc.has_extension(attr):
+            Doc.set_extension(attr, default=None)

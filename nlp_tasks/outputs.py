@@ -1,0 +1,370 @@
+"""Durable, resumable output files for batch processing: JSONL, Parquet, the checkpoint.
+
+A run appends to its files and, now and then, makes what it wrote durable (flush,
+fsync) and records how far it got in a checkpoint, written atomically. A rerun
+cuts each file back to its checkpointed size and goes on from there, so a record
+is never lost or written twice, however the run was stopped.
+"""
+
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import Errors
+
+#: The output formats ``open_output`` writes, by file ending.
+OUTPUT_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
+
+
+class OutputError(OSError):
+    """An output that does not fit the run: another job's checkpoint, or a changed file."""
+
+
+def output_format(path: str | Path) -> str:
+    """The format to write, from the output's file ending.
+
+    path (str | Path): The output path.
+    RETURNS (str): "jsonl" or "parquet".
+    """
+    found = OUTPUT_FORMATS.get(Path(path).suffix.lower())
+    if found is None:
+        raise OutputError(
+            Errors.E048.format(role="output", path=path, formats=", ".join(OUTPUT_FORMATS))
+        )
+    return found
+
+
+def json_line(record: Any) -> bytes:
+    """One JSON line, UTF-8 encoded.
+
+    record (Any): JSON-serializable data.
+    RETURNS (bytes): The encoded line, newline included.
+    """
+    text = json.dumps(record, ensure_ascii=False)
+    try:
+        return (text + "\n").encode("utf8")
+    except UnicodeEncodeError:
+        # A lone surrogate (say in an id) cannot be UTF-8; JSON's \u escapes can hold it.
+        return (json.dumps(record) + "\n").encode("utf8")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace a file's content all at once: a reader sees the old or the new, never half.
+
+    path (Path): The file.
+    data (bytes): Its new content.
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(tmp, path)
+    _sync_dir(path.parent)
+
+
+def _sync_dir(path: Path) -> None:
+    # Makes the rename itself durable; not every platform can open a directory.
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class Checkpoint:
+    """How far a run got, in a JSON file next to the output.
+
+    path (Path): The checkpoint file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[str, Any] | None:
+        """The saved state, or None if there is no checkpoint.
+
+        RETURNS (dict | None): The state.
+        """
+        if not self.path.exists():
+            return None
+        return json.loads(self.path.read_text(encoding="utf8"))
+
+    def save(self, state: dict[str, Any]) -> None:
+        """Save the state atomically.
+
+        state (dict[str, Any]): JSON-serializable state.
+        """
+        write_atomic(self.path, (json.dumps(state, indent=1) + "\n").encode("utf8"))
+
+
+class AppendFile:
+    """A file that lines are appended to, cut back to a known size when a run resumes.
+
+    The file is created on the first write, so a run without errors leaves no errors file.
+
+    path (Path): The file.
+    size (int): Bytes of it to keep; anything after is from a stopped run and goes.
+    checkpoint (Path): Named in the error when the file is shorter than ``size``.
+    """
+
+    def __init__(self, path: Path, size: int = 0, *, checkpoint: Path | None = None) -> None:
+        self.path = path
+        self.size = size
+        self._file: IO[bytes] | None = None
+        actual = path.stat().st_size if path.exists() else 0
+        if actual < size:
+            raise OutputError(
+                Errors.E053.format(
+                    output=path,
+                    checkpoint=checkpoint,
+                    problem=f"{actual} bytes, the checkpoint says {size}",
+                )
+            )
+        if path.exists():
+            self._file = path.open("r+b")
+            self._file.truncate(size)
+            self._file.seek(size)
+
+    def write(self, lines: Iterable[bytes]) -> None:
+        """Append encoded lines.
+
+        lines (Iterable[bytes]): The lines, each ending with a newline.
+        """
+        for line in lines:
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = self.path.open("wb")
+            self._file.write(line)
+            self.size += len(line)
+
+    def sync(self) -> int:
+        """Make everything written so far durable.
+
+        RETURNS (int): The file's size in bytes.
+        """
+        if self._file is not None:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        return self.size
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class JsonlOutput:
+    """Output records as JSON lines, durable at every ``commit``.
+
+    path (Path): The output file.
+    state (dict[str, Any]): The checkpoint's ``output`` state; empty for a new run.
+    checkpoint (Path): Named in errors.
+    """
+
+    def __init__(self, path: Path, state: dict[str, Any], *, checkpoint: Path) -> None:
+        self.file = AppendFile(path, state.get("bytes", 0), checkpoint=checkpoint)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+
+    def write(self, records: list[dict[str, Any]], first: int, last: int) -> None:
+        """Append output records.
+
+        records (list[dict[str, Any]]): The records, in order.
+        first (int): Input line of the first of them, for messages.
+        last (int): Input line of the last of them, for messages.
+        """
+        self.file.write(json_line(record) for record in records)
+
+    #: Never forces a commit: a JSONL commit is cheap, so any time is a good time.
+    due = False
+    #: Nothing is ever held back from a commit.
+    pending = 0
+
+    def commit(self, *, final: bool = False) -> dict[str, Any]:
+        """Make all written records durable.
+
+        final (bool): The last commit of the run (the same for JSONL).
+        RETURNS (dict[str, Any]): The state to checkpoint.
+        """
+        return {"bytes": self.file.sync()}
+
+    def finish(self) -> None:
+        """Close the output once the run is complete."""
+        self.file.close()
+
+
+class ParquetOutput:
+    """Output records as one Parquet file, built from parts written as the run goes.
+
+    A Parquet file is only valid once closed, so the run writes numbered part files
+    (each one atomically) into ``<output>.parts/`` and, at the end, merges them into
+    the output. Parts close at the first chunk boundary after ``part_rows`` rows, so
+    a resumed run cuts them exactly where an uninterrupted run would.
+
+    path (Path): The output file.
+    state (dict[str, Any]): The checkpoint's ``output`` state; empty for a new run.
+    checkpoint (Path): Named in errors.
+    part_rows (int): Rows per part file (at least).
+    """
+
+    def __init__(
+        self, path: Path, state: dict[str, Any], *, checkpoint: Path, part_rows: int = 10_000
+    ) -> None:
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise OutputError(Errors.E054) from None
+        self.path = path
+        self.parts_dir = path.with_name(path.name + ".parts")
+        self.part_rows = part_rows
+        self.parts = state.get("parts", 0)
+        self.rows: list[dict[str, Any]] = []
+        self.first_line = 0
+        self.last_line = 0
+        self.parts_dir.mkdir(parents=True, exist_ok=True)
+        existing = sorted(self.parts_dir.glob("part-*.parquet"))
+        if len(existing) < self.parts:
+            raise OutputError(
+                Errors.E053.format(
+                    output=self.parts_dir,
+                    checkpoint=checkpoint,
+                    problem=f"{len(existing)} part files, the checkpoint says {self.parts}",
+                )
+            )
+        for part in existing[self.parts :]:
+            part.unlink()
+        for stale in self.parts_dir.glob("*.tmp"):
+            stale.unlink()
+        self.schema = self._known_schema()
+
+    def _part(self, number: int) -> Path:
+        return self.parts_dir / f"part-{number:06d}.parquet"
+
+    def _known_schema(self) -> Any:
+        import pyarrow.parquet as pq
+
+        schemas = [pq.read_schema(self._part(n)) for n in range(self.parts)]
+        return _unify(schemas) if schemas else None
+
+    def write(self, records: list[dict[str, Any]], first: int, last: int) -> None:
+        """Buffer output records; a part is written at the next commit.
+
+        records (list[dict[str, Any]]): The records, in order.
+        first (int): Input line of the first of them, for messages.
+        last (int): Input line of the last of them, for messages.
+        """
+        if records and not self.rows:
+            self.first_line = first
+        self.rows.extend(records)
+        self.last_line = last
+
+    @property
+    def due(self) -> bool:
+        """Whether a part's worth of rows is buffered, to be written now.
+
+        RETURNS (bool): True if the next commit writes a part.
+        """
+        return len(self.rows) >= self.part_rows
+
+    @property
+    def pending(self) -> int:
+        """Buffered rows while fewer than a part's worth; 0 once a part is due.
+
+        RETURNS (int): Rows that a commit now would leave out of the checkpoint.
+        """
+        return len(self.rows) if len(self.rows) < self.part_rows else 0
+
+    def commit(self, *, final: bool = False) -> dict[str, Any]:
+        """Write the buffered rows as a part, if a part is due (or ``final``).
+
+        final (bool): Write whatever is buffered.
+        RETURNS (dict[str, Any]): The state to checkpoint.
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.rows and (final or len(self.rows) >= self.part_rows):
+            try:
+                table = pa.Table.from_pylist(self.rows)
+                schema = _unify([self.schema, table.schema] if self.schema else [table.schema])
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as error:
+                raise OutputError(
+                    Errors.E059.format(first=self.first_line, last=self.last_line, error=error)
+                ) from None
+            part = self._part(self.parts)
+            tmp = part.with_name(part.name + ".tmp")
+            pq.write_table(table, tmp)
+            with tmp.open("rb") as file:
+                os.fsync(file.fileno())
+            os.replace(tmp, part)
+            _sync_dir(self.parts_dir)
+            self.schema = schema
+            self.parts += 1
+            self.rows = []
+        return {"parts": self.parts}
+
+    def finish(self) -> None:
+        """Merge the parts into the output file, atomically, and remove them."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.commit(final=True)
+        # From the part files, not from memory: a resumed run must merge with the very
+        # schema an uninterrupted one does (Parquet renames list items, for one).
+        schema = self._known_schema() or pa.schema([("line", pa.int64())])
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for number in range(self.parts):
+                writer.write_table(pq.read_table(self._part(number)).cast(schema))
+        with tmp.open("rb") as file:
+            os.fsync(file.fileno())
+        os.replace(tmp, self.path)
+        _sync_dir(self.path.parent)
+        shutil.rmtree(self.parts_dir)
+
+
+def _unify(schemas: list[Any]) -> Any:
+    import pyarrow as pa
+
+    # "permissive" lets a column that was all null in one part take the type of another.
+    return pa.unify_schemas(schemas, promote_options="permissive")
+
+
+def open_output(
+    path: Path, fmt: str, state: dict[str, Any], *, checkpoint: Path, part_rows: int = 10_000
+) -> JsonlOutput | ParquetOutput:
+    """The output writer for a format, resumed from a checkpoint's state.
+
+    path (Path): The output file.
+    fmt (str): "jsonl" or "parquet".
+    state (dict[str, Any]): The checkpoint's ``output`` state; empty for a new run.
+    checkpoint (Path): Named in errors.
+    part_rows (int): Rows per Parquet part file (at least).
+    RETURNS (JsonlOutput | ParquetOutput): The writer.
+    """
+    if fmt == "parquet":
+        return ParquetOutput(path, state, checkpoint=checkpoint, part_rows=part_rows)
+    return JsonlOutput(path, state, checkpoint=checkpoint)
+
+
+def remove_outputs(*paths: Path) -> None:
+    """Delete earlier outputs of a run (files, or a Parquet parts directory), if any.
+
+    *paths (Path): The files and directories.
+    """
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()

@@ -1,0 +1,119 @@
+"""`nlp-tasks add-task`: a new head on a trained pipeline, the old heads untouched."""
+
+import json
+
+import pytest
+
+from nlp_tasks import load
+from nlp_tasks.extend import add_task, changed_outputs
+from nlp_tasks.readers import DataError
+from nlp_tasks.testing import backbone_parameters, check_task
+
+SENTIMENT = [
+    {"text": "I loved this film, it was wonderful.", "label": "positive"},
+    {"text": "A great and moving story, superb acting.", "label": "positive"},
+    {"text": "Wonderful food and friendly staff.", "label": "positive"},
+    {"text": "Terrible plot and awful acting.", "label": "negative"},
+    {"text": "The service was slow and the food cold.", "label": "negative"},
+    {"text": "A boring, bland and dreadful book.", "label": "negative"},
+]
+TOPICS = [
+    {"text": "The striker scored twice in the cup final.", "topics": ["sport"]},
+    {"text": "The coach praised the team after the match.", "topics": ["sport"]},
+    {"text": "Shares of the bank fell after weak profits.", "topics": ["business"]},
+    {"text": "The retailer reported record quarterly sales.", "topics": ["business"]},
+    {"text": "The film was a great and moving story.", "topics": []},
+]
+UNSEEN = ["A dreadful match, the team was awful.", "Profits were wonderful this year.", ""]
+
+
+def write_jsonl(path, records):
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def extended(tmp_path_factory):
+    root = tmp_path_factory.mktemp("extend")
+    base = check_task("sentiment", SENTIMENT, root / "base", steps=20).model_path
+    train = write_jsonl(root / "topics.jsonl", TOPICS)
+    result = add_task(
+        base,
+        "topics",
+        train=train,
+        dev=train,
+        output=root / "run",
+        max_steps=60,
+        eval_frequency=30,
+        learn_rate=0.01,
+    )
+    return base, result, train
+
+
+def test_extended_pipeline_has_the_new_head_after_the_old(extended):
+    _, result, _ = extended
+    nlp = load(result.model_path)
+    assert nlp.pipe_names == ["transformer", "sentiment", "topics"]
+    assert result.unchanged == ["sentiment"]
+    assert result.checked_texts == len(TOPICS)
+
+
+def test_backbone_and_old_head_weights_are_identical(extended):
+    base, result, _ = extended
+    before, after = load(base), load(result.model_path)
+    old, new = backbone_parameters(before), backbone_parameters(after)
+    assert old.keys() == new.keys()
+    assert all((old[name] == new[name]).all() for name in old)
+    assert before.get_pipe("sentiment").model.to_bytes() == (
+        after.get_pipe("sentiment").model.to_bytes()
+    )
+
+
+def test_old_head_outputs_are_identical_on_unseen_texts(extended):
+    base, result, _ = extended
+    before, after = load(base), load(result.model_path)
+    texts = [r["text"] for r in SENTIMENT] + UNSEEN
+    assert changed_outputs(before, after, texts) == {"sentiment": 0}
+    assert [d.cats for d in before.pipe(texts)] == [d.cats for d in after.pipe(texts)]
+
+
+def test_new_head_learns_on_the_frozen_backbone(extended):
+    _, result, _ = extended
+    nlp = load(result.model_path)
+    assert set(nlp.get_pipe("topics").labels) == {"business", "sport"}
+    predicted = [doc._.topics for doc in nlp.pipe(r["text"] for r in TOPICS)]
+    assert predicted == [r["topics"] for r in TOPICS]
+
+
+def test_changed_outputs_counts_a_real_change(extended):
+    # The comparison itself must be able to fail: retrain the sentiment head
+    # a little and the counts move off zero.
+    base, _, _ = extended
+    before, after = load(base), load(base)
+    sentiment = after.get_pipe("sentiment")
+    params = sentiment.model.get_ref("output_layer")
+    params.set_param("b", params.get_param("b") + 0.5 * params.ops.asarray([1.0, -1.0]))
+    assert changed_outputs(before, after, [r["text"] for r in SENTIMENT])["sentiment"] > 0
+
+
+def test_adding_a_task_the_pipeline_has_is_refused(extended, tmp_path):
+    base, _, train = extended
+    with pytest.raises(DataError, match=r"\[E035\].*'sentiment'"):
+        add_task(base, "sentiment", train=train, dev=train, output=tmp_path)
+
+
+def test_missing_training_file_is_named(extended, tmp_path, cli):
+    base, _, train = extended
+    result = cli(
+        "add-task",
+        str(base),
+        "topics",
+        "--train",
+        str(tmp_path / "nope.jsonl"),
+        "--dev",
+        str(train),
+        "--output",
+        str(tmp_path / "run"),
+    )
+    assert result.returncode == 1
+    assert "[E021]" in result.stderr and "nope.jsonl" in result.stderr
