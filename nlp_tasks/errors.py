@@ -29,6 +29,18 @@ class Warnings(metaclass=_CodedMessages):
         "Plugin '{plugin}' failed in hook '{hook}' and was skipped: {error}. "
         "Its tasks are unavailable; the other plugins work."
     )
+    W004 = (
+        "{count} of {total} training targets of '{component}' are longer than "
+        "max_target_tokens={limit} target tokens (the longest takes {longest}) and are cut "
+        "to fit. Raise [components.{component}] max_target_tokens (at most the decoder's "
+        "max_positions) to train on them whole."
+    )
+    W005 = (
+        "{count} document(s) in a batch have more than max_source_tokens={limit} tokens; "
+        "'{component}' attends to the first {limit} of each (the other heads read the whole "
+        "document). Raise [components.{component}] max_source_tokens to see more. This "
+        "warning is shown once."
+    )
 
 
 class Errors(metaclass=_CodedMessages):
@@ -107,6 +119,43 @@ class Errors(metaclass=_CodedMessages):
         "Adding task '{task}' changed the output of existing components on some of "
         "{total} texts: {changed} (component: texts changed). The extended pipeline was "
         "not accepted; please report this as a bug."
+    )
+    # Generative heads
+    E070 = (
+        "The target tokenizer '{source}' is not a fast (Rust) Hugging Face tokenizer. Give a "
+        "tokenizer that has a fast version, or target_tokenizer = \"train\"."
+    )
+    E071 = (
+        "The target tokenizer '{source}' has neither BOS/EOS nor CLS/SEP tokens, so targets "
+        "cannot be framed for the decoder. Choose another tokenizer, or \"train\"."
+    )
+    E072 = (
+        "The target tokenizer '{name}' could not be loaded ({error}). Give a local "
+        "tokenizer directory, a Hub name with network access, \"backbone\" or \"train\"."
+    )
+    E073 = (
+        "Unknown generation setting '{key}' for '{component}' (did you mean: {near}?). "
+        "Settings are those of Hugging Face's GenerationConfig, e.g. num_beams, "
+        "max_new_tokens, length_penalty, no_repeat_ngram_size."
+    )
+    E074 = (
+        "No training example has a target for '{component}'. Check that the corpus names "
+        "this task's JSONL file ([corpora.train.sources])."
+    )
+    E075 = (
+        "'{component}' warm-starts its decoder from the backbone (init_from_backbone = true), "
+        "which needs target_tokenizer = \"backbone\", not '{tokenizer}'. Use the backbone's "
+        "tokenizer, or a fresh decoder (init_from_backbone = false)."
+    )
+    E076 = "max_target_tokens of '{component}' must be at least 3 (BOS, a token, EOS), got {value}."
+    E077 = (
+        "'{component}' needs the shared transformer (its tokenizer or checkpoint), but no "
+        "transformer component feeds its listener. Put a 'transformer' component before it "
+        "in the pipeline."
+    )
+    E078 = (
+        "'{component}' has no target tokenizer yet: initialize the pipeline (spacy train) "
+        "or load a trained one."
     )
     # Batch processing: bad records (each goes to the errors file; the run goes on)
     E040 = "{path}, line {line}: cannot parse the record ({error}). Fix or remove the line."

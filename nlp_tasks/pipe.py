@@ -102,3 +102,23 @@ def _zero_gradients(outputs: list[Any], ops: Any) -> list[Any]:
             )
         )
     return gradients
+
+
+def find_upstream_transformer(nlp: Any, model: Model) -> Any:
+    """The transformer component a head's listener is attached to.
+
+    Heads that need the backbone itself, not only its output (its tokenizer,
+    its checkpoint, its weights for a pass of their own), find it here rather
+    than by a component name.
+
+    nlp (Language): The pipeline.
+    model (Model): The head's model, with a ``TransformerListener`` inside.
+    RETURNS (spacy_transformers.Transformer | None): The transformer component,
+        or None if no component of the pipeline feeds the model's listener.
+    """
+    listeners = [node for node in model.walk() if hasattr(node, "upstream_name")]
+    for _, component in nlp.pipeline:
+        own = getattr(component, "listeners", None)
+        if own and any(listener in own for listener in listeners):
+            return component
+    return None

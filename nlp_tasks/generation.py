@@ -1,0 +1,525 @@
+"""The base of every head that writes text: a decoder on the shared encoding.
+
+A ``GenerativeHead`` reads the shared transformer through a listener, like
+every other head, so the backbone runs once per document whatever the heads.
+Its decoder (``nlp_tasks.TransformerDecoder.v1``) cross-attends to one vector
+per spaCy token of the whole document: the backbone encodes long documents in
+overlapping strided windows, and the listener joins them back into one
+sequence. Decoding is Hugging Face ``generate`` (greedy, beam search with length
+penalty, no-repeat n-grams, KV cache), batched across docs, with settings from
+the component's ``generation`` block and overridable per call.
+
+A task plugin subclasses it and says where its gold text lives and where its
+output goes (``target_of`` and ``set_output``); the core knows no task.
+"""
+
+import difflib
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import srsly
+from spacy import util
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.vocab import Vocab
+from thinc.api import Model, Optimizer
+
+from .errors import Errors, Warnings
+from .pipe import find_upstream_transformer
+from .target_tokenizer import TargetTokenizer
+
+#: Generation settings of a new head, unless its config says otherwise.
+DEFAULT_GENERATION = {
+    "max_new_tokens": 64,
+    "num_beams": 4,
+    "length_penalty": 1.0,
+    "no_repeat_ngram_size": 0,
+}
+#: Settings of beam search alone: left out when a call decodes greedily (num_beams=1),
+#: where Hugging Face would refuse them.
+_BEAM_ONLY = {"early_stopping", "length_penalty"}
+#: Ids and switches the head sets itself; a config may not override them.
+_RESERVED_GENERATION = {
+    "bos_token_id",
+    "eos_token_id",
+    "pad_token_id",
+    "decoder_start_token_id",
+    "return_dict_in_generate",
+}
+
+
+class GenerationSettingsError(ValueError):
+    """A ``generation`` setting that Hugging Face's ``GenerationConfig`` does not have."""
+
+
+def check_generation_settings(settings: dict[str, Any], *, component: str = "") -> dict[str, Any]:
+    """Validate decoding settings against Hugging Face's ``GenerationConfig``.
+
+    ``GenerationConfig`` keeps unknown keys without complaint, so a misspelt
+    setting would be silently ignored; here it is an error that suggests the
+    nearest valid name.
+
+    settings (dict[str, Any]): Settings such as ``num_beams`` or ``max_new_tokens``.
+    component (str): The component's name, for messages.
+    RETURNS (dict[str, Any]): The settings.
+    """
+    from transformers import GenerationConfig
+
+    known = set(GenerationConfig().to_dict()) - _RESERVED_GENERATION
+    for key in settings:
+        if key not in known:
+            near = difflib.get_close_matches(key, sorted(known), n=3)
+            raise GenerationSettingsError(
+                Errors.E073.format(
+                    key=key, component=component, near=", ".join(near) or "none close"
+                )
+            )
+    return dict(settings)
+
+
+class GenerativeHead(TrainablePipe):
+    """A trainable pipe that writes text with a decoder cross-attending to the shared backbone.
+
+    Subclasses implement ``target_of`` (the gold text of a training example, or
+    None when the example belongs to another task: missing, no loss) and
+    ``set_output`` (where the generated text goes on the doc). Examples without
+    a target still give the listener a (zero) gradient, so a batch of another
+    task never stops the shared backbone from learning.
+
+    vocab (Vocab): The shared vocabulary.
+    model (Model): A ``nlp_tasks.TransformerDecoder.v1`` model.
+    name (str): The component's name.
+    target_tokenizer (str): "backbone" (the shared backbone's tokenizer; needed
+        to warm-start the decoder from the backbone), "train" (byte-level BPE
+        trained at ``initialize`` on the training targets) or a Hugging Face
+        tokenizer name or path.
+    target_vocab_size (int): Vocabulary size of a trained target tokenizer.
+    max_target_tokens (int): Longest training target, in target tokens with BOS
+        and EOS; longer ones are cut, with a warning that counts them.
+    max_source_tokens (int): Most source tokens (spaCy tokens) the decoder
+        attends to; the rest of a longer document is not seen by this head,
+        with a warning.
+    label_smoothing (float): Label smoothing of the cross-entropy loss.
+    generation (dict[str, Any]): Hugging Face ``GenerationConfig`` settings.
+    scorer (Callable | None): The scoring method.
+    """
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str,
+        *,
+        target_tokenizer: str = "backbone",
+        target_vocab_size: int = 8000,
+        max_target_tokens: int = 128,
+        max_source_tokens: int = 1024,
+        label_smoothing: float = 0.0,
+        generation: dict[str, Any] | None = None,
+        scorer: Callable | None = None,
+    ) -> None:
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.scorer = scorer
+        settings = model.attrs["settings"]
+        if settings["init_from_backbone"] and target_tokenizer != "backbone":
+            raise ValueError(Errors.E075.format(component=name, tokenizer=target_tokenizer))
+        if max_target_tokens < 3:
+            raise ValueError(Errors.E076.format(component=name, value=max_target_tokens))
+        self.cfg: dict[str, Any] = {
+            "target_tokenizer": target_tokenizer,
+            "target_vocab_size": target_vocab_size,
+            "max_target_tokens": max_target_tokens,
+            "max_source_tokens": max_source_tokens,
+            "label_smoothing": label_smoothing,
+            "generation": check_generation_settings(
+                {**DEFAULT_GENERATION, **(generation or {})}, component=name
+            ),
+        }
+        self.target_tokenizer: TargetTokenizer | None = None
+        self._warned_long_source = False
+
+    # What a task plugin provides.
+
+    def target_of(self, example: Example) -> str | None:
+        """The gold text of a training example for this head.
+
+        example (Example): A training example.
+        RETURNS (str | None): The target, or None if the example has none (it
+            belongs to another task).
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement target_of")
+
+    def set_output(self, doc: Doc, text: str) -> None:
+        """Write the generated text onto the doc.
+
+        doc (Doc): The doc.
+        text (str): The generated text ("" for an empty doc).
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement set_output")
+
+    # Prediction.
+
+    def __call__(self, doc: Doc, **generation: Any) -> Doc:
+        """Generate for one doc; keyword arguments override ``generation`` settings.
+
+        doc (Doc): The doc, processed by the shared transformer.
+        **generation: ``GenerationConfig`` settings for this call, e.g. ``num_beams=1``.
+        RETURNS (Doc): The doc, with the output set.
+        """
+        error_handler = self.get_error_handler()
+        try:
+            self.set_annotations([doc], self._generate([doc], generation))
+            return doc
+        except Exception as error:
+            error_handler(self.name, self, [doc], error)
+            return doc
+
+    def pipe(
+        self, stream: Iterable[Doc], *, batch_size: int = 32, **generation: Any
+    ) -> Iterator[Doc]:
+        """Generate for a stream of docs, a batch at a time.
+
+        stream (Iterable[Doc]): The docs, processed by the shared transformer.
+        batch_size (int): Docs decoded together.
+        **generation: ``GenerationConfig`` settings for these docs.
+        YIELDS (Doc): The docs, in order, with their outputs set.
+        """
+        error_handler = self.get_error_handler()
+        for docs in util.minibatch(stream, size=batch_size):
+            try:
+                self.set_annotations(docs, self._generate(docs, generation))
+                yield from docs
+            except Exception as error:
+                error_handler(self.name, self, docs, error)
+
+    def predict(self, docs: Iterable[Doc]) -> list[list[int]]:
+        """Generate target ids for a batch of docs, with the configured settings.
+
+        docs (Iterable[Doc]): The docs.
+        RETURNS (list[list[int]]): Generated ids per doc, without BOS.
+        """
+        return self._generate(list(docs), {})
+
+    def set_annotations(self, docs: Iterable[Doc], ids: list[list[int]]) -> None:
+        """Decode generated ids and write the text onto each doc.
+
+        docs (Iterable[Doc]): The docs.
+        ids (list[list[int]]): The output of ``predict``.
+        """
+        tokenizer = self.target_tokenizer
+        for doc, doc_ids in zip(docs, ids):
+            text = tokenizer.decode(doc_ids) if tokenizer is not None and doc_ids else ""
+            self.set_output(doc, text)
+
+    def generate(self, docs: Iterable[Doc], **generation: Any) -> list[str]:
+        """The generated text of each doc, without changing the docs.
+
+        docs (Iterable[Doc]): Docs processed by the shared transformer.
+        **generation: ``GenerationConfig`` settings for this call.
+        RETURNS (list[str]): One text per doc.
+        """
+        docs = list(docs)
+        tokenizer = self._require_tokenizer()
+        return [tokenizer.decode(ids) if ids else "" for ids in self._generate(docs, generation)]
+
+    def generation_config(self, **overrides: Any) -> Any:
+        """The Hugging Face ``GenerationConfig`` this head decodes with.
+
+        **overrides: Settings replacing the configured ones.
+        RETURNS (transformers.GenerationConfig): The settings, special ids filled in.
+        """
+        from transformers import GenerationConfig
+
+        tokenizer = self._require_tokenizer()
+        overrides = check_generation_settings(overrides, component=self.name)
+        settings = {**self.cfg["generation"], **overrides}
+        if settings.get("num_beams", 1) == 1:
+            settings = {k: v for k, v in settings.items() if k not in _BEAM_ONLY}
+        config = GenerationConfig(
+            **settings,
+            bos_token_id=tokenizer.bos_id,
+            eos_token_id=tokenizer.eos_id,
+            pad_token_id=tokenizer.pad_id,
+            decoder_start_token_id=tokenizer.bos_id,
+        )
+        config.validate(strict=True)
+        return config
+
+    def _generate(self, docs: list[Doc], overrides: dict[str, Any]) -> list[list[int]]:
+        from .decoder import decoder_module
+
+        outputs: list[list[int]] = [[] for _ in docs]
+        todo = [i for i, doc in enumerate(docs) if len(doc)]
+        module = decoder_module(self.model)
+        if not todo or module is None:
+            return outputs
+        config = self.generation_config(**overrides)
+        memory = self.model.predict([docs[i] for i in todo])
+        states, mask = self._pad_memory(memory)
+        module.eval()
+        generated = module.generate(states, mask, config).tolist()
+        for i, row in zip(todo, generated):
+            outputs[i] = _strip_ids(row[1:], config.eos_token_id, config.pad_token_id)
+        return outputs
+
+    # Training.
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optimizer | None = None,
+        losses: dict[str, float] | None = None,
+    ) -> dict[str, float]:
+        """Learn from a batch; examples without a target are masked out.
+
+        The listener always receives a gradient for the whole batch (zero for
+        examples without a target), because the shared transformer learns only
+        when the last listening head in the pipeline has backpropagated.
+
+        examples (Iterable[Example]): The batch.
+        drop (float): Unused: the decoder's dropout is set in its model config.
+        sgd (Optimizer | None): The optimizer; None (or False) leaves the step
+            to ``finish_update``, as ``spacy train`` does.
+        losses (dict[str, float] | None): Losses by component, updated.
+        RETURNS (dict[str, float]): The updated losses.
+        """
+        import torch
+        from thinc.api import torch2xp, xp2torch
+
+        from .decoder import decoder_module
+
+        losses = {} if losses is None else losses
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "GenerativeHead.update")
+        docs = [eg.predicted for eg in examples]
+        memory, backprop = self.model.begin_update(docs)
+        d_memory = [self.model.ops.alloc2f(*vectors.shape) for vectors in memory]
+        targets = [self.target_of(eg) for eg in examples]
+        gold = [i for i, target in enumerate(targets) if target is not None and len(docs[i])]
+        module = decoder_module(self.model)
+        if gold and module is not None:
+            tokenizer = self._require_tokenizer()
+            limit = self.cfg["max_source_tokens"]
+            leaves = [xp2torch(memory[i][:limit], requires_grad=True) for i in gold]
+            states, mask = _pad(leaves)
+            ids, _ = tokenizer.encode([targets[i] for i in gold], self.cfg["max_target_tokens"])
+            inputs, attention, labels = _teacher_forcing(ids, tokenizer.pad_id, states.device)
+            module.train()
+            logits = module(states, mask, inputs, attention)
+            loss = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]),
+                labels.reshape(-1),
+                ignore_index=-100,
+                label_smoothing=self.cfg["label_smoothing"],
+            )
+            loss.backward()
+            for i, leaf in zip(gold, leaves):
+                d_memory[i][: leaf.shape[0]] = torch2xp(leaf.grad)
+            losses[self.name] += float(loss.detach())
+        backprop(d_memory)
+        if sgd not in (None, False):
+            self.finish_update(sgd)
+        return losses
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Language | None = None,
+    ) -> None:
+        """Make the target tokenizer and the decoder, from the training data.
+
+        Reads every training example once: a trained target tokenizer learns
+        from all targets, and over-long targets are counted (a warning).
+
+        get_examples (Callable[[], Iterable[Example]]): The training examples.
+        nlp (Language | None): The pipeline, to find the shared transformer
+            (its tokenizer and checkpoint).
+        """
+        from .decoder import build_decoder, max_target_positions
+
+        validate_get_examples(get_examples, f"{type(self).__name__}.initialize")
+        targets = [t for t in map(self.target_of, get_examples()) if t is not None]
+        if not targets:
+            raise ValueError(Errors.E074.format(component=self.name))
+        upstream = find_upstream_transformer(nlp, self.model) if nlp is not None else None
+        self.target_tokenizer = self._make_tokenizer(targets, upstream)
+        sample = [eg.predicted for eg in islice(get_examples(), 10)]
+        self.model.initialize(X=sample)
+        backbone = upstream.model.attrs.get("name") if upstream is not None else None
+        if self.model.attrs["settings"]["init_from_backbone"] and backbone is None:
+            raise ValueError(Errors.E077.format(component=self.name))
+        tokenizer = self.target_tokenizer
+        module = build_decoder(
+            self.model,
+            vocab_size=tokenizer.vocab_size,
+            bos_id=tokenizer.bos_id,
+            eos_id=tokenizer.eos_id,
+            pad_id=tokenizer.pad_id,
+            memory_width=_listener_width(self.model),
+            backbone=backbone,
+        )
+        limit = min(self.cfg["max_target_tokens"], max_target_positions(module))
+        self.cfg["max_target_tokens"] = limit
+        lengths = tokenizer.count_tokens(targets)
+        cut = sum(length + 2 > limit for length in lengths)
+        if cut:
+            warnings.warn(
+                Warnings.W004.format(
+                    count=cut,
+                    total=len(targets),
+                    component=self.name,
+                    limit=limit,
+                    longest=max(lengths) + 2,
+                ),
+                stacklevel=2,
+            )
+
+    def _make_tokenizer(self, targets: list[str], upstream: Any) -> TargetTokenizer:
+        spec = self.cfg["target_tokenizer"]
+        if spec == "train":
+            return TargetTokenizer.train(targets, vocab_size=self.cfg["target_vocab_size"])
+        if spec == "backbone":
+            if upstream is None:
+                raise ValueError(Errors.E077.format(component=self.name))
+            return TargetTokenizer(upstream.model.tokenizer, source="backbone")
+        return TargetTokenizer.from_pretrained(spec)
+
+    def _require_tokenizer(self) -> TargetTokenizer:
+        if self.target_tokenizer is None:
+            raise ValueError(Errors.E078.format(component=self.name))
+        return self.target_tokenizer
+
+    def _pad_memory(self, memory: list[Any]) -> tuple[Any, Any]:
+        from thinc.api import xp2torch
+
+        limit = self.cfg["max_source_tokens"]
+        long = sum(len(vectors) > limit for vectors in memory)
+        if long and not self._warned_long_source:
+            self._warned_long_source = True
+            warnings.warn(
+                Warnings.W005.format(count=long, component=self.name, limit=limit), stacklevel=2
+            )
+        return _pad([xp2torch(vectors[:limit]) for vectors in memory])
+
+    # Serialization: the config, the target tokenizer and the model (the
+    # decoder's weights carry its Hugging Face config, see decoder.py).
+
+    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
+        """Serialize the component.
+
+        exclude (Iterable[str]): Fields to leave out.
+        RETURNS (bytes): The serialized component.
+        """
+        serialize = {
+            "cfg": lambda: srsly.json_dumps(self.cfg),
+            "target_tokenizer": lambda: self._tokenizer_bytes(),
+            "model": lambda: self.model.to_bytes(),
+        }
+        return util.to_bytes(serialize, exclude)
+
+    def from_bytes(
+        self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()
+    ) -> "GenerativeHead":
+        """Load the component from bytes.
+
+        bytes_data (bytes): The data.
+        exclude (Iterable[str]): Fields to leave out.
+        RETURNS (GenerativeHead): The component.
+        """
+        deserialize = {
+            "cfg": lambda b: self.cfg.update(srsly.json_loads(b)),
+            "target_tokenizer": lambda b: self._load_tokenizer(b),
+            "model": lambda b: self.model.from_bytes(b),
+        }
+        util.from_bytes(bytes_data, deserialize, exclude)
+        return self
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = tuple()) -> None:
+        """Save the component to a directory.
+
+        path (str | Path): The directory.
+        exclude (Iterable[str]): Fields to leave out.
+        """
+        serialize = {
+            "cfg": lambda p: srsly.write_json(p, self.cfg),
+            "target_tokenizer": lambda p: p.write_bytes(self._tokenizer_bytes()),
+            "model": lambda p: p.write_bytes(self.model.to_bytes()),
+        }
+        util.to_disk(path, serialize, exclude)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = tuple()) -> "GenerativeHead":
+        """Load the component from a directory.
+
+        path (str | Path): The directory.
+        exclude (Iterable[str]): Fields to leave out.
+        RETURNS (GenerativeHead): The component.
+        """
+        deserialize = {
+            "cfg": lambda p: self.cfg.update(srsly.read_json(p)),
+            "target_tokenizer": lambda p: self._load_tokenizer(p.read_bytes()),
+            "model": lambda p: self.model.from_bytes(p.read_bytes()),
+        }
+        util.from_disk(path, deserialize, exclude)
+        return self
+
+    def _tokenizer_bytes(self) -> bytes:
+        return self.target_tokenizer.to_bytes() if self.target_tokenizer is not None else b""
+
+    def _load_tokenizer(self, data: bytes) -> None:
+        self.target_tokenizer = TargetTokenizer.from_bytes(data) if data else None
+
+
+def _listener_width(model: Model) -> int:
+    for node in model.walk():
+        if node.name == "transformer-listener" and node.has_dim("nO"):
+            return int(node.get_dim("nO"))
+    raise ValueError(
+        "The decoder's model has no transformer listener with a known width; its tok2vec "
+        "must be a spacy-transformers TransformerListener (see nlp_tasks.listener_config)."
+    )
+
+
+def _pad(sequences: list[Any]) -> tuple[Any, Any]:
+    import torch
+
+    lengths = torch.tensor([len(seq) for seq in sequences])
+    padded = torch.nn.utils.rnn.pad_sequence(sequences, batch_first=True)
+    mask = (torch.arange(padded.shape[1])[None, :] < lengths[:, None]).long()
+    return padded, mask.to(padded.device)
+
+
+def _teacher_forcing(ids: list[list[int]], pad_id: int, device: Any) -> tuple[Any, Any, Any]:
+    # Input BOS y1 .. yn predicts y1 .. yn EOS.
+    import torch
+
+    width = max(len(seq) for seq in ids) - 1
+    inputs = torch.full((len(ids), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(ids), width), -100, dtype=torch.long)
+    attention = torch.zeros((len(ids), width), dtype=torch.long)
+    for row, seq in enumerate(ids):
+        n = len(seq) - 1
+        inputs[row, :n] = torch.tensor(seq[:-1])
+        labels[row, :n] = torch.tensor(seq[1:])
+        attention[row, :n] = 1
+    return inputs.to(device), attention.to(device), labels.to(device)
+
+
+def _strip_ids(ids: list[int], eos_id: int, pad_id: int) -> list[int]:
+    kept = []
+    for token in ids:
+        if token == eos_id:
+            break
+        if token != pad_id:
+            kept.append(token)
+    return kept

@@ -1,0 +1,3 @@
+"""Translation head for nlp-tasks."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,19 @@
+"""Hook implementations of the translation plugin."""
+
+from nlp_tasks import Task, hookimpl
+
+from .reader import make_example, to_json
+
+
+@hookimpl
+def register_tasks(register):
+    register(
+        Task(
+            name="translation",
+            factory="nlp_tasks_translation",
+            make_example=make_example,
+            to_json=to_json,
+            description="Translation: the document in the target language, by a decoder.",
+            api_version=">=1.0,<2",
+        )
+    )

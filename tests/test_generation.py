@@ -1,0 +1,187 @@
+"""The core's decoder head: target tokenizers, generation settings, warm start, warnings."""
+
+import warnings
+
+import pytest
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+from thinc.api import Config
+
+from nlp_tasks.decoder import decoder_module
+from nlp_tasks.generation import GenerativeHead, check_generation_settings
+from nlp_tasks.pipe import listener_config
+from nlp_tasks.target_tokenizer import TargetTokenizer, TargetTokenizerError
+from nlp_tasks.testing import train_steps
+
+if not Doc.has_extension("echo"):
+    Doc.set_extension("echo", default=None)
+
+ECHO_MODEL = Config().from_str(
+    """
+[model]
+@architectures = "nlp_tasks.TransformerDecoder.v1"
+hidden_width = 32
+depth = 1
+heads = 2
+ffn_width = 64
+dropout = 0.0
+max_positions = 64
+init_from_backbone = false
+"""
+    + listener_config("model.tok2vec")
+)["model"]
+
+
+class Echo(GenerativeHead):
+    """A throwaway head whose target is the reference doc's ``echo`` extension."""
+
+    def target_of(self, example):
+        return example.reference._.echo
+
+    def set_output(self, doc, text):
+        doc._.echo = text
+
+
+@Language.factory(
+    "test_echo",
+    default_config={
+        "model": ECHO_MODEL,
+        "target_tokenizer": "train",
+        "max_target_tokens": 16,
+        "generation": {"num_beams": 1},
+    },
+)
+def make_echo(nlp, name, model, target_tokenizer, max_target_tokens, generation):
+    return Echo(
+        nlp.vocab,
+        model,
+        name,
+        target_tokenizer=target_tokenizer,
+        target_vocab_size=300,
+        max_target_tokens=max_target_tokens,
+        generation=generation,
+    )
+
+
+def echo_pipeline(backbone, **settings):
+    nlp = spacy.blank("en")
+    nlp.add_pipe(
+        "transformer",
+        config={
+            "model": {
+                "@architectures": "nlp_tasks.Backbone.v1",
+                "name": str(backbone),
+                "get_spans": {
+                    "@span_getters": "spacy-transformers.strided_spans.v1",
+                    "window": 16,
+                    "stride": 12,
+                },
+            }
+        },
+    )
+    nlp.add_pipe("test_echo", name="echo", config=settings)
+    return nlp
+
+
+def examples_for(nlp, pairs):
+    from spacy.training import Example
+
+    examples = []
+    for source, target in pairs:
+        reference = nlp.make_doc(source)
+        reference._.echo = target
+        examples.append(Example(nlp.make_doc(source), reference))
+    return examples
+
+
+def test_unknown_generation_setting_suggests_the_right_name():
+    with pytest.raises(ValueError, match=r"E073.*'num_beam'.*num_beams"):
+        check_generation_settings({"num_beam": 4}, component="x")
+    assert check_generation_settings({"num_beams": 4}) == {"num_beams": 4}
+
+
+def test_trained_tokenizer_round_trips_through_bytes():
+    tokenizer = TargetTokenizer.train(["ein Haus am See", "zwei Häuser"], vocab_size=300)
+    ids, cut = tokenizer.encode(["zwei Häuser am See"], max_tokens=64)
+    assert cut == 0 and ids[0][0] == tokenizer.bos_id and ids[0][-1] == tokenizer.eos_id
+    again = TargetTokenizer.from_bytes(tokenizer.to_bytes())
+    assert again.encode(["zwei Häuser am See"], max_tokens=64)[0] == ids
+    assert again.decode(ids[0][1:]) == "zwei Häuser am See"
+
+
+def test_encode_cuts_long_targets_and_counts_them():
+    tokenizer = TargetTokenizer.train(["a b c d e f g h"], vocab_size=300)
+    ids, cut = tokenizer.encode(["a b c d e f g h", "a"], max_tokens=5)
+    assert cut == 1
+    assert len(ids[0]) == 5 and ids[0][-1] == tokenizer.eos_id
+
+
+def test_backbone_tokenizer_keeps_its_decoding(tiny_backbone):
+    from transformers import AutoTokenizer
+
+    tokenizer = TargetTokenizer(AutoTokenizer.from_pretrained(str(tiny_backbone)), "backbone")
+    ids, _ = tokenizer.encode(["the food was cold ."], max_tokens=32)
+    again = TargetTokenizer.from_bytes(tokenizer.to_bytes())
+    assert again.decode(ids[0]) == tokenizer.decode(ids[0])
+    assert tokenizer.decode(ids[0]).startswith("the food was cold")
+
+
+def test_slow_tokenizer_is_refused(tiny_backbone):
+    from transformers import BertTokenizer
+
+    with pytest.raises(TargetTokenizerError, match="E070"):
+        TargetTokenizer(BertTokenizer.from_pretrained(str(tiny_backbone)), "slow")
+
+
+def test_long_targets_warn_with_a_count(tiny_backbone):
+    nlp = echo_pipeline(tiny_backbone, max_target_tokens=4)
+    pairs = [("the food was cold", "a b c d e f"), ("great film", "a")]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nlp.initialize(lambda: examples_for(nlp, pairs))
+    messages = [str(w.message) for w in caught if "W004" in str(w.message)]
+    assert len(messages) == 1 and messages[0].startswith("[W004] 1 of 2 training targets")
+
+
+def test_a_head_without_targets_in_the_corpus_says_so(tiny_backbone):
+    nlp = echo_pipeline(tiny_backbone)
+    examples = examples_for(nlp, [("the food was cold", None)])
+    with pytest.raises(ValueError, match="E074"):
+        nlp.initialize(lambda: examples)
+
+
+def test_echo_head_learns_and_long_sources_are_encoded_whole(tiny_backbone):
+    nlp = echo_pipeline(tiny_backbone)
+    long_source = " ".join(["the food was cold and the service slow"] * 6)  # > 3 windows
+    pairs = [("great film", "yes"), ("terrible food", "no"), (long_source, "long")]
+    examples = examples_for(nlp, pairs)
+    optimizer = nlp.initialize(lambda: examples)
+    optimizer.learn_rate = 0.01
+    history = train_steps(nlp, optimizer, examples, steps=60, batch_size=3)
+    assert history[-1]["echo"] < history[0]["echo"] / 10
+    assert [doc._.echo for doc in nlp.pipe([s for s, _ in pairs])] == ["yes", "no", "long"]
+    assert decoder_module(nlp.get_pipe("echo").model) is not None
+
+
+def test_warm_start_needs_the_backbone_tokenizer(tiny_backbone):
+    with pytest.raises(ValueError, match="E075"):
+        echo_pipeline(tiny_backbone, model={"init_from_backbone": True})
+
+
+def test_warm_start_copies_the_backbone_checkpoint(tiny_backbone):
+    import torch
+    from transformers import AutoModel
+
+    nlp = echo_pipeline(
+        tiny_backbone, target_tokenizer="backbone", model={"init_from_backbone": True}
+    )
+    nlp.initialize(lambda: examples_for(nlp, [("great film", "good")]))
+    decoder = decoder_module(nlp.get_pipe("echo").model).decoder
+    backbone = AutoModel.from_pretrained(str(tiny_backbone))
+    assert decoder.config.hidden_size == backbone.config.hidden_size
+    assert torch.equal(
+        decoder.get_input_embeddings().weight, backbone.get_input_embeddings().weight
+    )
+    tokenizer = nlp.get_pipe("echo").target_tokenizer
+    assert tokenizer.bos_id == tokenizer.tokenizer.cls_token_id
