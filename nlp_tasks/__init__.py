@@ -12,6 +12,7 @@ from .task import PLUGIN_API_VERSION, RecordError, Task, require_text
 __version__ = "0.1.0"
 __all__ = [
     "PLUGIN_API_VERSION",
+    "GenerativeHead",
     "RecordError",
     "SharedBackboneHead",
     "Task",
@@ -24,11 +25,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .generation import GenerativeHead
     from .pipe import SharedBackboneHead, listener_config
     from .pipeline import load, predict
     from .readers import read_jsonl
 
 _LAZY = {
+    "GenerativeHead": "generation",
     "load": "pipeline",
     "predict": "pipeline",
     "SharedBackboneHead": "pipe",

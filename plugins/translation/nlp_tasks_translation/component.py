@@ -8,7 +8,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from thinc.api import Config, Model
 
-from nlp_tasks.generation import GenerativeHead
+from nlp_tasks import GenerativeHead
 from nlp_tasks.pipe import listener_config
 
 from .reader import install_extensions
