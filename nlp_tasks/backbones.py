@@ -8,6 +8,7 @@ from thinc.api import Model
 
 from . import plugins
 from .errors import Errors
+from .shims import use_in_place_updates
 
 
 class BackboneError(OSError):
@@ -89,7 +90,7 @@ def create_backbone(
         grad_scaler_config or {},
     )
     model.init = _resolving_init(model.init)
-    return model
+    return use_in_place_updates(model)
 
 
 def _resolving_init(init: Callable) -> Callable:

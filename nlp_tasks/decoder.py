@@ -23,6 +23,8 @@ from spacy.util import registry
 from thinc.api import Model, PyTorchShim, get_torch_default_device
 from thinc.types import Floats2d
 
+from .shims import use_in_place_updates
+
 
 class DecoderModule(torch.nn.Module):
     """A causal LM with cross-attention, and a projection of the memory to its width.
@@ -134,7 +136,7 @@ def build_transformer_decoder(
     shim = PyTorchShim(
         None, serialize_model=_serialize_decoder, deserialize_model=_deserialize_decoder
     )
-    return Model(
+    model = Model(
         "transformer_decoder",
         _forward,
         init=_init,
@@ -143,6 +145,7 @@ def build_transformer_decoder(
         shims=[shim],
         attrs={"settings": settings},
     )
+    return use_in_place_updates(model)
 
 
 def _forward(model: Model, docs: list[Doc], is_train: bool) -> tuple[list[Floats2d], Any]:

@@ -167,3 +167,24 @@ def test_spacy_train_runs_without_code_in_a_fresh_interpreter(
     result = cli("evaluate", str(tmp_path / "out" / "model-last"), "--data", str(data_dir))
     assert result.returncode == 0, result.stderr
     assert "sentiment_acc" in result.stdout and "ents_f" in result.stdout
+
+
+def test_optimizer_steps_leave_no_tensors_behind(tiny_backbone, data_dir):
+    """Each step updates the weights in place: no chain of old tensors grows (shims.py)."""
+    import gc
+
+    import torch
+
+    def tensors():
+        gc.collect()
+        return sum(isinstance(obj, torch.Tensor) for obj in gc.get_objects())
+
+    nlp, examples = build(tiny_backbone, data_dir)
+    optimizer = nlp.create_optimizer()
+    train_steps(nlp, optimizer, examples, steps=2, batch_size=13)
+    weights = backbone_parameters(nlp)
+    before = tensors()
+    train_steps(nlp, optimizer, examples, steps=10, batch_size=13)
+    assert changed(weights, backbone_parameters(nlp)) > 0
+    parameters = len(weights)
+    assert tensors() - before < parameters, "old parameter tensors are kept alive"

@@ -1,0 +1,47 @@
+"""In-place optimizer steps for the PyTorch modules of a pipeline.
+
+thinc's ``PyTorchShim.finish_update`` (8.3) applies each step by giving every
+parameter a new tensor, ``param.data = xp2torch(weights)``, where ``weights``
+is a NumPy (or CuPy) view of the old tensor. The new tensor keeps that view
+alive, the view keeps the old tensor alive, and so on: every step adds one
+link per parameter to a chain that is never freed. On CPU a training run's
+resident memory grew by about 0.5 MB a step with a tiny BERT and by gigabytes
+an hour with the default backbone. Here the optimizer's result is written into
+the parameter's existing storage instead (the optimizer usually updates that
+storage in place already, so nothing is copied), and no chain forms.
+"""
+
+import types
+from typing import Any
+
+from thinc.api import Model, Optimizer, torch2xp, xp2torch
+
+
+def use_in_place_updates(model: Model) -> Model:
+    """Make every PyTorch shim in ``model`` apply optimizer steps in place.
+
+    model (Model): A thinc model, e.g. spacy-transformers' TransformerModel.
+    RETURNS (Model): The same model.
+    """
+    for node in model.walk():
+        for shim in node.shims:
+            if hasattr(shim, "_grad_scaler"):
+                shim.finish_update = types.MethodType(_finish_update_in_place, shim)
+    return model
+
+
+def _finish_update_in_place(shim: Any, optimizer: Optimizer) -> None:
+    if shim._model is None:
+        return
+    for name, parameter in shim._model.named_parameters():
+        if parameter.grad is None:
+            continue
+        if not shim._grad_scaler.found_inf:
+            weights, _ = optimizer(
+                (shim.id, name), torch2xp(parameter.data), torch2xp(parameter.grad)
+            )
+            updated = xp2torch(weights, device=parameter.device)
+            if updated.data_ptr() != parameter.data.data_ptr():
+                parameter.data.copy_(updated)
+        parameter.grad.zero_()
+    shim._grad_scaler.update()
