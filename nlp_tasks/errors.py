@@ -168,3 +168,9 @@ class Errors(metaclass=_CodedMessages):
         "Lines {first}-{last} give Parquet columns of another type than the lines before "
         "({error}). Write JSONL output instead (a .jsonl path), which takes any JSON."
     )
+    # Heads that run the shared backbone themselves
+    E060 = (
+        "Component '{component}' needs the pipeline's shared transformer (a component made "
+        "by the 'transformer' factory), but the pipeline has none (components: {components}). "
+        "Generate the config with `nlp-tasks init config`, which puts it first."
+    )

@@ -9,10 +9,15 @@ the backbone silently stops learning from every other head's gradient.
 update, every listener that still holds the batch receives a zero gradient.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spacy.training import Example
 from thinc.api import Model
+
+from .errors import Errors
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 
 def listener_config(section: str = "model.tok2vec", *, grad_factor: float = 1.0) -> str:
@@ -64,6 +69,26 @@ class SharedBackboneHead:
         losses = super().update(examples, drop=drop, sgd=sgd, losses=losses)  # type: ignore[misc]
         release_listeners(self.model)  # type: ignore[attr-defined]
         return losses
+
+
+def shared_transformer(nlp: "Language", *, component: str = "?") -> Any:
+    """The pipeline's shared transformer component, found by its factory.
+
+    For a head that runs the backbone's weights on inputs of its own (a pair
+    of texts, say) instead of reading the document's activations through a
+    listener. Its ``model.transformer`` is the Hugging Face module and
+    ``model.tokenizer`` the tokenizer, once the pipeline is initialized or
+    loaded. Disabled components count: the weights are there all the same.
+
+    nlp (Language): The pipeline.
+    component (str): The name of the component asking, for the error message.
+    RETURNS (spacy_transformers.Transformer): The first component made by the
+        ``transformer`` factory.
+    """
+    for name in nlp.component_names:
+        if nlp.get_pipe_meta(name).factory == "transformer":
+            return nlp.get_pipe(name)
+    raise ValueError(Errors.E060.format(component=component, components=list(nlp.component_names)))
 
 
 def release_listeners(model: Model) -> int:
