@@ -44,7 +44,7 @@ def make_tiny_backbone(
     RETURNS (Path): ``path``.
     """
     import torch
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     path = Path(path)
@@ -55,6 +55,14 @@ def make_tiny_backbone(
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=special)
     tokenizer.train_from_iterator(list(texts) + [" ".join("abcdefghijklmnopqrstuvwxyz")], trainer)
+    # As a real BERT tokenizer: [CLS] A [SEP] (B [SEP]), with segment ids, so
+    # pairs of texts and their overflowing windows come out as a model expects.
+    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+    )
     fast = BertTokenizerFast(tokenizer_object=tokenizer, model_max_length=max_positions)
     fast.save_pretrained(str(path))
     torch.manual_seed(seed)

@@ -172,6 +172,7 @@ class ExtractiveQA(TrainablePipe):
         self.name = name
         self.scorer = scorer
         self._nlp = nlp
+        self._frozen: bool | None = None
         self.cfg = {
             "max_length": max_length,
             "stride": stride,
@@ -338,6 +339,7 @@ class ExtractiveQA(TrainablePipe):
         validate_get_examples(get_examples, "QuestionAnswerer.initialize")
         if nlp is not None:
             self._nlp = nlp
+        self._frozen = None
         transformer, _ = self._backbone()
         self._check_length(transformer)
         width = transformer.config.hidden_size
@@ -360,10 +362,13 @@ class ExtractiveQA(TrainablePipe):
 
     def _backbone_frozen(self) -> bool:
         # `spacy train` neither updates nor steps a frozen transformer, so
-        # gradients sent into its weights would pile up unused.
-        name = shared_transformer(self._nlp, component=self.name).name
-        training = self._nlp.config.get("training", {})
-        return name in (training.get("frozen_components") or [])
+        # gradients sent into its weights would pile up unused. Read once:
+        # building `nlp.config` is slow.
+        if self._frozen is None:
+            name = shared_transformer(self._nlp, component=self.name).name
+            training = self._nlp.config.get("training", {})
+            self._frozen = name in (training.get("frozen_components") or [])
+        return self._frozen
 
     def _check_length(self, transformer: Any) -> None:
         limit = getattr(transformer.config, "max_position_embeddings", None)
