@@ -285,3 +285,14 @@ def test_task_is_registered_by_the_plugin():
     task = get_task("qa")
     assert task.factory == "nlp_tasks_qa"
     assert task.supports_api()
+
+
+def test_predict_takes_records_with_questions(trained):
+    import nlp_tasks
+
+    nlp, _ = trained
+    records = [{"text": RIVER, "questions": ["Which way does the river flow?"]}, BAKERY]
+    output = nlp_tasks.predict(nlp, records)
+    assert output[0]["questions"] == ["Which way does the river flow?"]
+    assert output[0]["qa"]["answers"][0]["text"] == "north"
+    assert output[1]["qa"] == {"answers": []} and "questions" not in output[1]
