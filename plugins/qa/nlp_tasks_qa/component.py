@@ -11,7 +11,7 @@ from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
 from thinc.api import Config, Model, set_dropout_rate
 
-from nlp_tasks.pipe import SharedBackboneHead, listener_config, shared_transformer
+from nlp_tasks import SharedBackboneHead, listener_config, shared_transformer
 
 from .errors import Errors, Warnings
 
@@ -538,8 +538,12 @@ class ExtractiveQA(TrainablePipe):
         from .windows import best_spans, log_softmax
 
         found = []
+        prepared: dict[int, Doc] = {}
+        for doc, _ in pairs:
+            if id(doc) not in prepared:
+                prepared[id(doc)] = self._with_activations(doc)
         for chunk in _chunks(len(pairs), self.cfg["batch_size"]):
-            docs, doc_of = self._cross_inputs([self._with_activations(pairs[i][0]) for i in chunk])
+            docs, doc_of = self._cross_inputs([prepared[id(pairs[i][0])] for i in chunk])
             _, questions, mask = self._encode_questions([pairs[i][1] for i in chunk], train=False)
             scores, doc_mask = self.model.predict((docs, doc_of, questions, mask))
             scores = self.model.ops.to_numpy(scores)
