@@ -581,7 +581,7 @@ class ExtractiveQA(TrainablePipe):
         trainable = not self._backbone_frozen()
         hidden, questions, mask = self._encode_questions([q for _, q, _ in gold], train=trainable)
         (scores, doc_mask), backprop = self.model.begin_update((docs, doc_of, questions, mask))
-        targets = numpy_targets(docs, gold)
+        targets = _token_targets(docs, gold)
         loss, d_scores = _span_loss(ops, scores, doc_mask > 0.5, targets, len(gold))
         d_questions = backprop(d_scores)
         if trainable:
@@ -599,14 +599,9 @@ class QuestionAnswerer(SharedBackboneHead, ExtractiveQA):
     """
 
 
-def numpy_targets(docs: list[Doc], gold: list[tuple[int, str, Any]]) -> Any:
-    """The gold start and end token of each question's answer.
-
-    docs (list[Doc]): The batch's docs.
-    gold (list[tuple[int, str, tuple[int, int]]]): Doc index, question and the
-        answer's character span, per question.
-    RETURNS (numpy.ndarray): Integers, (n_questions, 2).
-    """
+def _token_targets(docs: list[Doc], gold: list[tuple[int, str, Any]]) -> Any:
+    # The first and last token of each answer, from (doc index, question,
+    # (start char, end char)) per question: (n_questions, 2) integers.
     import numpy
 
     targets = numpy.zeros((len(gold), 2), dtype="int64")
