@@ -16,12 +16,16 @@ Full run (one epoch of SQuADShifts "New Wikipedia", 6,851 questions; dev 1,087):
 
     python bench/qa.py --data ../shared/datasets/qa --steps 429 --output bench/runs/qa
 
-Smoke run (a minute or two):
+Smoke run (a few minutes):
 
-    python bench/qa.py --limit 64 --dev-limit 32 --steps 5 --output bench/runs/qa-smoke
+    OMP_NUM_THREADS=1 python bench/qa.py --limit 64 --dev-limit 32 --steps 8 \
+        --output bench/runs/qa-smoke
 
 Prints a markdown table (dev exact match and F1 in %, training and evaluation
-wall time) and writes it, with every system's raw numbers, to ``--output``.
+wall time, wall and CPU seconds a training step from the second on) and writes
+it, with every system's raw numbers, to ``--output``. On a machine shared with
+other jobs, OMP_NUM_THREADS=1 makes the CPU seconds a step a steady measure of
+the compute (two threads take a little over half of it in wall time).
 """
 
 import argparse
