@@ -48,8 +48,9 @@ def build_cross_attention_span_scorer(
     the question is encoded by the backbone's weights on its own. Each doc token
     attends to the question's wordpieces, one self-attention layer lets the doc
     tokens see each other's match, and a linear layer gives two scores per token.
-    Cheaper than the joint mode when one doc gets many questions; much less
-    accurate (see the plugin's README for the measurement).
+    Cheaper than the joint mode when one doc gets many questions; the question
+    meets the doc only after the backbone, so expect it to be less accurate
+    (``bench/qa.py`` measures both).
 
     tok2vec (Model[List[Doc], List[Floats2d]]): The listener to the shared transformer.
     hidden_width (int): Width of the attention layers.
