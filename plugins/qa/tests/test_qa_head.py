@@ -50,7 +50,9 @@ TEXTS = [r["context"] + " " + r["question"] for r in RECORDS] + [FILLER]
 
 
 def build(tmp_path, *, tasks=("qa",), mode="joint", **settings):
-    backbone = make_tiny_backbone(tmp_path / "backbone", TEXTS + ["I loved it.", "Awful."])
+    backbone = make_tiny_backbone(
+        tmp_path / "backbone", TEXTS + ["I loved it.", "Awful."], special_tokens=True
+    )
     config = make_config(list(tasks), backbone=str(backbone))
     for task in tasks:
         config["corpora"]["train"]["sources"][task] = "unused"

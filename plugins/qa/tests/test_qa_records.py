@@ -150,7 +150,9 @@ def test_generated_config_trains_with_spacy_in_a_fresh_interpreter(tmp_path):
         for split in ("train", "dev"):
             lines = "".join(json.dumps(r) + "\n" for r in rows)
             (data / task / f"{split}.jsonl").write_text(lines, encoding="utf8")
-    backbone = make_tiny_backbone(tmp_path / "bb", [CONTEXT, "I loved it.", "Awful."])
+    backbone = make_tiny_backbone(
+        tmp_path / "bb", [CONTEXT, "I loved it.", "Awful."], special_tokens=True
+    )
     env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1"}
     config = tmp_path / "config.cfg"
     init = [sys.executable, "-c", "from nlp_tasks.cli import main; main()", "init", "config"]
