@@ -22,11 +22,12 @@ __all__ = [
     "predict",
     "read_jsonl",
     "require_text",
+    "shared_transformer",
 ]
 
 if TYPE_CHECKING:
     from .generation import GenerativeHead
-    from .pipe import SharedBackboneHead, listener_config
+    from .pipe import SharedBackboneHead, listener_config, shared_transformer
     from .pipeline import load, predict
     from .readers import read_jsonl
 
@@ -36,6 +37,7 @@ _LAZY = {
     "predict": "pipeline",
     "SharedBackboneHead": "pipe",
     "listener_config": "pipe",
+    "shared_transformer": "pipe",
     "read_jsonl": "readers",
 }
 

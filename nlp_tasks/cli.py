@@ -161,16 +161,24 @@ def _sources(tasks: dict, data: Path | None, pairs: list[str]) -> dict[str, Path
 def predict_command(
     pipeline: str = typer.Argument(..., help="Pipeline directory or package name."),
     texts: list[str] = typer.Argument(None, help="Texts to process."),
-    file: Path = typer.Option(None, help="A text file, one document per line."),
+    file: Path = typer.Option(
+        None,
+        help="A text file, one document per line; or a .jsonl file of records with a "
+        "'text' and optionally 'questions' (a list of questions to ask of it).",
+    ),
 ) -> None:
     """Run a pipeline on a few texts and print each head's output as JSON lines."""
     from .pipeline import load, predict
+    from .readers import read_jsonl
 
-    all_texts = list(texts or [])
-    if file is not None:
-        all_texts += [line.strip() for line in file.read_text(encoding="utf8").splitlines()]
+    items: list = [text for text in texts or [] if text]
+    if file is not None and file.suffix == ".jsonl":
+        items += [record for _, record in read_jsonl(file)]
+    elif file is not None:
+        lines = file.read_text(encoding="utf8").splitlines()
+        items += [line.strip() for line in lines if line.strip()]
     nlp = load(pipeline)
-    for record in predict(nlp, [text for text in all_texts if text]):
+    for record in predict(nlp, items):
         typer.echo(json.dumps(record, ensure_ascii=False))
 
 

@@ -149,9 +149,9 @@ class Errors(metaclass=_CodedMessages):
     )
     E076 = "max_target_tokens of '{component}' must be at least 3 (BOS, a token, EOS), got {value}."
     E077 = (
-        "'{component}' needs the shared transformer (its tokenizer or checkpoint), but no "
-        "transformer component feeds its listener. Put a 'transformer' component before it "
-        "in the pipeline."
+        "'{component}' needs the shared transformer (its tokenizer or checkpoint) at "
+        "initialize, but was initialized without the pipeline. Initialize it through "
+        "nlp.initialize() (or spacy train), which passes the pipeline on."
     )
     E078 = (
         "'{component}' has no target tokenizer yet: initialize the pipeline (spacy train) "
@@ -216,4 +216,10 @@ class Errors(metaclass=_CodedMessages):
     E059 = (
         "Lines {first}-{last} give Parquet columns of another type than the lines before "
         "({error}). Write JSONL output instead (a .jsonl path), which takes any JSON."
+    )
+    # Heads that run the shared backbone themselves
+    E060 = (
+        "Component '{component}' needs the pipeline's shared transformer (a component made "
+        "by the 'transformer' factory), but the pipeline has none (components: {components}). "
+        "Generate the config with `nlp-tasks init config`, which puts it first."
     )

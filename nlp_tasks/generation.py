@@ -30,7 +30,7 @@ from spacy.vocab import Vocab
 from thinc.api import Model, Optimizer
 
 from .errors import Errors, Warnings
-from .pipe import find_upstream_transformer
+from .pipe import shared_transformer
 from .target_tokenizer import TargetTokenizer
 
 #: Generation settings of a new head, unless its config says otherwise.
@@ -352,7 +352,11 @@ class GenerativeHead(TrainablePipe):
         targets = [t for t in map(self.target_of, get_examples()) if t is not None]
         if not targets:
             raise ValueError(Errors.E074.format(component=self.name))
-        upstream = find_upstream_transformer(nlp, self.model) if nlp is not None else None
+        upstream = (
+            shared_transformer(nlp, component=self.name, model=self.model)
+            if nlp is not None
+            else None
+        )
         self.target_tokenizer = self._make_tokenizer(targets, upstream)
         sample = [eg.predicted for eg in islice(get_examples(), 10)]
         self.model.initialize(X=sample)

@@ -9,10 +9,15 @@ the backbone silently stops learning from every other head's gradient.
 update, every listener that still holds the batch receives a zero gradient.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spacy.training import Example
 from thinc.api import Model
+
+from .errors import Errors
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 
 def listener_config(section: str = "model.tok2vec", *, grad_factor: float = 1.0) -> str:
@@ -66,6 +71,36 @@ class SharedBackboneHead:
         return losses
 
 
+def shared_transformer(
+    nlp: "Language", *, component: str = "?", model: Model | None = None
+) -> Any:
+    """The pipeline's shared transformer component.
+
+    For a head that needs the backbone itself, not only the document's
+    activations through its listener: its weights for a pass on inputs of its
+    own (a question and a context, say), its tokenizer or its checkpoint. Its
+    ``model.transformer`` is the Hugging Face module and ``model.tokenizer``
+    the tokenizer, once the pipeline is initialized or loaded. With ``model``,
+    the transformer feeding that model's listener is returned; otherwise, or
+    if none does, the first component made by the ``transformer`` factory.
+    Disabled components count: the weights are there all the same.
+
+    nlp (Language): The pipeline.
+    component (str): The name of the component asking, for the error message.
+    model (Model | None): The asking head's model, if it has a listener.
+    RETURNS (spacy_transformers.Transformer): The transformer component.
+    """
+    listeners = [node for node in model.walk() if hasattr(node, "upstream_name")] if model else []
+    for name in nlp.component_names:
+        own = getattr(nlp.get_pipe(name), "listeners", None)
+        if own and any(listener in own for listener in listeners):
+            return nlp.get_pipe(name)
+    for name in nlp.component_names:
+        if nlp.get_pipe_meta(name).factory == "transformer":
+            return nlp.get_pipe(name)
+    raise ValueError(Errors.E060.format(component=component, components=list(nlp.component_names)))
+
+
 def release_listeners(model: Model) -> int:
     """Backprop a zero gradient through every listener in ``model`` still holding a batch.
 
@@ -102,23 +137,3 @@ def _zero_gradients(outputs: list[Any], ops: Any) -> list[Any]:
             )
         )
     return gradients
-
-
-def find_upstream_transformer(nlp: Any, model: Model) -> Any:
-    """The transformer component a head's listener is attached to.
-
-    Heads that need the backbone itself, not only its output (its tokenizer,
-    its checkpoint, its weights for a pass of their own), find it here rather
-    than by a component name.
-
-    nlp (Language): The pipeline.
-    model (Model): The head's model, with a ``TransformerListener`` inside.
-    RETURNS (spacy_transformers.Transformer | None): The transformer component,
-        or None if no component of the pipeline feeds the model's listener.
-    """
-    listeners = [node for node in model.walk() if hasattr(node, "upstream_name")]
-    for _, component in nlp.pipeline:
-        own = getattr(component, "listeners", None)
-        if own and any(listener in own for listener in listeners):
-            return component
-    return None

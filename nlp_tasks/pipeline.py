@@ -1,6 +1,6 @@
 """Loading trained pipelines and reading their task outputs."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -75,16 +75,36 @@ def doc_to_json(doc: Doc, tasks: dict[str, Task]) -> dict[str, Any]:
     return {name: task.to_json(doc) for name, task in tasks.items()}
 
 
-def predict(nlp: Language, texts: Iterable[str], batch_size: int = 32) -> list[dict[str, Any]]:
+def predict(
+    nlp: Language, texts: "Iterable[str | Mapping[str, Any]]", batch_size: int = 32
+) -> list[dict[str, Any]]:
     """Run a pipeline over texts and collect each task's output.
 
     nlp (Language): The pipeline.
-    texts (Iterable[str]): The texts.
+    texts (Iterable[str | Mapping[str, Any]]): Texts, or records with a ``text``
+        and optionally ``questions`` (a list of strings), which go to
+        ``doc._.questions`` for the heads that answer questions.
     batch_size (int): Docs per batch.
-    RETURNS (list[dict]): One record per text: its text and each component's output.
+    RETURNS (list[dict]): One record per text: its text, its questions (if
+        given) and each component's output.
     """
     tasks = pipeline_tasks(nlp)
-    return [
-        {"text": doc.text, **doc_to_json(doc, tasks)}
-        for doc in nlp.pipe(texts, batch_size=batch_size)
-    ]
+    if not Doc.has_extension("questions"):
+        Doc.set_extension("questions", default=None)
+
+    def docs() -> Iterable[Doc]:
+        for item in texts:
+            if isinstance(item, str):
+                yield nlp.make_doc(item)
+                continue
+            doc = nlp.make_doc(item["text"])
+            doc._.questions = list(item["questions"]) if item.get("questions") else None
+            yield doc
+
+    results = []
+    for doc in nlp.pipe(docs(), batch_size=batch_size):
+        record: dict[str, Any] = {"text": doc.text}
+        if doc._.questions:
+            record["questions"] = list(doc._.questions)
+        results.append({**record, **doc_to_json(doc, tasks)})
+    return results

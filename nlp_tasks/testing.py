@@ -30,6 +30,7 @@ def make_tiny_backbone(
     vocab_size: int = 400,
     max_positions: int = 512,
     seed: int = 0,
+    special_tokens: bool = False,
 ) -> Path:
     """Write a tiny BERT model and tokenizer to ``path``, for tests.
 
@@ -41,10 +42,15 @@ def make_tiny_backbone(
     vocab_size (int): Largest vocabulary size.
     max_positions (int): Longest wordpiece sequence.
     seed (int): Seed for the random weights.
+    special_tokens (bool): Wrap texts as a real BERT tokenizer does, ``[CLS] A
+        [SEP]`` and ``[CLS] A [SEP] B [SEP]`` with segment ids, so that pairs of
+        texts and their overflowing windows come out right (heads that encode
+        text pairs need it). Off by default, which keeps the tiny models that
+        existing tests were tuned on.
     RETURNS (Path): ``path``.
     """
     import torch
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     path = Path(path)
@@ -55,6 +61,13 @@ def make_tiny_backbone(
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=special)
     tokenizer.train_from_iterator(list(texts) + [" ".join("abcdefghijklmnopqrstuvwxyz")], trainer)
+    if special_tokens:
+        cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+        tokenizer.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]",
+            pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+            special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+        )
     fast = BertTokenizerFast(tokenizer_object=tokenizer, model_max_length=max_positions)
     fast.save_pretrained(str(path))
     torch.manual_seed(seed)

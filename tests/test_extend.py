@@ -43,8 +43,8 @@ def extended(tmp_path_factory):
         train=train,
         dev=train,
         output=root / "run",
-        max_steps=60,
-        eval_frequency=30,
+        max_steps=100,
+        eval_frequency=50,
         learn_rate=0.01,
     )
     return base, result, train

@@ -95,7 +95,7 @@ def test_broken_plugin_is_quarantined_and_the_rest_work(cli, python, site):
     code = "import spacy, nlp_tasks.plugins as p;spacy.blank('en');print(sorted(p.get_tasks()))"
     result = python(code, env={"PYTHONPATH": str(site)})
     assert result.returncode == 0, result.stderr
-    assert "'ner', 'sentiment'" in result.stdout
+    assert "'ner'" in result.stdout and "'sentiment'" in result.stdout
 
 
 def test_plugin_whose_hook_raises_is_quarantined_and_the_rest_work(cli, python, site):
@@ -107,7 +107,8 @@ def test_plugin_whose_hook_raises_is_quarantined_and_the_rest_work(cli, python, 
     code = "import nlp_tasks.plugins as p; print(sorted(p.get_tasks()))"
     result = python(code, env={"PYTHONPATH": str(site)})
     assert result.returncode == 0, result.stderr
-    assert "'ner', 'sentiment'" in result.stdout and "keyphrases" not in result.stdout
+    assert "'ner'" in result.stdout and "'sentiment'" in result.stdout
+    assert "keyphrases" not in result.stdout
 
 
 def test_strict_mode_raises_for_a_broken_plugin(cli, python, site):

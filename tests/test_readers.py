@@ -35,7 +35,7 @@ def test_missing_file_names_task_and_path(tmp_path):
 def test_unknown_task_lists_available_tasks(tmp_path):
     from nlp_tasks.plugins import PluginError
 
-    with pytest.raises(PluginError, match=r"\[E002\].*'summarize'.*'ner', 'sentiment'"):
+    with pytest.raises(PluginError, match=r"\[E002\].*'summarize'.*'ner'.*'sentiment'"):
         MultiTaskCorpus({"summarize": tmp_path / "x.jsonl"})
 
 

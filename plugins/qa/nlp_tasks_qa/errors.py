@@ -1,0 +1,63 @@
+"""Coded messages of the QA plugin.
+
+The codes carry the plugin's own prefix (``QA``), so they never clash with the
+core's ``E``/``W`` codes or another plugin's. Access a message through the class
+(``Errors.QA001``) to get it with its ``[QA001]`` prefix, then ``.format()`` it.
+"""
+
+
+class _Coded(type):
+    def __getattribute__(cls, code: str) -> str:
+        message = super().__getattribute__(code)
+        return message if code.startswith("_") else f"[{code}] {message}"
+
+
+class Errors(metaclass=_Coded):
+    # Records (the core adds the file and line)
+    QA001 = "record {id}: {field!r} must be a string, got {type}: {value}"
+    QA002 = "record {id}: {field!r} is empty; every record needs a question and a context."
+    QA003 = (
+        'record {id}: \'answers\' must be {{"text": [str, ...], "answer_start": [int, ...]}} '
+        "with one start per text, got {value}."
+    )
+    QA004 = (
+        "record {id}: answer {text!r} at answer_start {start} does not match the context, "
+        "which has {found!r} there. Fix answer_start (0-based character offset into "
+        "'context') or the answer text."
+    )
+    QA005 = (
+        "record {id}: answer_start {start} is outside the context (length {length}). "
+        "Fix answer_start, a 0-based character offset into 'context'."
+    )
+    QA006 = "record {id}: the record has no answers; a training record needs at least one."
+    # Asking
+    QA010 = "The question must be a non-empty string, got {value}."
+    QA011 = "The document to ask must be a Doc or a string, got {type}."
+    # Settings
+    QA020 = (
+        "max_question_length ({max_question_length}) leaves no room for the context in a "
+        "window of max_length {max_length} wordpieces (3 go to special tokens). Lower "
+        "max_question_length or raise max_length."
+    )
+    QA021 = (
+        "stride ({stride}) must be smaller than the context part of a window "
+        "({room} wordpieces for max_length {max_length} and max_question_length "
+        "{max_question_length}). Lower stride."
+    )
+    QA022 = (
+        "max_length ({max_length}) is longer than the backbone '{backbone}' accepts "
+        "({limit} positions). Set [components.{name}] max_length to {limit} or less."
+    )
+    QA023 = (
+        "The model of component '{name}' is not a QA architecture (expected "
+        "attrs['qa_mode'] 'joint' or 'cross', got {mode!r}). Use "
+        "nlp_tasks_qa.JointSpanScorer.v1 or nlp_tasks_qa.CrossAttentionSpanScorer.v1."
+    )
+
+
+class Warnings(metaclass=_Coded):
+    QA101 = (
+        "{count} question(s) longer than max_question_length ({limit} wordpieces) were "
+        "truncated to their first {limit} wordpieces, e.g. {example!r}. Raise "
+        "[components.{name}] max_question_length to keep more."
+    )

@@ -1,0 +1,93 @@
+"""SQuAD v1.1 exact match and F1, on the examples that have QA gold only."""
+
+import re
+import string
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from spacy.training import Example
+
+_PUNCTUATION = frozenset(string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def normalize_answer(text: str) -> str:
+    """Normalise an answer as the SQuAD v1.1 evaluation does.
+
+    Lowercase, drop ASCII punctuation, drop the articles a/an/the, and collapse
+    whitespace, in that order.
+
+    text (str): An answer.
+    RETURNS (str): The normalised answer.
+    """
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+def exact_match(prediction: str, gold: str) -> float:
+    """1.0 if the normalised answers are equal, else 0.0."""
+    return float(normalize_answer(prediction) == normalize_answer(gold))
+
+
+def f1_score(prediction: str, gold: str) -> float:
+    """Token F1 of two answers after normalisation (bag of words)."""
+    predicted = normalize_answer(prediction).split()
+    expected = normalize_answer(gold).split()
+    common = sum((Counter(predicted) & Counter(expected)).values())
+    if common == 0:
+        return 0.0
+    precision = common / len(predicted)
+    recall = common / len(expected)
+    return 2 * precision * recall / (precision + recall)
+
+
+def squad_scores(predictions: Sequence[str], golds: Sequence[Sequence[str]]) -> dict[str, float]:
+    """Mean exact match and F1, each the best over an example's gold answers.
+
+    predictions (Sequence[str]): One predicted answer per question ("" for none).
+    golds (Sequence[Sequence[str]]): The gold answers of each question.
+    RETURNS (dict[str, float]): ``exact`` and ``f1``, between 0 and 1.
+    """
+    if not predictions:
+        return {"exact": 0.0, "f1": 0.0}
+    exact = f1 = 0.0
+    for prediction, answers in zip(predictions, golds):
+        exact += max(exact_match(prediction, gold) for gold in answers)
+        f1 += max(f1_score(prediction, gold) for gold in answers)
+    return {"exact": exact / len(predictions), "f1": f1 / len(predictions)}
+
+
+def score_qa(examples: Iterable[Example], **_: Any) -> dict[str, float | None]:
+    """SQuAD exact match and F1 of the examples with QA gold.
+
+    An example's prediction is the answer to its question
+    (``predicted._.answers[0]``); no answer counts as the empty string. Examples
+    of other tasks are skipped.
+
+    examples (Iterable[Example]): Predicted and gold docs.
+    RETURNS (dict[str, float | None]): ``qa_exact`` and ``qa_f1`` (0 to 1); None
+        when no example has QA gold.
+    """
+    predictions, golds = [], []
+    for eg in examples:
+        gold = eg.reference._.qa_gold if eg.reference.has_extension("qa_gold") else None
+        if not gold:
+            continue
+        outputs = eg.predicted._.qa_output or []
+        best = outputs[0] if outputs else None
+        predictions.append(best["text"] if best else "")
+        golds.append([text for text, _ in gold["answers"]] or [""])
+    if not predictions:
+        return {"qa_exact": None, "qa_f1": None}
+    scores = squad_scores(predictions, golds)
+    return {"qa_exact": scores["exact"], "qa_f1": scores["f1"]}
+
+
+def make_qa_scorer() -> Callable[..., dict]:
+    """Registered as ``nlp_tasks_qa.scorer.v1``.
+
+    RETURNS (Callable): The scorer function.
+    """
+    return score_qa
