@@ -19,6 +19,9 @@ lang = "{lang}"
 pipeline = []
 batch_size = 64
 
+[nlp.after_pipeline_creation]
+@callbacks = "nlp_tasks.in_place_torch_updates.v1"
+
 [components]
 
 [components.transformer]

@@ -12,9 +12,13 @@ storage in place already, so nothing is copied), and no chain forms.
 """
 
 import types
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from thinc.api import Model, Optimizer, torch2xp, xp2torch
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 
 def use_in_place_updates(model: Model) -> Model:
@@ -28,6 +32,26 @@ def use_in_place_updates(model: Model) -> Model:
             if hasattr(shim, "_grad_scaler"):
                 shim.finish_update = types.MethodType(_finish_update_in_place, shim)
     return model
+
+
+def make_in_place_updates_callback() -> "Callable[[Language], Language]":
+    """A pipeline callback that gives every component's PyTorch modules in-place steps.
+
+    Registered as ``nlp_tasks.in_place_torch_updates.v1`` for
+    ``[nlp.after_pipeline_creation]``; generated configs use it, so third-party
+    heads that wrap a PyTorch module (``PyTorchWrapper``) are covered too.
+
+    RETURNS (Callable[[Language], Language]): The callback.
+    """
+
+    def in_place_torch_updates(nlp: "Language") -> "Language":
+        for _, component in nlp.pipeline:
+            model = getattr(component, "model", None)
+            if isinstance(model, Model):
+                use_in_place_updates(model)
+        return nlp
+
+    return in_place_torch_updates
 
 
 def _finish_update_in_place(shim: Any, optimizer: Optimizer) -> None:

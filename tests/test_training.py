@@ -188,3 +188,41 @@ def test_optimizer_steps_leave_no_tensors_behind(tiny_backbone, data_dir):
     assert changed(weights, backbone_parameters(nlp)) > 0
     parameters = len(weights)
     assert tensors() - before < parameters, "old parameter tensors are kept alive"
+
+
+def test_generated_configs_give_every_torch_module_in_place_steps(tiny_backbone):
+    """[nlp.after_pipeline_creation] covers third-party heads that wrap a PyTorch module."""
+    import spacy
+    import torch
+    from spacy.language import Language
+    from thinc.api import Adam, PyTorchWrapper_v2
+
+    from nlp_tasks.shims import make_in_place_updates_callback
+
+    @Language.factory("test_torch_head")
+    def make_torch_head(nlp, name):
+        class Head:
+            model = PyTorchWrapper_v2(torch.nn.Linear(3, 2))
+
+            def __call__(self, doc):
+                return doc
+
+        return Head()
+
+    config = make_config(["sentiment"], backbone=str(tiny_backbone))
+    assert config["nlp"]["after_pipeline_creation"]["@callbacks"] == (
+        "nlp_tasks.in_place_torch_updates.v1"
+    )
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True)
+    shim = nlp.get_pipe("transformer").model.layers[0].shims[0]
+    assert shim.finish_update.__func__.__name__ == "_finish_update_in_place"
+
+    nlp.add_pipe("test_torch_head")
+    make_in_place_updates_callback()(nlp)
+    head = nlp.get_pipe("test_torch_head").model
+    linear = head.shims[0]._model
+    before = linear.weight.detach().clone()
+    linear.weight.sum().backward()
+    head.finish_update(Adam(0.1))
+    assert not torch.equal(before, linear.weight.detach())
+    assert linear.weight.grad.abs().sum() == 0
