@@ -8,6 +8,8 @@ from thinc.api import Config, Model
 
 from nlp_tasks.pipe import SharedBackboneHead, listener_config
 
+from . import model as _model  # noqa: F401  (registers the head's architectures)
+
 DEFAULT_MODEL_CONFIG = """
 [model]
 @architectures = "spacy.TransitionBasedParser.v2"
@@ -17,7 +19,13 @@ hidden_width = 64
 maxout_pieces = 2
 use_upper = false
 nO = null
-""" + listener_config("model.tok2vec")
+
+[model.tok2vec]
+@architectures = "nlp_tasks_ner.ListenerWithShape.v1"
+width = 64
+attrs = ["SHAPE", "PREFIX", "SUFFIX"]
+rows = [2500, 1000, 2500]
+""" + listener_config("model.tok2vec.listener")
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
 
