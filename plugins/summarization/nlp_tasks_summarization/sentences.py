@@ -130,7 +130,7 @@ def select_sentences(
     *,
     budget: int = 0,
     max_sentences: int = 0,
-    threshold: float = 0.0,
+    threshold: float | None = None,
 ) -> list[int]:
     """Choose sentences by score under the length controls, in document order.
 
@@ -144,7 +144,8 @@ def select_sentences(
     lengths (Sequence[int]): Each sentence's length in tokens (``count_tokens``).
     budget (int): The most tokens in all (``token_budget``); 0 for no limit.
     max_sentences (int): The most sentences; 0 for no limit.
-    threshold (float): Sentences scoring below it are not taken (except the best).
+    threshold (float | None): Sentences scoring below it are not taken (except
+        the best); None for no threshold.
     RETURNS (list[int]): Indices of the chosen sentences, ascending.
     """
     order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
@@ -152,7 +153,7 @@ def select_sentences(
     total = 0
     for i in order:
         if chosen:
-            if scores[i] < threshold:
+            if threshold is not None and scores[i] < threshold:
                 break
             if max_sentences and len(chosen) >= max_sentences:
                 break
