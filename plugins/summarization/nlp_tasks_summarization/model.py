@@ -5,7 +5,7 @@ config switches modes in one place. The extractive model scores each sentence
 of a doc from the shared transformer's token vectors:
 
     listener (token vectors) -> mean over each sentence's tokens -> Linear
-    -> + sentence position -> transformer layers over sentences -> one logit each
+    -> + sentence position -> [transformer layers over sentences] -> one logit each
 
 torch is imported only when a model is built.
 """
@@ -20,7 +20,7 @@ from thinc.types import Floats1d, Floats2d
 
 from .errors import Errors
 
-#: The summarization modes, and whether this release can build them.
+#: The summarization modes; this release builds the extractive one.
 MODES = ("extractive", "abstractive")
 
 InT = list[Doc]
@@ -33,7 +33,7 @@ def build_summarizer(
     get_sentences: Callable[[Doc], numpy.ndarray],
     mode: str = "extractive",
     hidden_width: int = 256,
-    n_layers: int = 2,
+    n_layers: int = 0,
     n_heads: int = 4,
     max_positions: int = 64,
     window: int = 64,

@@ -57,12 +57,13 @@ SENTIMENT = [
 ]
 
 
-def _build_pipeline(backbone, tasks=("summarization",), **component):
+def _build_pipeline(backbone, tasks=("summarization",), model=None, **component):
     config = make_config(list(tasks), backbone=str(backbone))
     for task in tasks:
         config["corpora"]["train"]["sources"][task] = "unused"
         config["corpora"]["dev"]["sources"][task] = "unused"
     config["components"]["summarization"].update(component)
+    config["components"]["summarization"]["model"].update(model or {})
     config["training"]["optimizer"]["learn_rate"] = 0.002
     return spacy.util.load_model_from_config(config.interpolate(), auto_fill=True)
 
@@ -81,12 +82,12 @@ def sentiment_records():
 
 @pytest.fixture(scope="session")
 def build_pipeline(backbone):
-    """``build_pipeline(tasks=("summarization",), **settings)``: an uninitialized
-    pipeline from the generated config, on the tiny backbone, with these
-    settings of the summarization component."""
+    """``build_pipeline(tasks=("summarization",), model=None, **settings)``: an
+    uninitialized pipeline from the generated config, on the tiny backbone, with
+    these settings of the summarization component and of its model."""
 
-    def build(tasks=("summarization",), **component):
-        return _build_pipeline(backbone, tasks, **component)
+    def build(tasks=("summarization",), model=None, **component):
+        return _build_pipeline(backbone, tasks, model, **component)
 
     return build
 

@@ -10,6 +10,7 @@ from spacy.tokens import Doc
 
 import nlp_tasks
 from nlp_tasks.plugins import get_task
+from nlp_tasks.testing import train_steps
 
 
 def texts_of(spans):
@@ -140,14 +141,31 @@ def test_a_doc_several_windows_long_is_scored_whole(build_pipeline, records):
     examples = [task.make_example(nlp, {"text": text, "summary": key})]
     examples += [task.make_example(nlp, record) for record in records[:3]]
     optimizer = nlp.initialize(lambda: examples)
-    from nlp_tasks.testing import train_steps
-
     train_steps(nlp, optimizer, examples, steps=40, batch_size=4)
     doc = nlp(text)
     assert len(doc) > 4 * 128
     assert doc._.trf_data.align.lengths.min() > 0, "every token reaches the backbone"
     assert texts_of(doc._.summary_sents) == [key]
     assert doc._.summary_sents[0].start > 400
+
+
+def test_sentence_context_layers_attend_in_blocks(build_pipeline, records):
+    """With transformer layers over sentences, a doc's scores do not depend on the
+    batch, and a doc of hundreds of sentences is scored block by block."""
+    nlp = build_pipeline(model={"n_layers": 1, "n_heads": 2, "window": 4}, ratio=0.3)
+    task = get_task("summarization")
+    examples = [task.make_example(nlp, record) for record in records]
+    train_steps(nlp, nlp.initialize(lambda: examples), examples, steps=5, batch_size=3)
+    texts = [r["text"] for r in records]
+    head = nlp.get_pipe("summarization")
+    alone = [head.predict([nlp.get_pipe("transformer")(nlp.make_doc(t))])[0] for t in texts]
+    together = head.predict(list(nlp.get_pipe("transformer").pipe(nlp.make_doc(t) for t in texts)))
+    for a, b in zip(alone, together):
+        assert a == pytest.approx(b, abs=1e-5)
+    long_text = " ".join(["Work will start in May."] * 300)
+    doc = nlp(long_text)
+    assert len(head.get_sentences(doc)) == 300
+    assert doc._.summary_sents
 
 
 def test_length_controls(trained, records):
