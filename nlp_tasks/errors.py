@@ -123,15 +123,15 @@ class Errors(metaclass=_CodedMessages):
     # Generative heads
     E070 = (
         "The target tokenizer '{source}' is not a fast (Rust) Hugging Face tokenizer. Give a "
-        "tokenizer that has a fast version, or target_tokenizer = \"train\"."
+        'tokenizer that has a fast version, or target_tokenizer = "train".'
     )
     E071 = (
         "The target tokenizer '{source}' has neither BOS/EOS nor CLS/SEP tokens, so targets "
-        "cannot be framed for the decoder. Choose another tokenizer, or \"train\"."
+        'cannot be framed for the decoder. Choose another tokenizer, or "train".'
     )
     E072 = (
         "The target tokenizer '{name}' could not be loaded ({error}). Give a local "
-        "tokenizer directory, a Hub name with network access, \"backbone\" or \"train\"."
+        'tokenizer directory, a Hub name with network access, "backbone" or "train".'
     )
     E073 = (
         "Unknown generation setting '{key}' for '{component}' (did you mean: {near}?). "

@@ -442,7 +442,7 @@ class GenerativeHead(TrainablePipe):
         RETURNS (GenerativeHead): The component.
         """
         deserialize = {
-            "cfg": lambda b: self.cfg.update(srsly.json_loads(b)),
+            "cfg": lambda b: self._restore_cfg(srsly.json_loads(b)),
             "target_tokenizer": lambda b: self._load_tokenizer(b),
             "model": lambda b: self.model.from_bytes(b),
         }
@@ -470,12 +470,20 @@ class GenerativeHead(TrainablePipe):
         RETURNS (GenerativeHead): The component.
         """
         deserialize = {
-            "cfg": lambda p: self.cfg.update(srsly.read_json(p)),
+            "cfg": lambda p: self._restore_cfg(srsly.read_json(p)),
             "target_tokenizer": lambda p: self._load_tokenizer(p.read_bytes()),
             "model": lambda p: self.model.from_bytes(p.read_bytes()),
         }
         util.from_disk(path, deserialize, exclude)
         return self
+
+    def _restore_cfg(self, saved: dict[str, Any]) -> None:
+        # The decoding settings stay those of the config the pipeline is built
+        # from (saved in config.cfg too), so spacy.load(..., config=...) or an
+        # edited config.cfg can change them; the rest describes the weights.
+        generation = self.cfg["generation"]
+        self.cfg.update(saved)
+        self.cfg["generation"] = generation
 
     def _tokenizer_bytes(self) -> bytes:
         return self.target_tokenizer.to_bytes() if self.target_tokenizer is not None else b""

@@ -71,9 +71,7 @@ class SharedBackboneHead:
         return losses
 
 
-def shared_transformer(
-    nlp: "Language", *, component: str = "?", model: Model | None = None
-) -> Any:
+def shared_transformer(nlp: "Language", *, component: str = "?", model: Model | None = None) -> Any:
     """The pipeline's shared transformer component.
 
     For a head that needs the backbone itself, not only the document's

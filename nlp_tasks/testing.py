@@ -50,7 +50,15 @@ def make_tiny_backbone(
     RETURNS (Path): ``path``.
     """
     import torch
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     path = Path(path)
@@ -59,6 +67,7 @@ def make_tiny_backbone(
     tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.decoder = decoders.WordPiece()
     trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=special)
     tokenizer.train_from_iterator(list(texts) + [" ".join("abcdefghijklmnopqrstuvwxyz")], trainer)
     if special_tokens:

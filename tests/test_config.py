@@ -7,6 +7,16 @@ from nlp_tasks.backbones import BackboneError, resolve_backbone
 from nlp_tasks.config import make_config
 from nlp_tasks.plugins import PluginError
 
+LISTENER = "spacy-transformers.TransformerListener.v1"
+
+
+def _blocks(block):
+    """A config block and every block nested in it."""
+    yield block
+    for value in block.values():
+        if isinstance(value, dict):
+            yield from _blocks(value)
+
 
 def test_config_has_shared_transformer_one_head_per_task_and_a_multitask_reader():
     config = make_config(["sentiment", "ner"], backbone="some/model", gpu=True)
@@ -14,8 +24,9 @@ def test_config_has_shared_transformer_one_head_per_task_and_a_multitask_reader(
     assert config["components"]["sentiment"]["factory"] == "nlp_tasks_sentiment"
     assert config["components"]["ner"]["factory"] == "nlp_tasks_ner"
     for head in ("sentiment", "ner"):
-        tok2vec = config["components"][head]["model"]["tok2vec"]
-        assert tok2vec["@architectures"] == "spacy-transformers.TransformerListener.v1"
+        blocks = list(_blocks(config["components"][head]["model"]))
+        listeners = [b for b in blocks if b.get("@architectures") == LISTENER]
+        assert len(listeners) == 1 and listeners[0]["upstream"] == "*"
     model = config["components"]["transformer"]["model"]
     assert model["name"] == "some/model" and model["mixed_precision"] is True
     assert model["get_spans"]["@span_getters"] == "spacy-transformers.strided_spans.v1"

@@ -3,7 +3,7 @@
 from spacy.ml.models.tok2vec import MultiHashEmbed
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Model, concatenate
+from thinc.api import Model
 from thinc.types import Floats2d
 
 
@@ -35,4 +35,37 @@ def build_listener_with_shape(
     surface = MultiHashEmbed(
         width=width, attrs=list(attrs), rows=list(rows), include_static_vectors=False
     )
-    return concatenate(listener, surface)
+    return Model(
+        "listener_with_shape",
+        _forward,
+        init=_init,
+        layers=[listener, surface],
+        dims={"nO": None},
+    )
+
+
+def _init(model: Model, X: list[Doc] | None = None, Y=None) -> None:
+    listener, surface = model.layers
+    listener.initialize(X=X)
+    surface.initialize(X=X)
+    if listener.has_dim("nO") is True:
+        model.set_dim("nO", listener.get_dim("nO") + surface.get_dim("nO"))
+
+
+def _forward(model: Model, docs: list[Doc], is_train: bool):
+    # Not thinc's concatenate: its backprop adds up the input gradients, and
+    # the listener gives None for those when its batch was already released
+    # (a head with no gold in the batch); docs have no gradient anyway.
+    listener, surface = model.layers
+    vectors, backprop_vectors = listener(docs, is_train)
+    shapes, backprop_shapes = surface(docs, is_train)
+    xp = model.ops.xp
+    width = vectors[0].shape[1] if vectors else 0
+    output = [xp.hstack((v, s)) for v, s in zip(vectors, shapes)]
+
+    def backprop(d_output: list[Floats2d]) -> list[Doc]:
+        backprop_shapes([model.ops.as_contig(d[:, width:]) for d in d_output])
+        backprop_vectors([model.ops.as_contig(d[:, :width]) for d in d_output])
+        return []
+
+    return output, backprop

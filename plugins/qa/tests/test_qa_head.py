@@ -78,7 +78,7 @@ def trained(tmp_path_factory):
     nlp = build(tmp_path_factory.mktemp("joint"), max_length=48, stride=16, max_question_length=16)
     examples = examples_of(nlp, RECORDS + [LONG_RECORD])
     optimizer = nlp.initialize(lambda: examples)
-    history = train_steps(nlp, optimizer, examples, steps=50, batch_size=5)
+    history = train_steps(nlp, optimizer, examples, steps=100, batch_size=5)
     return nlp, history
 
 
