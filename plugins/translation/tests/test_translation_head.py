@@ -91,6 +91,17 @@ def test_generation_settings_per_call(trained):
         nlp("the dog runs", component_cfg={"translation": {"num_beam": 2}})
 
 
+def test_a_loaded_pipeline_decodes_with_the_settings_of_its_config(trained, tmp_path):
+    nlp, _ = trained
+    nlp.to_disk(tmp_path / "pipeline")
+    override = {"components": {"translation": {"generation": {"max_new_tokens": 2}}}}
+    short = spacy.load(tmp_path / "pipeline", config=override)
+    settings = short.get_pipe("translation").cfg["generation"]
+    assert settings["max_new_tokens"] == 2 and settings["num_beams"] == 4
+    assert len(short("the woman reads a book")._.translation) < len("die Frau liest ein Buch")
+    assert spacy.load(tmp_path / "pipeline")("the cat sleeps")._.translation == "die Katze schläft"
+
+
 def test_round_trip_in_a_fresh_interpreter(trained, tmp_path):
     nlp, _ = trained
     nlp.to_disk(tmp_path / "pipeline")
