@@ -6,11 +6,13 @@ function that needs them is called, so importing this package is cheap.
 
 from typing import TYPE_CHECKING, Any
 
+from .errors import CodedMessages
 from .hookspecs import hookimpl
 from .task import PLUGIN_API_VERSION, RecordError, Task, require_text
 
 __version__ = "0.1.0"
 __all__ = [
+    "CodedMessages",
     "PLUGIN_API_VERSION",
     "GenerativeHead",
     "RecordError",

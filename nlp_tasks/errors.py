@@ -7,7 +7,13 @@ with its ``[E001]`` prefix, then ``.format()`` the named fields.
 """
 
 
-class _CodedMessages(type):
+class CodedMessages(type):
+    """Metaclass of a class of coded messages: ``Errors.E001`` reads ``"[E001] ..."``.
+
+    Plugins use it for their own codes (with their own prefix, e.g. ``QA001``),
+    so every message of a pipeline carries its searchable code the same way.
+    """
+
     def __getattribute__(cls, code: str) -> str:
         message = super().__getattribute__(code)
         if code.startswith("_"):
@@ -15,7 +21,7 @@ class _CodedMessages(type):
         return f"[{code}] {message}"
 
 
-class Warnings(metaclass=_CodedMessages):
+class Warnings(metaclass=CodedMessages):
     W001 = (
         "Plugin '{plugin}' ({entry_point}) failed to load and was skipped: {error}. "
         "Its tasks are unavailable; the other plugins work. Run `nlp-tasks plugins` "
@@ -43,7 +49,7 @@ class Warnings(metaclass=_CodedMessages):
     )
 
 
-class Errors(metaclass=_CodedMessages):
+class Errors(metaclass=CodedMessages):
     # Plugins and tasks
     E001 = (
         "Task '{task}' is provided by two plugins: '{first}' and '{second}'. Uninstall one, "

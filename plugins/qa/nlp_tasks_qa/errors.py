@@ -5,14 +5,10 @@ core's ``E``/``W`` codes or another plugin's. Access a message through the class
 (``Errors.QA001``) to get it with its ``[QA001]`` prefix, then ``.format()`` it.
 """
 
-
-class _Coded(type):
-    def __getattribute__(cls, code: str) -> str:
-        message = super().__getattribute__(code)
-        return message if code.startswith("_") else f"[{code}] {message}"
+from nlp_tasks import CodedMessages
 
 
-class Errors(metaclass=_Coded):
+class Errors(metaclass=CodedMessages):
     # Records (the core adds the file and line)
     QA001 = "record {id}: {field!r} must be a string, got {type}: {value}"
     QA002 = "record {id}: {field!r} is empty; every record needs a question and a context."
@@ -55,7 +51,7 @@ class Errors(metaclass=_Coded):
     )
 
 
-class Warnings(metaclass=_Coded):
+class Warnings(metaclass=CodedMessages):
     QA101 = (
         "{count} question(s) longer than max_question_length ({limit} wordpieces) were "
         "truncated to their first {limit} wordpieces, e.g. {example!r}. Raise "

@@ -6,16 +6,10 @@ and can be searched for. Access a message through the class
 the named fields.
 """
 
-
-class _CodedMessages(type):
-    def __getattribute__(cls, code: str) -> str:
-        message = super().__getattribute__(code)
-        if code.startswith("_"):
-            return message
-        return f"[{code}] {message}"
+from nlp_tasks import CodedMessages
 
 
-class Errors(metaclass=_CodedMessages):
+class Errors(metaclass=CodedMessages):
     SUM001 = (
         "The abstractive summarization mode has its own architecture: in the component's "
         "model block (e.g. [components.summarization.model]) set @architectures = "
