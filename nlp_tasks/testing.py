@@ -1,9 +1,10 @@
 """Helpers for testing task plugins: a tiny offline backbone and a short training loop.
 
 Nothing here touches the network: the backbone is a randomly initialized
-BERT with a WordPiece vocabulary trained on the texts you give.
+BERT with a WordPiece vocabulary built from the words of the texts you give.
 """
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ def make_tiny_backbone(
     """Write a tiny BERT model and tokenizer to ``path``, for tests.
 
     path (str | Path): Output directory; a Hugging Face model directory afterwards.
-    texts (Iterable[str]): Texts to train the WordPiece vocabulary on.
+    texts (Iterable[str]): Texts whose words, by frequency, make the vocabulary.
     hidden_size (int): Model width.
     num_layers (int): Transformer layers.
     num_heads (int): Attention heads.
@@ -57,19 +58,18 @@ def make_tiny_backbone(
         normalizers,
         pre_tokenizers,
         processors,
-        trainers,
     )
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    vocab = _word_vocabulary(texts, normalizer, pre_tokenizer, vocab_size)
+    tokenizer = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizer
+    tokenizer.pre_tokenizer = pre_tokenizer
     tokenizer.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=special)
-    tokenizer.train_from_iterator(list(texts) + [" ".join("abcdefghijklmnopqrstuvwxyz")], trainer)
     if special_tokens:
         cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
         tokenizer.post_processor = processors.TemplateProcessing(
@@ -90,6 +90,30 @@ def make_tiny_backbone(
     )
     BertModel(config).save_pretrained(str(path))
     return path
+
+
+def _word_vocabulary(
+    texts: Iterable[str], normalizer: Any, pre_tokenizer: Any, vocab_size: int
+) -> dict[str, int]:
+    # Hugging Face's WordPieceTrainer breaks ties between equally frequent
+    # merges differently in each process, so tests saw a different vocabulary
+    # in every run. Whole words by frequency over a full character alphabet is
+    # the same everywhere, and unseen words still split into wordpieces.
+    counts: Counter[str] = Counter()
+    for text in texts:
+        normalized = normalizer.normalize_str(text)
+        counts.update(word for word, _ in pre_tokenizer.pre_tokenize_str(normalized))
+    chars = sorted(set("abcdefghijklmnopqrstuvwxyz").union(*counts))
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokens += chars + [f"##{char}" for char in chars]
+    seen = set(tokens)
+    for word, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        if len(tokens) >= vocab_size:
+            break
+        if word not in seen:
+            tokens.append(word)
+            seen.add(word)
+    return {token: index for index, token in enumerate(tokens)}
 
 
 def train_steps(
