@@ -46,7 +46,9 @@ use_fast = true
 [corpora.train]
 @readers = "nlp_tasks.MultiTaskCorpus.v1"
 shuffle = true
-temperature = 1.0
+# Task weights n ** (1 / 5): a small task is not drowned by a big one (on
+# SST-2 + CoNLL, 1.0 gave sentiment 80% of each batch and cost NER 1.5 F1).
+temperature = 5.0
 limit = 0
 seed = ${{system.seed}}
 
