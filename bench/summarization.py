@@ -282,14 +282,14 @@ def main() -> None:
                 + ("; also its best ratio on dev" if best_ratio == best_k else ""),
             )
         )
-    if args.extractive and best_ratio != best_k:
-        lines.append(
-            row(
-                f"Extractive, ratio {best_ratio / 100:.2f} (best ratio on dev)",
-                f"ext-{best_ratio}%",
-                "ratio swept 0.20..0.80, step 0.05",
+        if best_ratio != best_k:
+            lines.append(
+                row(
+                    f"Extractive, ratio {best_ratio / 100:.2f} (best ratio on dev)",
+                    f"ext-{best_ratio}%",
+                    "ratio swept 0.20..0.80, step 0.05",
+                )
             )
-        )
     if "abstractive" in summaries:
         note = f"{args.abstractive_steps} steps, {args.model}, {regime}, warm-started decoder"
         lines.append(row("Abstractive", "abstractive", note))
