@@ -29,6 +29,7 @@ def write_config(path: Path, args: argparse.Namespace) -> None:
         max_steps=args.steps,
         eval_frequency=args.eval_frequency,
         learn_rate=args.learn_rate,
+        backbone_learn_rate_scale=args.backbone_learn_rate_scale,
     )
     config["training"]["logger"] = {
         "@loggers": "spacy.ConsoleLogger.v3",
@@ -90,6 +91,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--eval-frequency", type=int, default=1000)
     parser.add_argument("--learn-rate", type=float, default=2e-4)
+    parser.add_argument(
+        "--backbone-learn-rate-scale",
+        type=float,
+        default=1.0,
+        help="The backbone's learning rate as a fraction of --learn-rate.",
+    )
     parser.add_argument(
         "--batch-tokens", type=int, default=2000, help="Padded source tokens a batch."
     )

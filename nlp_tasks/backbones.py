@@ -63,6 +63,7 @@ def create_backbone(
     transformer_config: dict | None = None,
     mixed_precision: bool = False,
     grad_scaler_config: dict | None = None,
+    learn_rate_scale: float = 1.0,
 ) -> Model:
     """Build spacy-transformers' TransformerModel for a name that may be an alias.
 
@@ -76,6 +77,10 @@ def create_backbone(
     transformer_config (dict): Settings for the Hugging Face model config.
     mixed_precision (bool): Use mixed precision (GPU only).
     grad_scaler_config (dict): Settings for the PyTorch gradient scaler.
+    learn_rate_scale (float): Multiplies the training learning rate for the
+        backbone's weights only, so heads can learn faster than the backbone
+        they share (e.g. 0.1 with ``[training.optimizer.learn_rate]`` set for
+        the heads).
     RETURNS (Model): The transformer model.
     """
     from spacy.util import registry
@@ -90,7 +95,7 @@ def create_backbone(
         grad_scaler_config or {},
     )
     model.init = _resolving_init(model.init)
-    return use_in_place_updates(model)
+    return use_in_place_updates(model, lr_scale=learn_rate_scale)
 
 
 def _resolving_init(init: Callable) -> Callable:

@@ -40,6 +40,9 @@ def init_config_command(
     max_steps: int = typer.Option(2000, help="Training steps."),
     eval_frequency: int = typer.Option(200, help="Steps between evaluations."),
     learn_rate: float = typer.Option(5e-5, help="Peak learning rate."),
+    backbone_learn_rate_scale: float = typer.Option(
+        1.0, help="The backbone's learning rate as a fraction of the heads'."
+    ),
 ) -> None:
     """Write a complete training config: shared transformer + one head per task."""
     from .backbones import resolve_backbone
@@ -57,6 +60,7 @@ def init_config_command(
         max_steps=max_steps,
         eval_frequency=eval_frequency,
         learn_rate=learn_rate,
+        backbone_learn_rate_scale=backbone_learn_rate_scale,
     )
     if str(output) == "-":
         sys.stdout.write(config.to_str())

@@ -32,6 +32,8 @@ max_batch_items = 4096
 @architectures = "nlp_tasks.Backbone.v1"
 name = "{backbone}"
 mixed_precision = false
+# The backbone's learning rate as a fraction of the heads' (training.optimizer).
+learn_rate_scale = {backbone_learn_rate_scale}
 
 [components.transformer.model.get_spans]
 @span_getters = "spacy-transformers.strided_spans.v1"
@@ -113,6 +115,7 @@ def make_config(
     max_steps: int = 2000,
     eval_frequency: int = 200,
     learn_rate: float = 5e-5,
+    backbone_learn_rate_scale: float = 1.0,
     window: int = 128,
     stride: int = 96,
 ) -> Config:
@@ -129,6 +132,9 @@ def make_config(
     max_steps (int): Training steps.
     eval_frequency (int): Steps between evaluations.
     learn_rate (float): Peak learning rate of the warmup-linear schedule.
+    backbone_learn_rate_scale (float): The backbone's learning rate as a
+        fraction of ``learn_rate``, e.g. 0.1 for heads trained from scratch
+        at 1e-3 on a backbone fine-tuned at 1e-4.
     window (int): Span length, in spaCy tokens, fed to the backbone.
     stride (int): Step between spans; less than ``window`` makes them overlap.
     RETURNS (Config): The filled config.
@@ -147,6 +153,7 @@ def make_config(
         eval_frequency=eval_frequency,
         warmup_steps=max(1, max_steps // 10),
         learn_rate=learn_rate,
+        backbone_learn_rate_scale=backbone_learn_rate_scale,
     )
     config = Config().from_str(text, interpolate=False)
     config["nlp"]["pipeline"] = ["transformer"] + [task.name for task in resolved]

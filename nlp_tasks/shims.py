@@ -9,9 +9,12 @@ resident memory grew by about 0.5 MB a step with a tiny BERT and by gigabytes
 an hour with the default backbone. Here the optimizer's result is written into
 the parameter's existing storage instead (the optimizer usually updates that
 storage in place already, so nothing is copied), and no chain forms.
+
+The same step takes a learning-rate scale, which is how a pretrained backbone
+can train slower than the heads that share its optimizer.
 """
 
-import types
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -21,16 +24,17 @@ if TYPE_CHECKING:
     from spacy.language import Language
 
 
-def use_in_place_updates(model: Model) -> Model:
+def use_in_place_updates(model: Model, *, lr_scale: float = 1.0) -> Model:
     """Make every PyTorch shim in ``model`` apply optimizer steps in place.
 
     model (Model): A thinc model, e.g. spacy-transformers' TransformerModel.
+    lr_scale (float): Multiplies the optimizer's learning rate for these
+        modules' parameters, e.g. 0.1 to fine-tune a backbone ten times slower
+        than the heads on it.
     RETURNS (Model): The same model.
     """
-    for node in model.walk():
-        for shim in node.shims:
-            if hasattr(shim, "_grad_scaler"):
-                shim.finish_update = types.MethodType(_finish_update_in_place, shim)
+    for shim in _torch_shims(model):
+        _update_in_place(shim, lr_scale=lr_scale)
     return model
 
 
@@ -48,13 +52,29 @@ def make_in_place_updates_callback() -> "Callable[[Language], Language]":
         for _, component in nlp.pipeline:
             model = getattr(component, "model", None)
             if isinstance(model, Model):
-                use_in_place_updates(model)
+                for shim in _torch_shims(model):
+                    # The backbone patched its shims when it was built, maybe
+                    # with a learning-rate scale that must survive this pass.
+                    if not _updates_in_place(shim):
+                        _update_in_place(shim, lr_scale=1.0)
         return nlp
 
     return in_place_torch_updates
 
 
-def _finish_update_in_place(shim: Any, optimizer: Optimizer) -> None:
+def _torch_shims(model: Model) -> list[Any]:
+    return [shim for node in model.walk() for shim in node.shims if hasattr(shim, "_grad_scaler")]
+
+
+def _update_in_place(shim: Any, *, lr_scale: float) -> None:
+    shim.finish_update = functools.partial(_finish_update_in_place, shim, lr_scale=lr_scale)
+
+
+def _updates_in_place(shim: Any) -> bool:
+    return getattr(shim.finish_update, "func", None) is _finish_update_in_place
+
+
+def _finish_update_in_place(shim: Any, optimizer: Optimizer, *, lr_scale: float = 1.0) -> None:
     if shim._model is None:
         return
     for name, parameter in shim._model.named_parameters():
@@ -62,7 +82,10 @@ def _finish_update_in_place(shim: Any, optimizer: Optimizer) -> None:
             continue
         if not shim._grad_scaler.found_inf:
             weights, _ = optimizer(
-                (shim.id, name), torch2xp(parameter.data), torch2xp(parameter.grad)
+                (shim.id, name),
+                torch2xp(parameter.data),
+                torch2xp(parameter.grad),
+                lr_scale=lr_scale,
             )
             updated = xp2torch(weights, device=parameter.device)
             if updated.data_ptr() != parameter.data.data_ptr():

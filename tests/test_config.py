@@ -98,7 +98,12 @@ def test_loading_a_pipeline_whose_plugin_is_missing_names_the_factory(tmp_path):
 
 
 def test_init_config_command_writes_a_loadable_config(cli, tmp_path):
-    result = cli("init", "config", str(tmp_path / "c.cfg"), "--tasks", "sentiment,ner")
+    result = cli(
+        "init", "config", str(tmp_path / "c.cfg"), "--tasks", "sentiment,ner",
+        "--learn-rate", "1e-3", "--backbone-learn-rate-scale", "0.1",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     config = Config().from_disk(tmp_path / "c.cfg")
     assert config["nlp"]["pipeline"] == ["transformer", "sentiment", "ner"]
+    assert config["training"]["optimizer"]["learn_rate"]["initial_rate"] == 1e-3
+    assert config["components"]["transformer"]["model"]["learn_rate_scale"] == 0.1

@@ -190,6 +190,39 @@ def test_optimizer_steps_leave_no_tensors_behind(tiny_backbone, data_dir):
     assert tensors() - before < parameters, "old parameter tensors are kept alive"
 
 
+def test_backbone_learn_rate_scale_slows_only_the_backbone(tiny_backbone, data_dir):
+    """An Adam step moves each weight by about lr * scale: the backbone 4x less, the head not.
+
+    The head's weights start at zero, so the backbone's first gradient comes at step 2.
+    """
+    from thinc.api import Adam
+
+    def head_weights(nlp):
+        head = nlp.get_pipe("sentiment").model
+        return {node.id: node.get_param("W").copy() for node in head.walk() if node.has_param("W")}
+
+    def one_step(scale):
+        config = make_config(
+            ["sentiment"], backbone=str(tiny_backbone), backbone_learn_rate_scale=scale
+        )
+        config["paths"]["data"] = str(data_dir)
+        nlp = init_nlp(config.interpolate())
+        corpus = MultiTaskCorpus({"sentiment": data_dir / "sentiment" / "train.jsonl"})
+        backbone, head = backbone_parameters(nlp), head_weights(nlp)
+        train_steps(nlp, Adam(0.01), list(corpus(nlp)), steps=2)
+        backbone_after, head_after = backbone_parameters(nlp), head_weights(nlp)
+        return (
+            sum(float((backbone_after[k] - backbone[k]).abs().sum()) for k in backbone),
+            sum(float(abs(head_after[k] - head[k]).sum()) for k in head),
+        )
+
+    full_backbone, full_head = one_step(1.0)
+    quarter_backbone, quarter_head = one_step(0.25)
+    assert full_backbone > 0 and full_head > 0
+    assert quarter_backbone / full_backbone == pytest.approx(0.25, rel=0.05)
+    assert quarter_head == pytest.approx(full_head, rel=1e-3)
+
+
 def test_generated_configs_give_every_torch_module_in_place_steps(tiny_backbone):
     """[nlp.after_pipeline_creation] covers third-party heads that wrap a PyTorch module."""
     import spacy
@@ -215,7 +248,7 @@ def test_generated_configs_give_every_torch_module_in_place_steps(tiny_backbone)
     )
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     shim = nlp.get_pipe("transformer").model.layers[0].shims[0]
-    assert shim.finish_update.__func__.__name__ == "_finish_update_in_place"
+    assert shim.finish_update.func.__name__ == "_finish_update_in_place"
 
     nlp.add_pipe("test_torch_head")
     make_in_place_updates_callback()(nlp)
