@@ -34,7 +34,7 @@ def use_in_place_updates(model: Model, *, lr_scale: float = 1.0) -> Model:
     RETURNS (Model): The same model.
     """
     for shim in _torch_shims(model):
-        _update_in_place(shim, lr_scale=lr_scale)
+        _patch_in_place(shim, lr_scale=lr_scale)
     return model
 
 
@@ -55,8 +55,8 @@ def make_in_place_updates_callback() -> "Callable[[Language], Language]":
                 for shim in _torch_shims(model):
                     # The backbone patched its shims when it was built, maybe
                     # with a learning-rate scale that must survive this pass.
-                    if not _updates_in_place(shim):
-                        _update_in_place(shim, lr_scale=1.0)
+                    if not _is_patched(shim):
+                        _patch_in_place(shim, lr_scale=1.0)
         return nlp
 
     return in_place_torch_updates
@@ -66,11 +66,11 @@ def _torch_shims(model: Model) -> list[Any]:
     return [shim for node in model.walk() for shim in node.shims if hasattr(shim, "_grad_scaler")]
 
 
-def _update_in_place(shim: Any, *, lr_scale: float) -> None:
+def _patch_in_place(shim: Any, *, lr_scale: float) -> None:
     shim.finish_update = functools.partial(_finish_update_in_place, shim, lr_scale=lr_scale)
 
 
-def _updates_in_place(shim: Any) -> bool:
+def _is_patched(shim: Any) -> bool:
     return getattr(shim.finish_update, "func", None) is _finish_update_in_place
 
 
