@@ -64,6 +64,7 @@ def create_backbone(
     mixed_precision: bool = False,
     grad_scaler_config: dict | None = None,
     learn_rate_scale: float = 1.0,
+    layer_decay: float = 1.0,
 ) -> Model:
     """Build spacy-transformers' TransformerModel for a name that may be an alias.
 
@@ -81,6 +82,9 @@ def create_backbone(
         backbone's weights only, so heads can learn faster than the backbone
         they share (e.g. 0.1 with ``[training.optimizer.learn_rate]`` set for
         the heads).
+    layer_decay (float): Multiplies the backbone's scale once more for each
+        layer below the top one, embeddings lowest (e.g. 0.8: layer-wise
+        learning-rate decay); 1.0 trains every layer at ``learn_rate_scale``.
     RETURNS (Model): The transformer model.
     """
     from spacy.util import registry
@@ -95,7 +99,7 @@ def create_backbone(
         grad_scaler_config or {},
     )
     model.init = _resolving_init(model.init)
-    return use_in_place_updates(model, lr_scale=learn_rate_scale)
+    return use_in_place_updates(model, lr_scale=learn_rate_scale, layer_decay=layer_decay)
 
 
 def _resolving_init(init: Callable) -> Callable:

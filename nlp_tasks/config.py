@@ -34,6 +34,8 @@ name = "{backbone}"
 mixed_precision = false
 # The backbone's learning rate as a fraction of the heads' (training.optimizer).
 learn_rate_scale = {backbone_learn_rate_scale}
+# Each layer below the top trains at this fraction of the rate of the one above.
+layer_decay = 1.0
 
 [components.transformer.model.get_spans]
 @span_getters = "spacy-transformers.strided_spans.v1"

@@ -11,10 +11,12 @@ the parameter's existing storage instead (the optimizer usually updates that
 storage in place already, so nothing is copied), and no chain forms.
 
 The same step takes a learning-rate scale, which is how a pretrained backbone
-can train slower than the heads that share its optimizer.
+can train slower than the heads that share its optimizer, and a layer decay,
+which makes its lower layers train slower still.
 """
 
 import functools
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,18 +26,54 @@ if TYPE_CHECKING:
     from spacy.language import Language
 
 
-def use_in_place_updates(model: Model, *, lr_scale: float = 1.0) -> Model:
+def use_in_place_updates(model: Model, *, lr_scale: float = 1.0, layer_decay: float = 1.0) -> Model:
     """Make every PyTorch shim in ``model`` apply optimizer steps in place.
 
     model (Model): A thinc model, e.g. spacy-transformers' TransformerModel.
     lr_scale (float): Multiplies the optimizer's learning rate for these
         modules' parameters, e.g. 0.1 to fine-tune a backbone ten times slower
         than the heads on it.
+    layer_decay (float): Multiplies the scale once more for each layer below
+        the top one (see ``layer_lr_scales``); 1.0 gives every layer the same.
     RETURNS (Model): The same model.
     """
     for shim in _torch_shims(model):
-        _patch_in_place(shim, lr_scale=lr_scale)
+        _patch_in_place(shim, lr_scale=lr_scale, layer_decay=layer_decay)
     return model
+
+
+def layer_lr_scales(names: list[str], *, top: float, decay: float) -> dict[str, float]:
+    """Learning-rate scales for a layered model's parameters, by depth.
+
+    Layers are found by their parameter names (``...layer.3...`` or
+    ``...layers.3...``, as in BERT, RoBERTa and DistilBERT). A parameter of the
+    top layer, or of no layer (a pooler), gets ``top``; each layer below gets
+    ``decay`` times the scale of the one above it; the embeddings, below the
+    first layer, get ``decay`` times the first layer's. Without numbered layers
+    every parameter gets ``top``.
+
+    names (list[str]): Parameter names, from ``named_parameters()``.
+    top (float): The scale of the top layer.
+    decay (float): Factor between neighbouring layers, e.g. 0.8.
+    RETURNS (dict[str, float]): Scale by parameter name.
+    """
+    layer_of = {name: int(m.group(1)) for name in names if (m := _LAYER_INDEX.search(name))}
+    if not layer_of:
+        return {name: top for name in names}
+    num_layers = max(layer_of.values()) + 1
+    scales = {}
+    for name in names:
+        if name in layer_of:
+            below_top = num_layers - 1 - layer_of[name]
+        elif "embed" in name:
+            below_top = num_layers
+        else:
+            below_top = 0
+        scales[name] = top * decay**below_top
+    return scales
+
+
+_LAYER_INDEX = re.compile(r"(?:^|\.)layers?\.(\d+)\.")
 
 
 def make_in_place_updates_callback() -> "Callable[[Language], Language]":
@@ -56,7 +94,7 @@ def make_in_place_updates_callback() -> "Callable[[Language], Language]":
                     # The backbone patched its shims when it was built, maybe
                     # with a learning-rate scale that must survive this pass.
                     if not _is_patched(shim):
-                        _patch_in_place(shim, lr_scale=1.0)
+                        _patch_in_place(shim, lr_scale=1.0, layer_decay=1.0)
         return nlp
 
     return in_place_torch_updates
@@ -66,18 +104,24 @@ def _torch_shims(model: Model) -> list[Any]:
     return [shim for node in model.walk() for shim in node.shims if hasattr(shim, "_grad_scaler")]
 
 
-def _patch_in_place(shim: Any, *, lr_scale: float) -> None:
-    shim.finish_update = functools.partial(_finish_update_in_place, shim, lr_scale=lr_scale)
+def _patch_in_place(shim: Any, *, lr_scale: float, layer_decay: float) -> None:
+    shim.finish_update = functools.partial(
+        _finish_update_in_place, shim, lr_scale=lr_scale, layer_decay=layer_decay
+    )
 
 
 def _is_patched(shim: Any) -> bool:
     return getattr(shim.finish_update, "func", None) is _finish_update_in_place
 
 
-def _finish_update_in_place(shim: Any, optimizer: Optimizer, *, lr_scale: float = 1.0) -> None:
+def _finish_update_in_place(
+    shim: Any, optimizer: Optimizer, *, lr_scale: float = 1.0, layer_decay: float = 1.0
+) -> None:
     if shim._model is None:
         return
-    for name, parameter in shim._model.named_parameters():
+    parameters = list(shim._model.named_parameters())
+    scales = layer_lr_scales([name for name, _ in parameters], top=lr_scale, decay=layer_decay)
+    for name, parameter in parameters:
         if parameter.grad is None:
             continue
         if not shim._grad_scaler.found_inf:
@@ -85,7 +129,7 @@ def _finish_update_in_place(shim: Any, optimizer: Optimizer, *, lr_scale: float 
                 (shim.id, name),
                 torch2xp(parameter.data),
                 torch2xp(parameter.grad),
-                lr_scale=lr_scale,
+                lr_scale=scales[name],
             )
             updated = xp2torch(weights, device=parameter.device)
             if updated.data_ptr() != parameter.data.data_ptr():

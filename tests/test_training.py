@@ -223,6 +223,57 @@ def test_backbone_learn_rate_scale_slows_only_the_backbone(tiny_backbone, data_d
     assert quarter_head == pytest.approx(full_head, rel=1e-3)
 
 
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["embeddings.weight", "encoder.layer.0.q.weight", "encoder.layer.1.q.weight"],
+        ["embeddings.weight", "transformer.layer.0.q.weight", "layers.1.q.bias"],
+    ],
+)
+def test_layer_lr_scales_find_layers_by_name(names):
+    from nlp_tasks.shims import layer_lr_scales
+
+    scales = layer_lr_scales(names + ["pooler.dense.weight"], top=0.2, decay=0.5)
+    assert [scales[name] for name in names] == pytest.approx([0.05, 0.1, 0.2])
+    assert scales["pooler.dense.weight"] == 0.2
+    assert layer_lr_scales(["embeddings.weight", "lm_head.weight"], top=0.2, decay=0.5) == {
+        "embeddings.weight": 0.2,
+        "lm_head.weight": 0.2,
+    }
+
+
+def test_backbone_layer_decay_slows_each_lower_layer_more(tiny_backbone, data_dir):
+    """At layer_decay 0.5 layer i of L moves 0.5 ** (L - 1 - i) as far, the embeddings 0.5 ** L."""
+    import re
+
+    from thinc.api import Adam
+
+    def movement_by_depth(decay):
+        config = make_config(["sentiment"], backbone=str(tiny_backbone))
+        config["paths"]["data"] = str(data_dir)
+        config["components"]["transformer"]["model"]["layer_decay"] = decay
+        nlp = init_nlp(config.interpolate())
+        corpus = MultiTaskCorpus({"sentiment": data_dir / "sentiment" / "train.jsonl"})
+        before = backbone_parameters(nlp)
+        train_steps(nlp, Adam(0.01), list(corpus(nlp)), steps=2)
+        after = backbone_parameters(nlp)
+        moved: dict[str, float] = {}
+        for name in before:
+            layer = re.match(r"encoder\.layer\.(\d+)\.", name)
+            depth = f"layer {layer.group(1)}" if layer else name.split(".")[0]
+            moved[depth] = moved.get(depth, 0.0) + float((after[name] - before[name]).abs().sum())
+        return moved
+
+    uniform, decayed = movement_by_depth(1.0), movement_by_depth(0.5)
+    layers = sorted(int(depth.split()[1]) for depth in uniform if depth.startswith("layer "))
+    assert len(layers) >= 2 and all(uniform[depth] > 0 for depth in uniform if depth != "pooler")
+    for i in layers:
+        expected = 0.5 ** (len(layers) - 1 - i)
+        assert decayed[f"layer {i}"] / uniform[f"layer {i}"] == pytest.approx(expected, rel=0.05)
+    ratio = decayed["embeddings"] / uniform["embeddings"]
+    assert ratio == pytest.approx(0.5 ** len(layers), rel=0.05)
+
+
 def test_generated_configs_give_every_torch_module_in_place_steps(tiny_backbone):
     """[nlp.after_pipeline_creation] covers third-party heads that wrap a PyTorch module."""
     import spacy
