@@ -25,6 +25,9 @@ from thinc.api import Model, Optimizer, torch2xp, xp2torch
 if TYPE_CHECKING:
     from spacy.language import Language
 
+# A numbered layer in a parameter name: "encoder.layer.3.", "layers.3.".
+_LAYER_INDEX = re.compile(r"(?:^|\.)layers?\.(\d+)\.")
+
 
 def use_in_place_updates(model: Model, *, lr_scale: float = 1.0, layer_decay: float = 1.0) -> Model:
     """Make every PyTorch shim in ``model`` apply optimizer steps in place.
@@ -71,9 +74,6 @@ def layer_lr_scales(names: list[str], *, top: float, decay: float) -> dict[str, 
             below_top = 0
         scales[name] = top * decay**below_top
     return scales
-
-
-_LAYER_INDEX = re.compile(r"(?:^|\.)layers?\.(\d+)\.")
 
 
 def make_in_place_updates_callback() -> "Callable[[Language], Language]":
