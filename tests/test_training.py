@@ -190,34 +190,42 @@ def test_optimizer_steps_leave_no_tensors_behind(tiny_backbone, data_dir):
     assert tensors() - before < parameters, "old parameter tensors are kept alive"
 
 
-def test_backbone_learn_rate_scale_slows_only_the_backbone(tiny_backbone, data_dir):
-    """An Adam step moves each weight by about lr * scale: the backbone 4x less, the head not.
+def two_adam_steps(tiny_backbone, data_dir, snapshot, **backbone_settings):
+    """``snapshot(nlp)`` before and after two Adam steps of sentiment training.
 
     The head's weights start at zero, so the backbone's first gradient comes at step 2.
     """
     from thinc.api import Adam
 
-    def head_weights(nlp):
-        head = nlp.get_pipe("sentiment").model
-        return {node.id: node.get_param("W").copy() for node in head.walk() if node.has_param("W")}
+    config = make_config(["sentiment"], backbone=str(tiny_backbone))
+    config["paths"]["data"] = str(data_dir)
+    config["components"]["transformer"]["model"].update(backbone_settings)
+    nlp = init_nlp(config.interpolate())
+    corpus = MultiTaskCorpus({"sentiment": data_dir / "sentiment" / "train.jsonl"})
+    before = snapshot(nlp)
+    train_steps(nlp, Adam(0.01), list(corpus(nlp)), steps=2)
+    return before, snapshot(nlp)
 
-    def one_step(scale):
-        config = make_config(
-            ["sentiment"], backbone=str(tiny_backbone), backbone_learn_rate_scale=scale
+
+def test_backbone_learn_rate_scale_slows_only_the_backbone(tiny_backbone, data_dir):
+    """An Adam step moves each weight by about lr * scale: the backbone 4x less, the head not."""
+
+    def weights(nlp):
+        head = nlp.get_pipe("sentiment").model
+        head_weights = {n.id: n.get_param("W").copy() for n in head.walk() if n.has_param("W")}
+        return backbone_parameters(nlp), head_weights
+
+    def movement(scale):
+        (backbone, head), (backbone_after, head_after) = two_adam_steps(
+            tiny_backbone, data_dir, weights, learn_rate_scale=scale
         )
-        config["paths"]["data"] = str(data_dir)
-        nlp = init_nlp(config.interpolate())
-        corpus = MultiTaskCorpus({"sentiment": data_dir / "sentiment" / "train.jsonl"})
-        backbone, head = backbone_parameters(nlp), head_weights(nlp)
-        train_steps(nlp, Adam(0.01), list(corpus(nlp)), steps=2)
-        backbone_after, head_after = backbone_parameters(nlp), head_weights(nlp)
         return (
             sum(float((backbone_after[k] - backbone[k]).abs().sum()) for k in backbone),
             sum(float(abs(head_after[k] - head[k]).sum()) for k in head),
         )
 
-    full_backbone, full_head = one_step(1.0)
-    quarter_backbone, quarter_head = one_step(0.25)
+    full_backbone, full_head = movement(1.0)
+    quarter_backbone, quarter_head = movement(0.25)
     assert full_backbone > 0 and full_head > 0
     assert quarter_backbone / full_backbone == pytest.approx(0.25, rel=0.05)
     assert quarter_head == pytest.approx(full_head, rel=1e-3)
@@ -246,17 +254,10 @@ def test_backbone_layer_decay_slows_each_lower_layer_more(tiny_backbone, data_di
     """At layer_decay 0.5 layer i of L moves 0.5 ** (L - 1 - i) as far, the embeddings 0.5 ** L."""
     import re
 
-    from thinc.api import Adam
-
     def movement_by_depth(decay):
-        config = make_config(["sentiment"], backbone=str(tiny_backbone))
-        config["paths"]["data"] = str(data_dir)
-        config["components"]["transformer"]["model"]["layer_decay"] = decay
-        nlp = init_nlp(config.interpolate())
-        corpus = MultiTaskCorpus({"sentiment": data_dir / "sentiment" / "train.jsonl"})
-        before = backbone_parameters(nlp)
-        train_steps(nlp, Adam(0.01), list(corpus(nlp)), steps=2)
-        after = backbone_parameters(nlp)
+        before, after = two_adam_steps(
+            tiny_backbone, data_dir, backbone_parameters, layer_decay=decay
+        )
         moved: dict[str, float] = {}
         for name in before:
             layer = re.match(r"encoder\.layer\.(\d+)\.", name)
