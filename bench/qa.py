@@ -49,6 +49,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=429, help="Optimizer steps.")
     parser.add_argument("--batch-size", type=int, default=16, help="Questions per step.")
     parser.add_argument("--learn-rate", type=float, default=1e-4, help="Peak learning rate.")
+    parser.add_argument(
+        "--backbone-learn-rate-scale",
+        type=float,
+        default=1.0,
+        help="The backbone's peak learning rate as a fraction of --learn-rate.",
+    )
     parser.add_argument("--max-length", type=int, default=384, help="Wordpieces per window.")
     parser.add_argument("--stride", type=int, default=128, help="Overlap of windows.")
     parser.add_argument("--limit", type=int, default=0, help="Training questions; 0: all.")
@@ -104,6 +110,7 @@ def train_pipeline(system: str, args: argparse.Namespace, data: Path) -> dict[st
         max_steps=args.steps,
         eval_frequency=args.steps,
         learn_rate=args.learn_rate,
+        backbone_learn_rate_scale=args.backbone_learn_rate_scale,
     )
     config["paths"]["data"] = str(data)
     config["system"]["seed"] = args.seed
@@ -202,15 +209,22 @@ def train_hf(system: str, args: argparse.Namespace, data: Path) -> dict[str, Any
     records = read_records(data / "qa" / "train.jsonl")
     rng = random.Random(args.seed)
     no_decay = ("bias", "LayerNorm.weight")
+    head = model.qa_outputs
+    head_ids = {id(p) for p in head.parameters()}
+    backbone = [(n, p) for n, p in model.named_parameters() if id(p) not in head_ids]
+    backbone_rate = args.learn_rate * args.backbone_learn_rate_scale
     groups = [
         {
-            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+            "params": [p for n, p in backbone if not n.endswith(no_decay)],
             "weight_decay": 0.01,
+            "lr": backbone_rate,
         },
         {
-            "params": [p for n, p in model.named_parameters() if n.endswith(no_decay)],
+            "params": [p for n, p in backbone if n.endswith(no_decay)],
             "weight_decay": 0.0,
+            "lr": backbone_rate,
         },
+        {"params": list(head.parameters()), "weight_decay": 0.01, "lr": args.learn_rate},
     ]
     optimizer = torch.optim.AdamW(groups, lr=args.learn_rate, eps=1e-8)
     warmup = max(1, args.steps // 10)
@@ -307,7 +321,8 @@ def format_table(results: dict[str, dict[str, Any]], args: argparse.Namespace) -
         "hf": "HF AutoModelForQuestionAnswering",
     }
     lines = [
-        f"steps {args.steps} x {args.batch_size} questions, lr {args.learn_rate}, "
+        f"steps {args.steps} x {args.batch_size} questions, lr {args.learn_rate} "
+        f"(backbone x{args.backbone_learn_rate_scale}), "
         f"max_length {args.max_length}, stride {args.stride}, backbone {args.backbone}",
         "",
         "| system | dev EM | dev F1 | train wall | s/step | CPU s/step | eval wall | dev qs |",
