@@ -13,8 +13,9 @@ exact p-value (scipy's binomial test on the discordant pairs).
 """
 
 import argparse
-import json
 from pathlib import Path
+
+import nlp_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT.parent / "shared" / "datasets" / "sentiment" / "dev.jsonl"
@@ -22,8 +23,6 @@ DEV = ROOT.parent / "shared" / "datasets" / "sentiment" / "dev.jsonl"
 
 def correct_predictions(model: Path, texts: list[str], gold: list[str]) -> list[bool]:
     """Whether the pipeline's ``doc._.sentiment`` matches the gold label, per text."""
-    import nlp_tasks
-
     nlp = nlp_tasks.load(model)
     docs = nlp.pipe(texts, batch_size=64)
     return [doc._.sentiment == label for doc, label in zip(docs, gold, strict=True)]
@@ -37,8 +36,7 @@ def main() -> None:
     args = parser.parse_args()
     from scipy.stats import binomtest
 
-    with args.dev.open(encoding="utf8") as lines:
-        records = [json.loads(line) for line in lines if line.strip()]
+    records = [record for _, record in nlp_tasks.read_jsonl(args.dev)]
     texts = [record["text"] for record in records]
     gold = [record["label"] for record in records]
     first = correct_predictions(args.first, texts, gold)

@@ -209,23 +209,16 @@ def train_hf(system: str, args: argparse.Namespace, data: Path) -> dict[str, Any
     records = read_records(data / "qa" / "train.jsonl")
     rng = random.Random(args.seed)
     no_decay = ("bias", "LayerNorm.weight")
-    head = model.qa_outputs
-    head_ids = {id(p) for p in head.parameters()}
-    backbone = [(n, p) for n, p in model.named_parameters() if id(p) not in head_ids]
-    backbone_rate = args.learn_rate * args.backbone_learn_rate_scale
-    groups = [
-        {
-            "params": [p for n, p in backbone if not n.endswith(no_decay)],
-            "weight_decay": 0.01,
-            "lr": backbone_rate,
-        },
-        {
-            "params": [p for n, p in backbone if n.endswith(no_decay)],
-            "weight_decay": 0.0,
-            "lr": backbone_rate,
-        },
-        {"params": list(head.parameters()), "weight_decay": 0.01, "lr": args.learn_rate},
-    ]
+    head_ids = {id(p) for p in model.qa_outputs.parameters()}
+    groups = []
+    for in_head, lr in (
+        (False, args.learn_rate * args.backbone_learn_rate_scale),
+        (True, args.learn_rate),
+    ):
+        named = [(n, p) for n, p in model.named_parameters() if (id(p) in head_ids) == in_head]
+        for decay in (True, False):
+            params = [p for n, p in named if n.endswith(no_decay) != decay]
+            groups.append({"params": params, "weight_decay": 0.01 if decay else 0.0, "lr": lr})
     optimizer = torch.optim.AdamW(groups, lr=args.learn_rate, eps=1e-8)
     warmup = max(1, args.steps // 10)
 
