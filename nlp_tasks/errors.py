@@ -47,6 +47,7 @@ class Warnings(metaclass=CodedMessages):
         "document). Raise [components.{component}] max_source_tokens to see more. This "
         "warning is shown once."
     )
+    # -- reliability (issue 18): warnings (W006-W009)
 
 
 class Errors(metaclass=CodedMessages):
@@ -229,3 +230,9 @@ class Errors(metaclass=CodedMessages):
         "by the 'transformer' factory), but the pipeline has none (components: {components}). "
         "Generate the config with `nlp-tasks init config`, which puts it first."
     )
+    # -- reliability (issue 18): plugin loading and blocking (E007-E009)
+    # -- reliability (issue 18): pipelines and backbones at load time (E013-E016)
+    # -- reliability (issue 18): command line (E025-E029)
+    # -- reliability (issue 18): batch input reading (E080-E084)
+    # -- reliability (issue 18): batch jobs, locks, outputs (E085-E089)
+    # -- reliability (issue 18): heads and their inputs (E061-E065)
