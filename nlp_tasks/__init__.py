@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import CodedMessages
 from .hookspecs import hookimpl
-from .task import PLUGIN_API_VERSION, RecordError, Task, require_text
+from .task import PLUGIN_API_VERSION, RecordError, Task, is_blank, require_text
 
 __version__ = "0.1.0"
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "SharedBackboneHead",
     "Task",
     "hookimpl",
+    "is_blank",
     "listener_config",
     "load",
     "predict",

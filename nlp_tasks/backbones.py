@@ -38,8 +38,10 @@ def backbone_aliases() -> dict[str, Callable[[], str | None] | str]:
 def resolve_backbone(name: str) -> str:
     """Turn a backbone name into what ``from_pretrained`` should load.
 
-    An alias becomes its local directory; an existing path is returned as is;
-    anything else is taken as a Hugging Face Hub name.
+    An alias becomes its local directory; an existing path is returned as is
+    if it is a model directory (config, weights and tokenizer files) and
+    refused at once otherwise; anything else is taken as a Hugging Face Hub
+    name.
 
     name (str): An alias, a local directory or a Hub name.
     RETURNS (str): A local directory or a Hub name.
@@ -49,11 +51,43 @@ def resolve_backbone(name: str) -> str:
         path = locate() if callable(locate) else locate
         if path:
             return str(path)
-    if Path(name).expanduser().exists():
-        return str(Path(name).expanduser())
+    path = Path(name).expanduser()
+    if path.exists():
+        problem = _not_a_model_directory(path)
+        if problem:
+            raise BackboneError(Errors.E065.format(name=path, problem=problem))
+        return str(path)
     if name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name:
         raise BackboneError(Errors.E011.format(name=name))
     return name
+
+
+# Files by which a directory's weights and tokenizer are recognised: every
+# format save_pretrained writes (sharded checkpoints too), and the vocabulary
+# files of WordPiece, BPE, SentencePiece and tiktoken tokenizers.
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".h5", ".msgpack", ".index.json")
+_TOKENIZER_SUFFIXES = (".model", ".spm", ".tiktoken")
+_TOKENIZER_NAMES = ("tokenizer.json", "merges.txt", "bpe.codes")
+
+
+def _not_a_model_directory(path: Path) -> str:
+    """What keeps ``path`` from being a Hugging Face model directory; "" if nothing."""
+    if not path.is_dir():
+        return "it is a file, not a directory"
+    names = [child.name for child in path.iterdir() if child.is_file()]
+    missing = []
+    if "config.json" not in names:
+        missing.append("no config.json")
+    if not any(name.endswith(_WEIGHT_SUFFIXES) for name in names):
+        missing.append("no weights (*.safetensors or *.bin)")
+    if not any(
+        name in _TOKENIZER_NAMES or name.startswith("vocab") or name.endswith(_TOKENIZER_SUFFIXES)
+        for name in names
+    ):
+        missing.append("no tokenizer files (tokenizer.json, vocab.txt, vocab.json or *.model)")
+    if not missing:
+        return ""
+    return "it has " + ", ".join(missing)
 
 
 def create_backbone(
@@ -98,22 +132,29 @@ def create_backbone(
         mixed_precision,
         grad_scaler_config or {},
     )
-    model.init = _resolving_init(model.init)
+    model.init = _ResolvingInit(model.init)
     return use_in_place_updates(model, lr_scale=learn_rate_scale, layer_decay=layer_decay)
 
 
-def _resolving_init(init: Callable) -> Callable:
-    def resolve_then_init(model: Model, X: Any = None, Y: Any = None) -> Any:
+class _ResolvingInit:
+    """The backbone model's ``init``: resolve the name first, then load.
+
+    A class rather than a closure so the model pickles, which ``nlp.pipe`` with
+    ``n_process`` > 1 needs under the spawn start method.
+    """
+
+    def __init__(self, init: Callable) -> None:
+        self.init = init
+
+    def __call__(self, model: Model, X: Any = None, Y: Any = None) -> Any:
         if model.attrs["has_transformer"]:
-            return init(model, X=X, Y=Y)
+            return self.init(model, X=X, Y=Y)
         name = model.attrs["name"]
         model.attrs["name"] = resolve_backbone(name)
         try:
-            return init(model, X=X, Y=Y)
+            return self.init(model, X=X, Y=Y)
         except OSError as error:
             aliases = ", ".join(sorted(backbone_aliases())) or "none registered"
             raise BackboneError(
                 Errors.E010.format(name=name, aliases=aliases, error=str(error).splitlines()[0])
             ) from error
-
-    return resolve_then_init

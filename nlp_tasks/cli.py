@@ -1,13 +1,34 @@
 """The ``nlp-tasks`` command line."""
 
+import importlib
 import json
+import math
+import re
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
-import click
 import typer
 
 from . import plugins
+from .errors import Errors
+
+# typer < 0.26 runs on the click package and typer >= 0.26 on its own copy of it
+# (typer._click). typer.BadParameter is that click's class in either, so its module
+# holds the exceptions our commands raise and parse errors arrive as.
+_click_exceptions = importlib.import_module(typer.BadParameter.__module__)
+ClickException = _click_exceptions.ClickException
+UsageError = _click_exceptions.UsageError
+# The shape of a coded message: "[E030] ...", "[QA010] ...".
+_CODED = re.compile(r"\[[A-Z]+[0-9]{3}\] ")
+
+
+def _positive(value: float | None) -> float | None:
+    """Option callback: refuse a value that is not a finite number above 0."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"must be a finite number above 0, got {value}.")
+    return value
+
 
 app = typer.Typer(
     help="Multi-task spaCy pipelines on one shared transformer.",
@@ -37,11 +58,11 @@ def init_config_command(
     backbone: str = typer.Option(None, help="Backbone alias, local model directory or Hub name."),
     lang: str = typer.Option("en", help="spaCy language code."),
     gpu: bool = typer.Option(False, "--gpu", help="Configure for GPU training."),
-    max_steps: int = typer.Option(2000, help="Training steps."),
-    eval_frequency: int = typer.Option(200, help="Steps between evaluations."),
-    learn_rate: float = typer.Option(5e-5, help="Peak learning rate."),
+    max_steps: int = typer.Option(2000, min=1, help="Training steps."),
+    eval_frequency: int = typer.Option(200, min=1, help="Steps between evaluations."),
+    learn_rate: float = typer.Option(5e-5, callback=_positive, help="Peak learning rate."),
     backbone_learn_rate_scale: float = typer.Option(
-        1.0, help="The backbone's learning rate as a fraction of the heads'."
+        1.0, callback=_positive, help="The backbone's learning rate as a fraction of the heads'."
     ),
 ) -> None:
     """Write a complete training config: shared transformer + one head per task."""
@@ -49,6 +70,9 @@ def init_config_command(
     from .config import make_config
     from .default_backbones import DEFAULT_BACKBONE
 
+    to_stdout = str(output) == "-"
+    if not to_stdout:
+        _check_writable(output, "OUTPUT")
     backbone = backbone or DEFAULT_BACKBONE
     resolve_backbone(backbone)
     names = [name.strip() for name in tasks.split(",") if name.strip()]
@@ -62,11 +86,14 @@ def init_config_command(
         learn_rate=learn_rate,
         backbone_learn_rate_scale=backbone_learn_rate_scale,
     )
-    if str(output) == "-":
+    if to_stdout:
         sys.stdout.write(config.to_str())
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    config.to_disk(output)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        config.to_disk(output)
+    except OSError as error:
+        _fail(Errors.E028.format(path=output, option="OUTPUT", problem=_reason(error)))
     typer.echo(f"Wrote {output} (tasks: {', '.join(names)}; backbone: {backbone})")
 
 
@@ -79,6 +106,8 @@ def new_plugin_command(
     """Scaffold a ready-to-publish task plugin distribution."""
     from .scaffold import new_plugin
 
+    if directory.exists() and not directory.is_dir():
+        _fail(Errors.E028.format(path=directory, option="--directory", problem="it is a file"))
     target = new_plugin(name, directory, description=description)
     typer.echo(f"Wrote {target}. Next: pip install -e {target} && nlp-tasks plugins")
 
@@ -90,9 +119,11 @@ def add_task_command(
     train: Path = typer.Option(..., help="JSONL training records of the new task."),
     dev: Path = typer.Option(..., help="JSONL dev records of the new task."),
     output: Path = typer.Option(..., help="Directory for the run and the extended pipeline."),
-    max_steps: int = typer.Option(1000, help="Training steps."),
-    eval_frequency: int = typer.Option(200, help="Steps between evaluations."),
-    learn_rate: float = typer.Option(5e-4, help="Peak learning rate of the new head."),
+    max_steps: int = typer.Option(1000, min=1, help="Training steps."),
+    eval_frequency: int = typer.Option(200, min=1, help="Steps between evaluations."),
+    learn_rate: float = typer.Option(
+        5e-4, callback=_positive, help="Peak learning rate of the new head."
+    ),
     check_file: Path = typer.Option(
         None, help="Texts (one per line) to compare the existing heads on; default: dev texts."
     ),
@@ -101,10 +132,18 @@ def add_task_command(
     """Train a new head onto a trained pipeline; the existing heads stay as they are."""
     from .extend import add_task
 
+    for role, path in (("train", train), ("dev", dev)):
+        if not path.is_file():
+            _fail(Errors.E021.format(role=role, task=task, path=path))
+    if output.exists() and not output.is_dir():
+        _fail(Errors.E028.format(path=output, option="--output", problem="it is a file"))
     check_texts = None
     if check_file is not None:
-        lines = check_file.read_text(encoding="utf8").splitlines()
-        check_texts = [line for line in lines if line.strip()]
+        records, _ = _read_texts(check_file, "--check-file")
+        check_texts = [record["text"] for record in records]
+        if not check_texts:
+            problem = "it holds no text (blank lines are skipped)"
+            _fail(Errors.E027.format(path=check_file, option="--check-file", problem=problem))
     result = add_task(
         pipeline,
         task,
@@ -130,34 +169,38 @@ def evaluate_command(
     data: Path = typer.Option(None, help="Directory with <task>/dev.jsonl for each task."),
     source: list[str] = typer.Option(None, help="TASK=PATH of a JSONL file (repeatable)."),
     output: Path = typer.Option(None, help="Write all scores to this JSON file."),
-    batch_size: int = typer.Option(64, help="Docs per batch."),
+    batch_size: int = typer.Option(64, min=1, help="Docs per batch."),
 ) -> None:
     """Score every head of a pipeline on per-task JSONL data and print a table."""
-    from .evaluate import evaluate, format_table
-    from .pipeline import load, pipeline_tasks
+    from .evaluate import check_sources, dev_sources, evaluate, format_table
+    from .pipeline import load
 
+    pairs = _source_pairs(source or [])
+    if data is None and not pairs:
+        raise UsageError("Give --data DIR or --source TASK=PATH (or both).")
+    # Everything that can be checked without the pipeline is, before loading it.
+    check_sources(data, pairs)
+    if output is not None:
+        _check_writable(output, "--output")
     nlp = load(pipeline)
-    sources = _sources(pipeline_tasks(nlp), data, source or [])
+    sources = dev_sources(nlp, data, pairs)
     result = evaluate(nlp, sources, batch_size=batch_size)
     typer.echo(format_table(result))
-    if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(result, indent=2, default=str), encoding="utf8")
+    if output is not None:
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(json.dumps(result, indent=2, default=str), encoding="utf8")
+        except OSError as error:
+            _fail(Errors.E028.format(path=output, option="--output", problem=_reason(error)))
 
 
-def _sources(tasks: dict, data: Path | None, pairs: list[str]) -> dict[str, Path]:
+def _source_pairs(pairs: list[str]) -> dict[str, Path]:
     sources: dict[str, Path] = {}
-    if data is not None:
-        for task in tasks.values():
-            if (data / task.name / "dev.jsonl").exists():
-                sources[task.name] = data / task.name / "dev.jsonl"
     for pair in pairs:
         name, sep, path = pair.partition("=")
-        if not sep:
+        if not sep or not name.strip() or not path:
             raise typer.BadParameter(f"expected TASK=PATH, got {pair!r}", param_hint="--source")
         sources[name.strip()] = Path(path)
-    if not sources:
-        raise typer.BadParameter("give --data DIR or --source TASK=PATH")
     return sources
 
 
@@ -168,19 +211,32 @@ def predict_command(
     file: Path = typer.Option(
         None,
         help="A text file, one document per line; or a .jsonl file of records with a "
-        "'text' and optionally 'questions' (a list of questions to ask of it).",
+        "'text' and optionally 'questions' (a list of questions to ask of it); or any "
+        "input `process` reads (CSV/TSV, Parquet, gzip).",
     ),
+    text_field: str = typer.Option("text", help="Field (column) of --file holding the text."),
 ) -> None:
-    """Run a pipeline on a few texts and print each head's output as JSON lines."""
-    from .pipeline import load, predict
-    from .readers import read_jsonl
+    """Run a pipeline on a few texts and print each head's output as JSON lines.
 
-    items: list = [text for text in texts or [] if text]
-    if file is not None and file.suffix == ".jsonl":
-        items += [record for _, record in read_jsonl(file)]
-    elif file is not None:
-        lines = file.read_text(encoding="utf8").splitlines()
-        items += [line.strip() for line in lines if line.strip()]
+    Blank texts (and blank lines of the file) are skipped and counted, as
+    `process` does; if nothing but blank texts is given, there is nothing to do.
+    """
+    from .pipeline import load, predict
+
+    if not texts and file is None:
+        raise UsageError("Give one or more TEXTS, or --file FILE.")
+    items: list[Any] = [text for text in texts or [] if text.strip()]
+    skipped = len(texts or []) - len(items)
+    if file is not None:
+        records, blank = _read_texts(file, "--file", text_field=text_field)
+        items += [record if "questions" in record else record["text"] for record in records]
+        skipped += blank
+    if not items:
+        raise UsageError(
+            f"Nothing to process: every text given is empty or blank ({skipped} skipped)."
+        )
+    if skipped:
+        typer.echo(f"{skipped} blank text(s) skipped.", err=True)
     nlp = load(pipeline)
     for record in predict(nlp, items):
         typer.echo(json.dumps(record, ensure_ascii=False))
@@ -224,9 +280,7 @@ def process_command(
     checkpoint. Bad records go to the errors file with their line and the reason.
     Exit status: 0 all done; 1 stopped by an error; 3 done, but some records failed.
     """
-    from .outputs import OutputError
-    from .process import OptionError, ProcessError, process_file
-    from .records import InputError
+    from .process import process_file
 
     try:
         summary = process_file(
@@ -251,9 +305,6 @@ def process_command(
             checkpoint_seconds=checkpoint_seconds,
             progress=progress,
         )
-    except (InputError, OptionError, ProcessError, OutputError) as error:
-        typer.echo(f"Error: {error}", err=True)
-        raise SystemExit(1) from None
     except KeyboardInterrupt:
         typer.echo("Interrupted. Rerun the same command to resume.", err=True)
         raise SystemExit(130) from None
@@ -279,30 +330,142 @@ def process_command(
 def main() -> None:
     """Run the command line, with the commands plugins add.
 
-    The project's own errors (bad data, a missing plugin or backbone) print
-    their coded message and exit with status 1, without a traceback.
+    Usage errors (an unknown command, a missing argument, a bad option value)
+    print click's short usage message and exit with status 2. The project's own
+    errors (bad data, a missing plugin, file or backbone: ``is_project_error``)
+    print "Error: " and their coded message and exit with status 1. Ctrl+C
+    exits with status 130. None of these show a traceback; anything else is a
+    bug, and does.
     """
+    try:
+        plugins.call_each("register_commands", cli=app)
+        status = app(prog_name="nlp-tasks", standalone_mode=False)
+    except ClickException as error:
+        error.show()
+        raise SystemExit(error.exit_code) from None
+    except typer.Abort as error:
+        # Older typer releases turn Ctrl+C into Abort; click uses it for EOF at a prompt.
+        if isinstance(error.__context__, KeyboardInterrupt):
+            _interrupted()
+        typer.echo("Aborted!", err=True)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        _interrupted()
+    except Exception as error:
+        if not is_project_error(error):
+            raise
+        typer.echo(f"Error: {error}", err=True)
+        raise SystemExit(1) from None
+    # Without standalone mode, typer returns the status of typer.Exit (and of Ctrl+C,
+    # as 130, in the releases we support) instead of exiting with it.
+    if isinstance(status, int) and not isinstance(status, bool) and status:
+        if status == 130:
+            _interrupted()
+        raise SystemExit(status)
+
+
+def is_project_error(error: BaseException) -> bool:
+    """Whether an exception is one of the project's own errors, for the user to fix.
+
+    These are the error classes of nlp_tasks' modules, and any exception with a
+    coded message ("[E030] ...") raised by the code of nlp_tasks or of a task
+    plugin (a package named nlp_tasks_*). spaCy's coded errors are left out:
+    they may come from a bug of ours.
+
+    error (BaseException): The exception.
+    RETURNS (bool): True for a project error; False for anything else (a bug).
+    """
+    if isinstance(error, _project_errors()):
+        return True
+    if not _CODED.match(str(error)) or error.__traceback__ is None:
+        return False
+    frame = error.__traceback__
+    while frame.tb_next is not None:
+        frame = frame.tb_next
+    module = str(frame.tb_frame.f_globals.get("__name__", ""))
+    return module.split(".")[0].startswith("nlp_tasks")
+
+
+def _project_errors() -> tuple[type[Exception], ...]:
+    # Imported here: most of these modules import spaCy or torch.
     from .backbones import BackboneError
     from .extend import PipelineChangedError
+    from .outputs import OutputError
     from .pipeline import PipelineNotFoundError
+    from .process import OptionError, ProcessError
     from .readers import DataError
+    from .records import InputError
     from .scaffold import ScaffoldError
 
-    plugins.call_each("register_commands", cli=app)
-    try:
-        app(standalone_mode=False)
-    except (
+    return (
         plugins.PluginError,
         DataError,
         BackboneError,
         PipelineNotFoundError,
         ScaffoldError,
         PipelineChangedError,
-    ) as error:
-        typer.echo(f"Error: {error}", err=True)
-        raise SystemExit(1) from None
-    except click.exceptions.Abort:
-        raise SystemExit(1) from None
-    except click.exceptions.ClickException as error:
-        error.show()
-        raise SystemExit(error.exit_code) from None
+        InputError,
+        OutputError,
+        OptionError,
+        ProcessError,
+    )
+
+
+def _interrupted() -> NoReturn:
+    typer.echo("Interrupted.", err=True)
+    raise SystemExit(130)
+
+
+def _fail(message: str) -> NoReturn:
+    """Stop the command with a coded message: "Error: [E0xx] ...", status 1."""
+    raise ClickException(message)
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
+def _check_readable(path: Path, option: str) -> None:
+    if not path.is_file():
+        problem = "it is a directory" if path.is_dir() else "it does not exist"
+        _fail(Errors.E027.format(path=path, option=option, problem=problem))
+
+
+def _check_writable(path: Path, option: str) -> None:
+    if path.is_dir():
+        _fail(Errors.E028.format(path=path, option=option, problem="it is a directory"))
+
+
+def _read_texts(
+    path: Path, option: str, *, text_field: str = "text"
+) -> tuple[list[dict[str, Any]], int]:
+    """The texts of a file given with an option, and how many blank lines it has.
+
+    The file is read as ``process`` reads its input (by its ending; text, one
+    document a line, if the ending says nothing). The first bad record stops
+    the command with its coded message, which names the file and line.
+    """
+    from .records import InputError, RecordFields, detect_format, read_records
+
+    _check_readable(path, option)
+    try:
+        input_format = detect_format(path)
+    except InputError:
+        input_format = "txt"
+    records: list[dict[str, Any]] = []
+    blank = 0
+    try:
+        for record in read_records(
+            path, input_format=input_format, fields=RecordFields(text=text_field, max_chars=0)
+        ):
+            if record.error:
+                _fail(record.error)
+            if record.skipped or not record.text or not record.text.strip():
+                blank += 1
+            elif record.questions is not None:
+                records.append({"text": record.text, "questions": record.questions})
+            else:
+                records.append({"text": record.text})
+    except OSError as error:
+        _fail(Errors.E027.format(path=path, option=option, problem=_reason(error)))
+    return records, blank

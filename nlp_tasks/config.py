@@ -145,6 +145,9 @@ def make_config(
 
     if not tasks:
         raise ValueError(Errors.E030.format(available=sorted(plugins.get_tasks()) or "none"))
+    for name in tasks:
+        if tasks.count(name) > 1:
+            raise ValueError(Errors.E029.format(task=name, tasks=", ".join(tasks)))
     resolved = [plugins.get_task(name) for name in tasks]
     text = _BASE.format(
         lang=lang,

@@ -48,6 +48,17 @@ class Warnings(metaclass=CodedMessages):
         "warning is shown once."
     )
     # -- reliability (issue 18): warnings (W006-W009)
+    W006 = (
+        "{setting}: {problem}. Installed plugins: {available}. The setting takes a "
+        "comma-separated list of these distribution names, or '*' for all of them."
+    )
+    W007 = (
+        "Plugin '{plugin}' is not loaded ({setting}), but its distribution declares spaCy "
+        "entry points that name its own code ({entry_points}). spaCy imports those itself "
+        "whenever it builds a pipeline, so that code still runs; nlp_tasks.load refuses the "
+        "plugin's components. Uninstall the plugin to keep its code out, or ask its author "
+        "to point them at '{gate}' (docs/plugins.md, 'Entry points')."
+    )
 
 
 class Errors(metaclass=CodedMessages):
@@ -182,13 +193,15 @@ class Errors(metaclass=CodedMessages):
         "of the text), got {value}."
     )
     E047 = (
-        "{path}, line {line}: the pipeline failed on this record ({error}). The other records "
-        "of its batch were processed on their own."
+        "{path}, line {line}: the pipeline failed on this record ({error}). The record is left "
+        "out of the output and the run goes on. If the text looks ordinary, the failing "
+        "component has a bug: run the pipeline on this text alone (nlp_tasks.load(PIPELINE)"
+        "(text)) to see the traceback, and report it to the component's plugin."
     )
     # Batch processing: the run as a whole
     E048 = (
-        "Cannot tell the {role} format of '{path}' from its name. Use one of these endings or "
-        "give the format (--input-format): {formats}."
+        "Cannot tell the input format of '{path}'. Give --input-format, one of: {formats}; or "
+        "end the file's name in .jsonl, .txt, .csv, .tsv or .parquet (.gz may follow)."
     )
     E049 = "The input file does not exist: {path}"
     E050 = "{path} has no column {field!r} (columns: {columns}). Choose it with --text-field."
@@ -231,8 +244,110 @@ class Errors(metaclass=CodedMessages):
         "Generate the config with `nlp-tasks init config`, which puts it first."
     )
     # -- reliability (issue 18): plugin loading and blocking (E007-E009)
+    E007 = (
+        "Pipeline component '{component}' (factory '{factory}', pipeline {path}) needs the "
+        "plugin '{plugin}', which is {status} by {setting}, so nlp-tasks does not run its "
+        "code. Allow the plugin in {var}, or leave the component out: "
+        "nlp_tasks.load(..., exclude=['{component}'])."
+    )
+    E008 = (
+        "Pipeline component '{component}' (factory '{factory}', pipeline {path}) needs the "
+        "plugin '{plugin}', which failed to load and was quarantined: {error}. Fix or "
+        "reinstall the plugin (`nlp-tasks plugins` shows its status, "
+        "NLP_TASKS_STRICT_PLUGINS=1 the traceback), or leave the component out: "
+        "nlp_tasks.load(..., exclude=['{component}'])."
+    )
     # -- reliability (issue 18): pipelines and backbones at load time (E013-E016)
+    E013 = (
+        "Pipeline {path}: its {file} cannot be read ({error}). The file is damaged or was "
+        "edited by hand; restore the pipeline directory from a good copy, or save the "
+        "pipeline again (nlp.to_disk, or retrain)."
+    )
+    E014 = (
+        "Pipeline {path}: the file '{file}' of component '{component}' cannot be loaded "
+        "({error}). It is damaged or incomplete (an interrupted copy or download?); restore "
+        "the pipeline directory from a good copy, or retrain."
+    )
+    E015 = (
+        "predict: item {index} is {kind}, not a text. Give str texts (decode bytes first, "
+        "e.g. data.decode('utf-8')) or records with a str 'text' field."
+    )
+    E016 = (
+        "predict: the text of item {index} holds a lone surrogate {char} at position "
+        "{position}, which is not valid Unicode (text decoded with errors='surrogateescape' "
+        "or a broken UTF-16 pair?). Decode the source with errors='replace', or fix the text."
+    )
     # -- reliability (issue 18): command line (E025-E029)
+    E025 = (
+        "The --data directory '{path}' {problem}. Give the directory that holds "
+        "<task>/dev.jsonl for the pipeline's tasks (e.g. assets), or name each task's file "
+        "with --source TASK=PATH."
+    )
+    E026 = (
+        "The --data directory '{path}' has no dev file for any task of the pipeline "
+        "({tasks}); looked for: {looked}. Put each task's records in <task>/dev.jsonl "
+        "there, or name the files with --source TASK=PATH."
+    )
+    E027 = "Cannot read '{path}' ({option}): {problem}. Check the path."
+    E028 = "Cannot write '{path}' ({option}): {problem}. Choose another path."
+    E029 = (
+        "Task '{task}' is given more than once in the task list ({tasks}); a pipeline has "
+        "one head per task. Name each task once (--tasks)."
+    )
     # -- reliability (issue 18): batch input reading (E080-E084)
+    E080 = (
+        "{path}, line {line}: the quote that opens a field on line {quote_line} {problem}, so "
+        "read as CSV it would join the lines after it into this record. {outcome} Close the "
+        'quote, or write a quote inside a quoted field twice ("").'
+    )
+    E081 = (
+        "{path}, line {line}: {what} is {type}, but texts must be str. Decode it first, "
+        "e.g. value.decode('utf-8')."
+    )
+    E082 = (
+        "{path}: the compressed data is truncated or corrupt after line {line} ({error}). "
+        "Nothing after that line can be read; the run stops here and keeps the output it "
+        "wrote for the records before it. Check the file with `gzip -t {path}`, replace it "
+        "with a complete copy and rerun with --overwrite."
+    )
+    E083 = (
+        "{path} starts like a gzip file but cannot be read ({error}). Check it with "
+        "`gzip -t {path}` and replace it with a complete copy, or give it uncompressed."
+    )
+    E084 = (
+        "{path} cannot be read as Parquet ({error}). Check that it is a complete Parquet "
+        "file, or give --input-format if its name says the wrong format."
+    )
     # -- reliability (issue 18): batch jobs, locks, outputs (E085-E089)
+    E085 = (
+        "Another run is writing '{path}': it holds the lock {lock}{holder}. Two runs on one "
+        "output (or one errors file) would mix their records. Wait for that run to end, or "
+        "stop it and rerun this command to resume; or give this run another output path "
+        "(and --errors file)."
+    )
+    E086 = (
+        "The pipeline '{pipeline}' is not the one the checkpoint {checkpoint} was written "
+        "with ({changes}): resuming would mix the outputs of two pipelines. Put the old "
+        "pipeline back and rerun to resume, or pass --overwrite to start again with this one."
+    )
+    E087 = (
+        "Cannot write '{path}': {error}. {progress} Free disk space (or fix the cause: "
+        "permissions, quota, a file where a folder should be) and rerun the same command: "
+        "{rerun}"
+    )
+    E088 = (
+        "The {role} '{path}' is {what}, and the run writes or removes it: {lost} would be lost. "
+        "Choose another output path (or --errors file)."
+    )
+    E089 = (
+        "Cannot tell the output format of '{path}' from its name: end it in one of {formats} "
+        "(.parquet needs pyarrow)."
+    )
     # -- reliability (issue 18): heads and their inputs (E061-E065)
+    E065 = (
+        "The backbone '{name}' is not a Hugging Face model directory: {problem}. A model "
+        "directory holds config.json, the weights (model.safetensors or pytorch_model.bin) "
+        "and the tokenizer's files (tokenizer.json, or vocab files), as save_pretrained "
+        "writes them. Give such a directory, an alias (`nlp-tasks plugins --all` lists "
+        "them) or a Hub name. Setting: [components.transformer.model] name (or --backbone)."
+    )

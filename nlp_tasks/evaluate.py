@@ -1,12 +1,75 @@
 """Scoring every head of a pipeline on per-task JSONL dev data."""
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from spacy.language import Language
 
+from .errors import Errors
 from .pipeline import pipeline_tasks
-from .readers import MultiTaskCorpus
+from .readers import DataError, MultiTaskCorpus
+
+
+def check_sources(
+    data: str | Path | None = None, sources: Mapping[str, str | Path] | None = None
+) -> None:
+    """Check that the data a pipeline is to be scored on exists, before loading it.
+
+    data (str | Path | None): A directory holding ``<task>/dev.jsonl`` files.
+    sources (Mapping[str, str | Path] | None): Task name to JSONL file.
+    """
+    if data is not None:
+        data = Path(data)
+        if not data.is_dir():
+            problem = "is not a directory" if data.exists() else "does not exist"
+            raise DataError(Errors.E025.format(path=data, problem=problem))
+    for task, path in (sources or {}).items():
+        path = Path(path)
+        if not path.is_file():
+            problem = "it is a directory" if path.is_dir() else "it does not exist"
+            option = f"--source {task}=PATH"
+            raise DataError(Errors.E027.format(option=option, path=path, problem=problem))
+
+
+def dev_sources(
+    nlp: Language,
+    data: str | Path | None = None,
+    sources: Mapping[str, str | Path] | None = None,
+) -> dict[str, Path]:
+    """The dev file of each task to score a pipeline on.
+
+    nlp (Language): The pipeline; a source must be of one of its tasks.
+    data (str | Path | None): A directory holding ``<task>/dev.jsonl`` files (the
+        layout of ``assets/``); the pipeline's tasks without one are left out.
+    sources (Mapping[str, str | Path] | None): Task name to JSONL file; these win
+        over ``data``.
+    RETURNS (dict[str, Path]): Task name to JSONL file, at least one.
+    """
+    check_sources(data, sources)
+    tasks = sorted({task.name for task in pipeline_tasks(nlp).values()})
+    found: dict[str, Path] = {}
+    if data is not None:
+        looked = [Path(data) / task / "dev.jsonl" for task in tasks]
+        found = {path.parent.name: path for path in looked if path.is_file()}
+        if not found and not sources:
+            raise DataError(
+                Errors.E026.format(
+                    path=data,
+                    tasks=", ".join(tasks) or "none",
+                    looked=", ".join(str(path) for path in looked) or "nothing",
+                )
+            )
+    for task, path in (sources or {}).items():
+        _check_task(nlp, task, tasks)
+        found[task] = Path(path)
+    return found
+
+
+def _check_task(nlp: Language, task: str, tasks: list[str]) -> None:
+    if task not in tasks:
+        path = nlp.path or nlp.meta.get("name")
+        raise DataError(Errors.E031.format(path=path, task=task, components=tasks))
 
 
 def evaluate(
@@ -23,6 +86,9 @@ def evaluate(
     RETURNS (dict[str, Any]): ``{"components": {name: {metric: value}}, "scores": all,
         "examples": count}``.
     """
+    tasks = sorted({task.name for task in pipeline_tasks(nlp).values()})
+    for task in sources:
+        _check_task(nlp, task, tasks)
     examples = list(MultiTaskCorpus(sources)(nlp))
     scores = nlp.evaluate(examples, batch_size=batch_size)
     by_component: dict[str, dict[str, Any]] = {}

@@ -32,6 +32,7 @@ from thinc.api import Model, Optimizer
 from .errors import Errors, Warnings
 from .pipe import shared_transformer
 from .target_tokenizer import TargetTokenizer
+from .task import is_blank
 
 #: Generation settings of a new head, unless its config says otherwise.
 DEFAULT_GENERATION = {
@@ -156,11 +157,12 @@ class GenerativeHead(TrainablePipe):
         """
         raise NotImplementedError(f"{type(self).__name__} must implement target_of")
 
-    def set_output(self, doc: Doc, text: str) -> None:
+    def set_output(self, doc: Doc, text: str | None) -> None:
         """Write the generated text onto the doc.
 
         doc (Doc): The doc.
-        text (str): The generated text ("" for an empty doc).
+        text (str | None): The generated text; None for a blank doc (no tokens,
+            or only whitespace tokens), which is not decoded: no output.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement set_output")
 
@@ -216,18 +218,21 @@ class GenerativeHead(TrainablePipe):
         tokenizer = self.target_tokenizer
         for doc, doc_ids in zip(docs, ids):
             text = tokenizer.decode(doc_ids) if tokenizer is not None and doc_ids else ""
-            self.set_output(doc, text)
+            self.set_output(doc, None if is_blank(doc) else text)
 
-    def generate(self, docs: Iterable[Doc], **generation: Any) -> list[str]:
+    def generate(self, docs: Iterable[Doc], **generation: Any) -> list[str | None]:
         """The generated text of each doc, without changing the docs.
 
         docs (Iterable[Doc]): Docs processed by the shared transformer.
         **generation: ``GenerationConfig`` settings for this call.
-        RETURNS (list[str]): One text per doc.
+        RETURNS (list[str | None]): One text per doc; None for a blank doc.
         """
         docs = list(docs)
         tokenizer = self._require_tokenizer()
-        return [tokenizer.decode(ids) if ids else "" for ids in self._generate(docs, generation)]
+        return [
+            None if is_blank(doc) else tokenizer.decode(ids) if ids else ""
+            for doc, ids in zip(docs, self._generate(docs, generation))
+        ]
 
     def generation_config(self, **overrides: Any) -> Any:
         """The Hugging Face ``GenerationConfig`` this head decodes with.
@@ -256,7 +261,8 @@ class GenerativeHead(TrainablePipe):
         from .decoder import decoder_module
 
         outputs: list[list[int]] = [[] for _ in docs]
-        todo = [i for i, doc in enumerate(docs) if len(doc)]
+        # A blank doc has nothing to say; decoding it would make text up.
+        todo = [i for i, doc in enumerate(docs) if not is_blank(doc)]
         module = decoder_module(self.model)
         if not todo or module is None:
             return outputs

@@ -3,13 +3,16 @@
 A run appends to its files and, now and then, makes what it wrote durable (flush,
 fsync) and records how far it got in a checkpoint, written atomically. A rerun
 cuts each file back to its checkpointed size and goes on from there, so a record
-is never lost or written twice, however the run was stopped.
+is never lost or written twice, however the run was stopped. A lock file held for
+the whole run keeps a second run off the same files.
 """
 
+import errno
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,6 +26,37 @@ class OutputError(OSError):
     """An output that does not fit the run: another job's checkpoint, or a changed file."""
 
 
+class WriteError(OutputError):
+    """A file of the run could not be written (a full disk, say); the run stops there.
+
+    path (Path): The file being written.
+    error (OSError): What the system said.
+    """
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        super().__init__(f"cannot write '{path}': {error}")
+        self.path = path
+        self.error = error
+
+
+class LockedError(OutputError):
+    """Another run holds the lock of a file this run would write."""
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn an OSError while writing ``path`` into a ``WriteError`` naming it.
+
+    path (Path): The file being written.
+    """
+    try:
+        yield
+    except OutputError:
+        raise
+    except OSError as error:
+        raise WriteError(path, error) from error
+
+
 def output_format(path: str | Path) -> str:
     """The format to write, from the output's file ending.
 
@@ -31,9 +65,7 @@ def output_format(path: str | Path) -> str:
     """
     found = OUTPUT_FORMATS.get(Path(path).suffix.lower())
     if found is None:
-        raise OutputError(
-            Errors.E048.format(role="output", path=path, formats=", ".join(OUTPUT_FORMATS))
-        )
+        raise OutputError(Errors.E089.format(path=path, formats=", ".join(OUTPUT_FORMATS)))
     return found
 
 
@@ -58,11 +90,12 @@ def write_atomic(path: Path, data: bytes) -> None:
     data (bytes): Its new content.
     """
     tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(tmp, path)
+    with writing(path):
+        with tmp.open("wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
     _sync_dir(path.parent)
 
 
@@ -130,21 +163,23 @@ class AppendFile:
                 )
             )
         if path.exists():
-            self._file = path.open("r+b")
-            self._file.truncate(size)
-            self._file.seek(size)
+            with writing(path):
+                self._file = path.open("r+b")
+                self._file.truncate(size)
+                self._file.seek(size)
 
     def write(self, lines: Iterable[bytes]) -> None:
         """Append encoded lines.
 
         lines (Iterable[bytes]): The lines, each ending with a newline.
         """
-        for line in lines:
-            if self._file is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._file = self.path.open("wb")
-            self._file.write(line)
-            self.size += len(line)
+        with writing(self.path):
+            for line in lines:
+                if self._file is None:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    self._file = self.path.open("wb")
+                self._file.write(line)
+                self.size += len(line)
 
     def sync(self) -> int:
         """Make everything written so far durable.
@@ -152,15 +187,23 @@ class AppendFile:
         RETURNS (int): The file's size in bytes.
         """
         if self._file is not None:
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            with writing(self.path):
+                self._file.flush()
+                os.fsync(self._file.fileno())
         return self.size
 
     def close(self) -> None:
-        """Close the file."""
+        """Close the file.
+
+        Bytes that a failed write left in the buffer are dropped, not flushed: they
+        are after the checkpoint, and the next run cuts the file back anyway.
+        """
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            file, self._file = self._file, None
+            try:
+                file.close()
+            except OSError:
+                pass
 
 
 class JsonlOutput:
@@ -174,8 +217,9 @@ class JsonlOutput:
     def __init__(self, path: Path, state: dict[str, Any], *, checkpoint: Path) -> None:
         self.file = AppendFile(path, state.get("bytes", 0), checkpoint=checkpoint)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch()
+            with writing(path):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.touch()
 
     def write(self, records: list[dict[str, Any]], first: int, last: int) -> None:
         """Append output records.
@@ -202,6 +246,9 @@ class JsonlOutput:
     def finish(self) -> None:
         """Close the output once the run is complete."""
         self.file.close()
+
+    def cleanup(self) -> None:
+        """Remove what only an unfinished run needs (nothing, for JSONL)."""
 
 
 class ParquetOutput:
@@ -232,7 +279,8 @@ class ParquetOutput:
         self.rows: list[dict[str, Any]] = []
         self.first_line = 0
         self.last_line = 0
-        self.parts_dir.mkdir(parents=True, exist_ok=True)
+        with writing(self.parts_dir):
+            self.parts_dir.mkdir(parents=True, exist_ok=True)
         existing = sorted(self.parts_dir.glob("part-*.parquet"))
         if len(existing) < self.parts:
             raise OutputError(
@@ -304,10 +352,11 @@ class ParquetOutput:
                 ) from None
             part = self._part(self.parts)
             tmp = part.with_name(part.name + ".tmp")
-            pq.write_table(table, tmp)
-            with tmp.open("rb") as file:
-                os.fsync(file.fileno())
-            os.replace(tmp, part)
+            with writing(part):
+                pq.write_table(table, tmp)
+                with tmp.open("rb") as file:
+                    os.fsync(file.fileno())
+                os.replace(tmp, part)
             _sync_dir(self.parts_dir)
             self.schema = schema
             self.parts += 1
@@ -315,7 +364,7 @@ class ParquetOutput:
         return {"parts": self.parts}
 
     def finish(self) -> None:
-        """Merge the parts into the output file, atomically, and remove them."""
+        """Merge the parts into the output file, atomically; ``cleanup`` removes them."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -324,14 +373,22 @@ class ParquetOutput:
         # schema an uninterrupted one does (Parquet renames list items, for one).
         schema = self._known_schema() or pa.schema([("line", pa.int64())])
         tmp = self.path.with_name(self.path.name + ".tmp")
-        with pq.ParquetWriter(tmp, schema) as writer:
-            for number in range(self.parts):
-                writer.write_table(pq.read_table(self._part(number)).cast(schema))
-        with tmp.open("rb") as file:
-            os.fsync(file.fileno())
-        os.replace(tmp, self.path)
+        with writing(self.path):
+            with pq.ParquetWriter(tmp, schema) as writer:
+                for number in range(self.parts):
+                    writer.write_table(pq.read_table(self._part(number)).cast(schema))
+            with tmp.open("rb") as file:
+                os.fsync(file.fileno())
+            os.replace(tmp, self.path)
         _sync_dir(self.path.parent)
-        shutil.rmtree(self.parts_dir)
+
+    def cleanup(self) -> None:
+        """Remove the part files, once the checkpoint says the output is complete.
+
+        Until then they stay: a run stopped between merging and checkpointing merges
+        them again on the rerun.
+        """
+        shutil.rmtree(self.parts_dir, ignore_errors=True)
 
 
 def _unify(schemas: list[Any]) -> Any:
@@ -368,3 +425,133 @@ def remove_outputs(*paths: Path) -> None:
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
+
+
+def lock_path(path: str | Path) -> Path:
+    """The lock file of a file a run writes: ``<path>.lock``.
+
+    path (str | Path): The output or errors file.
+    RETURNS (Path): Its lock file.
+    """
+    path = Path(path)
+    return path.with_name(f"{path.name}.lock")
+
+
+class JobLock:
+    """Exclusive locks on the files of a run, held from before its first write to its end.
+
+    Each file gets a ``<file>.lock`` next to it, locked with ``flock`` (``msvcrt`` on
+    Windows). The system drops such a lock when its process ends, however it ends,
+    so a run killed with SIGKILL leaves a lock file that blocks nobody, and the
+    rerun resumes. Where neither exists, the lock file is created exclusively and a
+    killed run's lock file must be deleted by hand.
+
+    files (Iterable[Path]): The files to lock (the output, the errors file).
+    """
+
+    def __init__(self, files: Iterable[Path]) -> None:
+        self.files = list(dict.fromkeys(Path(file) for file in files))
+        self._held: list[tuple[Path, int]] = []
+
+    def __enter__(self) -> "JobLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        """Lock every file, or none: raise a ``LockedError`` if another run holds one."""
+        try:
+            for file in self.files:
+                lock = lock_path(file)
+                self._held.append((lock, _lock(file, lock)))
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        """Remove the lock files and let go of the locks."""
+        while self._held:
+            lock, fd = self._held.pop()
+            # Removed while still locked: a run that opens it after this finds it
+            # gone, or another file in its place, and locks that instead (_lock).
+            try:
+                os.unlink(lock)
+            except OSError:
+                pass
+            if _msvcrt is not None:
+                try:
+                    os.lseek(fd, 0, os.SEEK_SET)
+                    _msvcrt.locking(fd, _msvcrt.LK_UNLCK, 1)
+                except OSError:
+                    pass
+            os.close(fd)
+
+
+try:
+    import fcntl as _fcntl
+except ImportError:  # pragma: no cover - Windows
+    _fcntl = None  # type: ignore[assignment]
+try:
+    import msvcrt as _msvcrt
+except ImportError:
+    _msvcrt = None  # type: ignore[assignment]
+
+
+def _lock(file: Path, lock: Path) -> int:
+    while True:
+        if _fcntl is None and _msvcrt is None:  # pragma: no cover - neither available
+            return _lock_exclusive(file, lock)
+        with writing(lock):
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if _fcntl is not None:
+                _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
+            else:  # pragma: no cover - Windows
+                _msvcrt.locking(fd, _msvcrt.LK_NBLCK, 1)
+        except OSError as error:
+            os.close(fd)
+            if error.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK, errno.EDEADLK):
+                raise LockedError(
+                    Errors.E085.format(path=file, lock=lock, holder=_holder(lock))
+                ) from None
+            raise WriteError(lock, error) from None
+        # The run that held it may have removed the file between our open and lock:
+        # then this lock is on a file nobody else will find. Start again.
+        try:
+            same = os.path.samestat(os.stat(lock), os.fstat(fd))
+        except OSError:
+            same = False
+        if not same:
+            os.close(fd)
+            continue
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError:
+            pass  # only informative, for the message of a run refused by this lock
+        return fd
+
+
+def _lock_exclusive(file: Path, lock: Path) -> int:  # pragma: no cover - neither available
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        holder = _holder(lock) + (
+            "; this system has no file locks, so a run that was killed leaves it behind: "
+            "delete it if no run is going"
+        )
+        raise LockedError(Errors.E085.format(path=file, lock=lock, holder=holder)) from None
+    except OSError as error:
+        raise WriteError(lock, error) from None
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def _holder(lock: Path) -> str:
+    try:
+        pid = lock.read_text(encoding="utf8").strip()
+    except OSError:
+        return ""
+    return f" (process {pid})" if pid.isdigit() else ""

@@ -1,7 +1,9 @@
 """Loading trained pipelines and reading their task outputs."""
 
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from spacy.language import Language
@@ -16,39 +18,139 @@ class PipelineNotFoundError(OSError):
     """No pipeline directory or installed package of the given name."""
 
 
+class PipelineLoadError(ValueError):
+    """A pipeline directory whose config, meta or weights cannot be read."""
+
+
+class PredictInputError(ValueError):
+    """An item given to ``predict`` that is no usable text."""
+
+
 def load(name: str | Path, **kwargs: Any) -> Language:
     """Load a trained pipeline from a directory or an installed package.
 
-    Like ``spacy.load``, but a component whose plugin is missing gives an error
-    that names the component and its factory.
+    Like ``spacy.load``, but with coded errors that name what is wrong: a
+    component whose plugin is missing, blocked or broken (the component, its
+    factory and the plugin), and a damaged ``config.cfg``, ``meta.json`` or
+    weights file (the pipeline directory and the file).
 
     name (str | Path): A pipeline directory, or the name of an installed package.
     **kwargs: Passed on to ``spacy.load`` (``exclude``, ``config``, ...).
     RETURNS (Language): The pipeline.
     """
     import spacy
-    from spacy.util import get_installed_models, registry
+    from spacy.util import get_installed_models, get_package_path, is_package
 
     path = Path(name)
-    if path.is_dir() and (path / "config.cfg").exists():
-        from thinc.api import Config
+    if not (path.is_dir() and (path / "config.cfg").exists()):
+        if is_package(str(name)) or str(name) in get_installed_models():
+            path = _package_data_dir(get_package_path(str(name)))
+        elif not path.exists():
+            raise PipelineNotFoundError(Errors.E006.format(name=name))
+    if path is not None and (path / "config.cfg").is_file():
+        config = _read_config(path)
+        _read_meta(path)
+        _check_components(config, path, _names(kwargs.get("exclude")))
+    try:
+        return spacy.load(name, **kwargs)
+    except Exception as error:
+        where = _failing_file(error.__traceback__)
+        if where is None or path is None:
+            raise
+        file, root = where
+        relative = file.relative_to(root) if file.is_relative_to(root) else file
+        raise PipelineLoadError(
+            Errors.E014.format(
+                path=root,
+                file=relative.as_posix(),
+                component=relative.parts[0] if relative.parts else "?",
+                error=f"{type(error).__name__}: {error}",
+            )
+        ) from error
 
-        config = Config().from_disk(path / "config.cfg", interpolate=False)
-        for component, block in config.get("components", {}).items():
-            factory = block.get("factory")
-            if factory and not _factory_known(factory, registry):
-                raise plugins.PluginError(
-                    Errors.E005.format(component=component, factory=factory, path=path)
-                )
-    elif str(name) not in get_installed_models() and not path.exists():
-        raise PipelineNotFoundError(Errors.E006.format(name=name))
-    return spacy.load(name, **kwargs)
+
+def _package_data_dir(package: Path) -> Path | None:
+    # `spacy package` puts the pipeline in a `<name>-<version>` directory of the package.
+    for candidate in sorted(package.iterdir()):
+        if candidate.is_dir() and (candidate / "config.cfg").exists():
+            return candidate
+    return None
 
 
-def _factory_known(factory: str, registry: Any) -> bool:
-    # Importing the `spacy_factories` entry points registers their factories.
-    registry._entry_point_factories.get_all()
-    return Language.has_factory(factory)
+def _names(value: Any) -> set[str]:
+    if value is None:
+        return set()
+    return {value} if isinstance(value, str) else set(value)
+
+
+def _read_config(path: Path) -> Any:
+    from thinc.api import Config
+
+    try:
+        return Config().from_disk(path / "config.cfg", interpolate=False)
+    except Exception as error:
+        message = f"{type(error).__name__}: {' '.join(str(error).split())}"
+        raise PipelineLoadError(
+            Errors.E013.format(path=path, file="config.cfg", error=message)
+        ) from error
+
+
+def _read_meta(path: Path) -> None:
+    meta = path / "meta.json"
+    if not meta.exists():
+        return
+    try:
+        value = json.loads(meta.read_text(encoding="utf8"))
+    except (ValueError, OSError) as error:
+        raise PipelineLoadError(
+            Errors.E013.format(path=path, file="meta.json", error=error)
+        ) from error
+    if not isinstance(value, dict):
+        error = f"expected a JSON object, got {type(value).__name__}"
+        raise PipelineLoadError(Errors.E013.format(path=path, file="meta.json", error=error))
+
+
+def _check_components(config: Any, path: Path, exclude: set[str]) -> None:
+    import spacy
+
+    lang_cls = None
+    for component, block in config.get("components", {}).items():
+        factory = block.get("factory")
+        if not factory or component in exclude:
+            continue
+        plugins.require_factory(factory, component, str(path))
+        if lang_cls is None:
+            try:
+                lang_cls = spacy.util.get_lang_class(config["nlp"]["lang"])
+            except Exception:  # noqa: BLE001 - spacy.load reports a bad language itself
+                return
+            # Building a Language imports every factory spaCy knows of, the
+            # plugins' (through nlp_tasks.plugins) included.
+            lang_cls()
+        if not lang_cls.has_factory(factory):
+            raise plugins.PluginError(
+                Errors.E005.format(component=component, factory=factory, path=path)
+            )
+
+
+def _failing_file(tb: TracebackType | None) -> tuple[Path, Path] | None:
+    """The file spaCy was reading when it failed, and the pipeline directory.
+
+    spaCy reads a pipeline through ``spacy.util.from_disk``, once for the
+    pipeline and once within each component; its innermost call names the file.
+    """
+    from spacy import util
+
+    calls = []
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code is util.from_disk.__code__ and "key" in frame.f_locals:
+            calls.append((Path(frame.f_locals["path"]), frame.f_locals["key"]))
+        tb = tb.tb_next
+    if not calls:
+        return None
+    (root, _), (inner, key) = calls[0], calls[-1]
+    return inner / key, root
 
 
 def pipeline_tasks(nlp: Language) -> dict[str, Task]:
@@ -87,17 +189,26 @@ def predict(
     batch_size (int): Docs per batch.
     RETURNS (list[dict]): One record per text: its text, its questions (if
         given) and each component's output.
+
+    Raises ``PredictInputError`` (a ``ValueError``), naming the item's index,
+    for an item that is no text (bytes, None, a number) or not valid Unicode.
     """
     tasks = pipeline_tasks(nlp)
     if not Doc.has_extension("questions"):
         Doc.set_extension("questions", default=None)
 
     def docs() -> Iterable[Doc]:
-        for item in texts:
+        for index, item in enumerate(texts):
             if isinstance(item, str):
-                yield nlp.make_doc(item)
+                yield nlp.make_doc(_checked_text(item, index))
                 continue
-            doc = nlp.make_doc(item["text"])
+            if not isinstance(item, Mapping):
+                raise PredictInputError(Errors.E015.format(index=index, kind=_kind(item)))
+            text = item.get("text")
+            if not isinstance(text, str):
+                kind = f"a record whose 'text' is {_kind(text)}"
+                raise PredictInputError(Errors.E015.format(index=index, kind=kind))
+            doc = nlp.make_doc(_checked_text(text, index))
             doc._.questions = list(item["questions"]) if item.get("questions") else None
             yield doc
 
@@ -108,3 +219,21 @@ def predict(
             record["questions"] = list(doc._.questions)
         results.append({**record, **doc_to_json(doc, tasks)})
     return results
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return f"{type(value).__name__} ({len(value)} bytes)"
+    return "None" if value is None else f"of type {type(value).__name__}"
+
+
+def _checked_text(text: str, index: int) -> str:
+    # spaCy and the tokenizers encode texts as UTF-8, which has no lone surrogates.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        char = f"U+{ord(text[error.start]):04X}"
+        raise PredictInputError(
+            Errors.E016.format(index=index, char=char, position=error.start)
+        ) from None
+    return text

@@ -2,14 +2,22 @@
 
 Entry points in the ``nlp_tasks`` group are read as metadata first and imported
 only when something needs the registry of tasks or backbones, so ``import
-nlp_tasks`` and ``spacy.blank()`` never import a plugin. A plugin that fails to
-import, or whose hook raises, is quarantined with a warning and shown by
-``nlp-tasks plugins``; the other plugins keep working.
+nlp_tasks`` imports no plugin. A plugin that fails to import, or whose hook
+raises, is quarantined with a warning and shown by ``nlp-tasks plugins``; the
+other plugins keep working.
+
+spaCy imports every ``spacy_factories`` entry point each time it builds a
+pipeline (``spacy.blank`` included), before any nlp-tasks code could step in.
+So a plugin names its component factories in the ``nlp_tasks_factories`` group,
+and its ``spacy_factories`` entry point names ``nlp_tasks.plugins:spacy_factories``
+instead of its own code: when spaCy reads that attribute, this module imports
+the factory modules of the allowed plugins, under the same quarantine.
 
 Environment:
 - ``NLP_TASKS_LOAD_PLUGINS``: unset loads every plugin, empty loads none, a
-  comma-separated list of distribution names loads only those.
-- ``NLP_TASKS_BLOCK_PLUGINS``: comma-separated distribution names never loaded.
+  comma-separated list of distribution names loads only those, ``*`` all.
+- ``NLP_TASKS_BLOCK_PLUGINS``: comma-separated distribution names never
+  loaded (``*`` blocks every plugin). A plugin not loaded runs no code.
 - ``NLP_TASKS_STRICT_PLUGINS=1``: re-raise a plugin's failure instead.
 """
 
@@ -17,7 +25,7 @@ import os
 import sys
 import traceback
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -29,6 +37,10 @@ from .errors import Errors, Warnings
 from .task import PLUGIN_API_VERSION, Task
 
 ENTRY_POINT_GROUP = "nlp_tasks"
+#: The group in which a plugin names its spaCy component factories ("module:function").
+FACTORY_GROUP = "nlp_tasks_factories"
+#: What a plugin's ``spacy_factories`` entry point names, so that spaCy asks nlp-tasks.
+SPACY_GATE = "nlp_tasks.plugins:spacy_factories"
 LOAD_ENV = "NLP_TASKS_LOAD_PLUGINS"
 BLOCK_ENV = "NLP_TASKS_BLOCK_PLUGINS"
 STRICT_ENV = "NLP_TASKS_STRICT_PLUGINS"
@@ -55,6 +67,10 @@ class PluginInfo:
     error (str | None): Why it failed, when it did.
     tasks (list[str]): Task names it registers.
     factories (list[str]): spaCy factories its distribution declares.
+    hooks (list[str]): The hooks it implements.
+    spacy_entry_points (list[str]): spaCy entry points ("group: name") that name
+        the plugin's own code: spaCy imports those itself, so neither quarantine
+        nor blocking covers them.
     builtin (bool): Whether it is part of the core.
     """
 
@@ -66,10 +82,16 @@ class PluginInfo:
     tasks: list[str] = field(default_factory=list)
     factories: list[str] = field(default_factory=list)
     hooks: list[str] = field(default_factory=list)
+    spacy_entry_points: list[str] = field(default_factory=list)
     builtin: bool = False
+    # Where each factory of ``factories`` is imported from, when nlp-tasks imports it.
+    factory_entry_points: dict[str, EntryPoint] = field(default_factory=dict, repr=False)
+    # Whether the load settings let this plugin's code run.
+    allowed: bool = field(default=True, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        hidden = ("factory_entry_points", "allowed")
+        return {k: v for k, v in self.__dict__.items() if k not in hidden}
 
 
 class _State:
@@ -77,7 +99,12 @@ class _State:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
+        self.discovered = False
         self.loaded = False
+        self.entry_points: dict[str, EntryPoint] = {}
+        self.factory_owner: dict[str, str] = {}
+        self.factories: dict[str, Callable[..., Any]] = {}
+        self.importing_factories = False
         self.tasks: dict[str, Task] = {}
         self.task_owner: dict[str, str] = {}
         self.task_conflicts: dict[str, tuple[str, str]] = {}
@@ -87,26 +114,71 @@ class _State:
 _state = _State()
 
 
+def __getattr__(name: str) -> Any:
+    # spaCy reads this attribute through the `spacy_factories` entry points of the
+    # plugins, each time it builds a Language: the moment their factories must exist.
+    if name == "spacy_factories":
+        return load_factories()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _strict() -> bool:
     return os.environ.get(STRICT_ENV, "") not in ("", "0", "false")
-
-
-def _names_from_env(var: str) -> set[str] | None:
-    value = os.environ.get(var)
-    if value is None:
-        return None
-    return {_normalize(n) for n in value.split(",") if n.strip()}
 
 
 def _normalize(name: str) -> str:
     return name.strip().lower().replace("_", "-")
 
 
-def _distribution_factories(ep: EntryPoint) -> list[str]:
+class _Setting:
+    """One of the load variables, parsed: unset, "*", or a set of names."""
+
+    def __init__(self, var: str) -> None:
+        self.var = var
+        self.value = os.environ.get(var)
+        items = [] if self.value is None else self.value.split(",")
+        self.names = {_normalize(n) for n in items if n.strip() and n.strip() != "*"}
+        self.everything = any(n.strip() == "*" for n in items)
+        # "a,,b" or "," is a typo rather than a list; an empty value is not.
+        self.malformed = bool(self.value and self.value.strip()) and any(
+            not n.strip() for n in items
+        )
+
+    @property
+    def is_set(self) -> bool:
+        return self.value is not None
+
+    def names_plugin(self, key: str) -> bool:
+        return self.everything or key in self.names
+
+    def describe(self) -> str:
+        return f"{self.var}={self.value!r}"
+
+
+def _own_spacy_entry_points(ep: EntryPoint) -> list[str]:
     dist = ep.dist
     if dist is None:
         return []
-    return sorted(e.name for e in dist.entry_points if e.group == "spacy_factories")
+    return sorted(
+        f"{e.group}: {e.name}"
+        for e in dist.entry_points
+        if e.group.startswith("spacy_") and e.value.replace(" ", "") != SPACY_GATE
+    )
+
+
+def _distribution_factories(ep: EntryPoint) -> dict[str, EntryPoint | None]:
+    """The factories a distribution declares: those nlp-tasks imports (with their
+    entry point) and those spaCy imports itself (None)."""
+    dist = ep.dist
+    if dist is None:
+        return {}
+    found: dict[str, EntryPoint | None] = {}
+    for e in dist.entry_points:
+        if e.group == FACTORY_GROUP:
+            found[e.name] = e
+        elif e.group == "spacy_factories":
+            found.setdefault(e.name, None)
+    return found
 
 
 def _quarantine(info: PluginInfo, error: BaseException, message: str) -> None:
@@ -115,6 +187,79 @@ def _quarantine(info: PluginInfo, error: BaseException, message: str) -> None:
     if _strict():
         raise error
     warnings.warn(message, PluginWarning, stacklevel=3)
+
+
+def _installed_names() -> str:
+    names = sorted(i.name for i in _state.infos.values() if not i.builtin)
+    return ", ".join(names) or "none"
+
+
+def _discover() -> None:
+    """Read every plugin's entry points and the load settings, importing nothing."""
+    if _state.discovered:
+        return
+    _state.discovered = True
+    allowed, blocked = _Setting(LOAD_ENV), _Setting(BLOCK_ENV)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist_name = ep.dist.name if ep.dist is not None else ep.name
+        key = _normalize(dist_name)
+        factories = _distribution_factories(ep)
+        info = PluginInfo(
+            name=dist_name,
+            version=ep.dist.version if ep.dist is not None else None,
+            entry_point=ep.value,
+            factories=sorted(factories),
+            spacy_entry_points=_own_spacy_entry_points(ep),
+            factory_entry_points={n: e for n, e in factories.items() if e is not None},
+        )
+        _state.infos[dist_name] = info
+        _state.entry_points[dist_name] = ep
+        for factory in factories:
+            _state.factory_owner.setdefault(factory, dist_name)
+        if blocked.names_plugin(key):
+            info.status, info.allowed = "blocked", False
+        elif allowed.is_set and not allowed.names_plugin(key):
+            info.allowed = False
+    _check_settings(allowed, blocked)
+
+
+def _check_settings(allowed: _Setting, blocked: _Setting) -> None:
+    keys = {_normalize(i.name) for i in _state.infos.values()}
+    available = _installed_names()
+    for setting in (allowed, blocked):
+        if setting.malformed:
+            problem = "it has an empty name (a stray comma)"
+            print(
+                Warnings.W006.format(
+                    setting=setting.describe(), problem=problem, available=available
+                ),
+                file=sys.stderr,
+            )
+    for name in sorted(allowed.names - keys):
+        print(Warnings.W002.format(name=name, available=available), file=sys.stderr)
+    for name in sorted(blocked.names - keys):
+        problem = f"'{name}' is not the name of an installed plugin, so it blocks nothing"
+        print(
+            Warnings.W006.format(setting=blocked.describe(), problem=problem, available=available),
+            file=sys.stderr,
+        )
+    for info in _state.infos.values():
+        spacy_factories = [e for e in info.spacy_entry_points if e.startswith("spacy_factories")]
+        if not info.allowed and spacy_factories:
+            warnings.warn(
+                Warnings.W007.format(
+                    plugin=info.name,
+                    setting=_setting_for(info).describe(),
+                    entry_points=", ".join(spacy_factories),
+                    gate=SPACY_GATE,
+                ),
+                PluginWarning,
+                stacklevel=4,
+            )
+
+
+def _setting_for(info: PluginInfo) -> _Setting:
+    return _Setting(BLOCK_ENV if info.status == "blocked" else LOAD_ENV)
 
 
 def load_plugins() -> pluggy.PluginManager:
@@ -133,24 +278,10 @@ def load_plugins() -> pluggy.PluginManager:
         _state.infos[module_name] = PluginInfo(
             module_name, None, module_name, status="loaded", builtin=True
         )
-    allowed = _names_from_env(LOAD_ENV)
-    blocked = _names_from_env(BLOCK_ENV) or set()
-    seen: set[str] = set()
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        dist_name = ep.dist.name if ep.dist is not None else ep.name
-        key = _normalize(dist_name)
-        seen.add(key)
-        info = PluginInfo(
-            name=dist_name,
-            version=ep.dist.version if ep.dist is not None else None,
-            entry_point=ep.value,
-            factories=_distribution_factories(ep),
-        )
-        _state.infos[dist_name] = info
-        if key in blocked:
-            info.status = "blocked"
-            continue
-        if allowed is not None and key not in allowed:
+    _discover()
+    for dist_name, ep in _state.entry_points.items():
+        info = _state.infos[dist_name]
+        if not info.allowed or info.status == "failed":
             continue
         try:
             plugin = ep.load()
@@ -164,10 +295,95 @@ def load_plugins() -> pluggy.PluginManager:
             info.error += "\n" + "".join(traceback.format_exception(error)[-3:])
             continue
         info.status = "loaded"
-    for name in sorted((allowed or set()) - seen):
-        print(Warnings.W002.format(name=name, available=sorted(seen) or "none"), file=sys.stderr)
     _refresh_hook_names()
     return _state.pm
+
+
+def load_factories() -> dict[str, Callable[..., Any]]:
+    """Import the component factories of the plugins that the environment allows.
+
+    spaCy calls this, through the ``spacy_factories`` entry points that name
+    ``nlp_tasks.plugins:spacy_factories``, whenever it builds a pipeline. A
+    factory module that fails to import quarantines its plugin with a
+    ``PluginWarning``; a blocked or not requested plugin is never imported.
+
+    RETURNS (dict[str, Callable]): The imported factories, by name.
+    """
+    _discover()
+    if _state.importing_factories:
+        # A factory module that builds a Language while it is imported.
+        return dict(_state.factories)
+    _state.importing_factories = True
+    try:
+        for info in list(_state.infos.values()):
+            if not info.allowed or info.status == "failed":
+                continue
+            for name, ep in info.factory_entry_points.items():
+                if name in _state.factories:
+                    continue
+                try:
+                    _state.factories[name] = ep.load()
+                except Exception as error:  # noqa: BLE001 - any import failure quarantines
+                    _quarantine(
+                        info,
+                        error,
+                        Warnings.W001.format(plugin=info.name, entry_point=ep.value, error=error),
+                    )
+                    info.error += "\n" + "".join(traceback.format_exception(error)[-3:])
+                    break
+    finally:
+        _state.importing_factories = False
+    return dict(_state.factories)
+
+
+def factory_plugin(factory: str) -> PluginInfo | None:
+    """The plugin whose distribution declares a spaCy factory, if any.
+
+    Reads entry-point metadata only.
+
+    factory (str): The factory name of a pipeline component.
+    RETURNS (PluginInfo | None): The plugin, or None for a factory of no plugin.
+    """
+    _discover()
+    owner = _state.factory_owner.get(factory)
+    return None if owner is None else _state.infos.get(owner)
+
+
+def require_factory(factory: str, component: str, pipeline: str) -> None:
+    """Refuse a component whose plugin may not run or failed to load.
+
+    factory (str): The component's factory.
+    component (str): The component's name, for the message.
+    pipeline (str): The pipeline's directory or name, for the message.
+    """
+    info = factory_plugin(factory)
+    if info is None:
+        return
+    if not info.allowed:
+        setting = _setting_for(info)
+        raise PluginError(
+            Errors.E007.format(
+                component=component,
+                factory=factory,
+                path=pipeline,
+                plugin=info.name,
+                status=info.status,
+                setting=setting.describe(),
+                var=setting.var,
+            )
+        )
+    load_plugins()
+    load_factories()
+    if info.status == "failed":
+        raise PluginError(
+            Errors.E008.format(
+                component=component,
+                factory=factory,
+                path=pipeline,
+                plugin=info.name,
+                error=(info.error or "").split("\n")[0],
+            )
+        )
 
 
 def _refresh_hook_names() -> None:
@@ -270,6 +486,8 @@ def _build_tasks() -> None:
     for impl in reversed(caller.get_hookimpls()):
         current[:] = [impl.plugin_name]
         info = _state.infos[impl.plugin_name]
+        if info.status == "failed":
+            continue
         try:
             impl.function(register=register)
         except Exception as error:  # noqa: BLE001

@@ -4,13 +4,16 @@ Readers stream: one record at a time, never the whole file. A bad record does no
 stop the stream; it comes out as an ``InputRecord`` whose ``error`` says what is
 wrong (with its code, file and line), so the caller can write it to an errors file
 and go on. Only a problem with the whole input (an unknown format, a CSV or
-Parquet file without the text column) raises ``InputError``.
+Parquet file without the text column, compressed data that breaks off) raises
+``InputError``. A leading UTF-8 byte-order mark is dropped in every format.
 """
 
 import csv
 import gzip
 import io
 import json
+import zlib
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +36,9 @@ _SUFFIXES = {
     ".pq": "parquet",
 }
 _GZIP_MAGIC = b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"
+#: What a broken gzip stream raises while it is read (BadGzipFile is an OSError).
+_GZIP_ERRORS = (EOFError, OSError, zlib.error)
 #: Most characters a document may have unless told otherwise. Memory and time grow
 #: with a document's length (every strided window is in one forward pass), so a
 #: stray multi-megabyte "document" goes to the errors file instead of stalling a run.
@@ -155,13 +161,21 @@ def check_input(path: str | Path, input_format: str | None = None, *, field: str
     path = Path(path)
     if not path.is_file():
         raise InputError(Errors.E049.format(path=path))
+    if fmt != "parquet" and _is_gzip(path):
+        # A bad header or first block: refuse before the run creates any output.
+        # Damage further in shows up while reading (E082).
+        try:
+            with gzip.open(path, "rb") as file:
+                file.read(1)
+        except _GZIP_ERRORS as error:
+            raise InputError(Errors.E083.format(path=path, error=_describe(error))) from None
     columns: list[str] | None = None
     if fmt == "parquet":
         columns = list(_parquet_file(path).schema_arrow.names)
     elif fmt == "csv":
-        with _open_binary(path) as raw:
-            text_file = io.TextIOWrapper(raw, encoding="utf8", errors="surrogateescape", newline="")
-            columns = next(csv.reader(text_file, delimiter=_delimiter(path)), None)
+        limit = _record_limit(RecordFields())
+        with _CsvLines(path) as lines:
+            columns = _csv_header(_csv_chunks(lines, _delimiter(path), limit), path, limit)
     if columns is not None and field not in columns:
         raise InputError(Errors.E050.format(path=path, field=field, columns=columns[:30]))
     return fmt
@@ -183,6 +197,9 @@ def records_from_python(
     for number, record in enumerate(records, start=1):
         if isinstance(record, str):
             record = {fields.text: record}
+        if isinstance(record, _BYTES):
+            yield _bad(number, "E081", path=source, what="the record", type=_type_name(record))
+            continue
         if not isinstance(record, Mapping):
             yield _bad(number, "E041", path=source, field=fields.text, type=_type_name(record))
             continue
@@ -211,6 +228,9 @@ def _check(data: Mapping[str, Any], line: int, fields: RecordFields, source: str
         keys = sorted(str(key) for key in data)[:20]
         return _bad(line, "E042", path=source, field=fields.text, keys=keys)
     text = data[fields.text]
+    if isinstance(text, _BYTES):
+        what = f"field {fields.text!r}"
+        return _bad(line, "E081", path=source, what=what, type=_type_name(text))
     if not isinstance(text, str):
         return _bad(
             line, "E043", path=source, field=fields.text, type=_type_name(text), value=_clip(text)
@@ -258,6 +278,9 @@ def count_records(path: str | Path, input_format: str | None = None) -> int | No
     return count + (last != b"\n")
 
 
+_BYTES = (bytes, bytearray, memoryview)
+
+
 def _bad(line: int, code: str, **values: Any) -> InputRecord:
     message = getattr(Errors, code).format(line=line, **values)
     return InputRecord(line=line, error=message, code=code)
@@ -297,6 +320,40 @@ def _open_binary(path: Path) -> IO[bytes]:
     return path.open("rb")
 
 
+def _describe(error: BaseException) -> str:
+    kind = type(error)
+    name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+    return f"{name}: {error}"
+
+
+def _read_error(path: Path, line: int, error: BaseException) -> InputError:
+    # Only gzip streams get here: a plain file has no format to break.
+    if line == 0:
+        return InputError(Errors.E083.format(path=path, error=_describe(error)))
+    return InputError(Errors.E082.format(path=path, line=line, error=_describe(error)))
+
+
+def _file_lines(path: Path, limit: int) -> Iterator[tuple[bytes | None, int]]:
+    """The lines of a (maybe gzipped) file as ``_long_lines`` gives them, BOM dropped."""
+    gzipped = _is_gzip(path)
+    with _open_binary(path) as file:
+        lines = _long_lines(file, limit)
+        number = 0
+        while True:
+            try:
+                raw, size = next(lines)
+            except StopIteration:
+                return
+            except _GZIP_ERRORS as error:
+                if not gzipped:
+                    raise
+                raise _read_error(path, number, error) from None
+            number += 1
+            if number == 1 and raw is not None and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
+            yield raw, size
+
+
 def _long_lines(file: IO[bytes], limit: int) -> Iterator[tuple[bytes | None, int]]:
     """Lines of a binary file; a line longer than ``limit`` bytes is read but not kept."""
     while True:
@@ -326,76 +383,319 @@ def _read_lines(
 ) -> Iterator[InputRecord]:
     source = str(path)
     limit = _line_limit(fields)
-    with _open_binary(path) as file:
-        for line_no, (raw, size) in enumerate(_long_lines(file, limit), start=1):
-            if line_no <= start_after:
-                continue
-            if raw is None:
-                yield _bad(
-                    line_no, "E044", path=source, length=f"{size} bytes", limit=f"{limit} bytes"
-                )
-                continue
-            try:
-                line = raw.decode("utf8")
-            except UnicodeDecodeError as error:
-                yield _bad(line_no, "E045", path=source, error=error)
-                continue
-            if not line.strip():
-                yield InputRecord(line=line_no, skipped=True)
-                continue
-            if fmt == "txt":
-                text = line.rstrip("\r\n")
-                if fields.max_chars and len(text) > fields.max_chars:
-                    yield _too_long(line_no, source, len(text), fields.max_chars)
+    for line_no, (raw, size) in enumerate(_file_lines(path, limit), start=1):
+        if line_no <= start_after:
+            continue
+        if raw is None:
+            yield _bad(line_no, "E044", path=source, length=f"{size} bytes", limit=f"{limit} bytes")
+            continue
+        try:
+            line = raw.decode("utf8")
+        except UnicodeDecodeError as error:
+            yield _bad(line_no, "E045", path=source, error=error)
+            continue
+        if not line.strip():
+            yield InputRecord(line=line_no, skipped=True)
+            continue
+        if fmt == "txt":
+            text = line.rstrip("\r\n")
+            if fields.max_chars and len(text) > fields.max_chars:
+                yield _too_long(line_no, source, len(text), fields.max_chars)
+            else:
+                yield InputRecord(line=line_no, text=text)
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as error:
+            yield _bad(line_no, "E040", path=source, error=f"invalid JSON: {error}")
+            continue
+        if not isinstance(data, dict):
+            yield _bad(line_no, "E041", path=source, field=fields.text, type=_type_name(data))
+            continue
+        yield check_record(data, line_no, fields=fields, source=source)
+
+
+def _record_limit(fields: RecordFields) -> int | None:
+    # The most characters one CSV record may span: the bound a line of the line
+    # formats has. Past it the record is a bad one and no more of it is kept.
+    return _line_limit(fields) if fields.max_chars else None
+
+
+class _CsvLines:
+    """Numbered lines of a CSV file that can be put back, or read again from the file.
+
+    Lines end where the csv module ends them: at \\n, \\r or \\r\\n.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.gzipped = _is_gzip(path)
+        self._pending: deque[tuple[int, str]] = deque()
+        self._file: IO[str] | None = None
+        self._read = 0
+        self._open()
+
+    def __enter__(self) -> "_CsvLines":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def _open(self) -> None:
+        self.close()
+        # utf-8-sig drops a byte-order mark. surrogateescape keeps a stray non-UTF-8
+        # byte from ending the whole read; the record holding it is reported (E045).
+        raw = _open_binary(self.path)
+        self._file = io.TextIOWrapper(
+            raw, encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
+        self._read = 0
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def next(self) -> tuple[int, str] | None:
+        """The next line and its number, or None at the end of the file."""
+        if self._pending:
+            return self._pending.popleft()
+        assert self._file is not None
+        try:
+            line = self._file.readline()
+        except _GZIP_ERRORS as error:
+            if not self.gzipped:
+                raise
+            raise _read_error(self.path, self._read, error) from None
+        if not line:
+            return None
+        self._read += 1
+        return self._read, line
+
+    def put_back(self, lines: list[tuple[int, str]]) -> None:
+        """Have ``next`` give these lines again, before any other."""
+        self._pending.extendleft(reversed(lines))
+
+    def restart_at(self, number: int) -> None:
+        """Have ``next`` go on from line ``number``, reading the file again."""
+        self._pending.clear()
+        self._open()
+        while self._read < number - 1 and self.next() is not None:
+            pass
+
+
+class _QuoteScanner:
+    """Follows the quotes of a CSV record line by line, as the csv module reads them.
+
+    The csv module reads a quoted field up to its closing quote, across lines. One
+    stray or unescaped quote then joins every line up to the next quote, or up to
+    the end of the file, into one record. Scanning first tells where a record ends,
+    and finds a quote that spans lines and then never closes or closes out of
+    place (followed by something other than a delimiter or the line's end). A
+    quote that closes out of place on the line it opened on joins no lines; it is
+    read leniently, as the csv module reads it.
+    """
+
+    def __init__(self, delimiter: str) -> None:
+        self.delimiter = delimiter
+        self.quoted = False
+        self.quote_line = 0
+        self.misplaced = ""
+
+    def feed(self, line: str, number: int, *, first: bool = False) -> str:
+        """Scan the next line of the record ("first": the line a record starts with).
+
+        RETURNS (str): "end" when the record ends with this line, "open" when a
+            quoted field goes on past it, "misplaced" when a quote that opened on an
+            earlier line closes out of place on it (``misplaced`` holds what follows).
+        """
+        if first:
+            self.quoted = False
+            if '"' not in line:
+                return "end"
+        quoted, delimiter = self.quoted, self.delimiter
+        pos, end = 0, len(line)
+        field_start = not quoted
+        while pos < end:
+            if quoted:
+                close = line.find('"', pos)
+                if close < 0:
+                    break
+                if line.startswith('"', close + 1):  # "" stands for one quote
+                    pos = close + 2
+                    continue
+                quoted = False
+                after = line[close + 1 : close + 2]
+                if after == delimiter:
+                    pos, field_start = close + 2, True
+                elif after in ("", "\r", "\n"):
+                    break
+                elif self.quote_line != number:
+                    self.quoted, self.misplaced = False, after
+                    return "misplaced"
                 else:
-                    yield InputRecord(line=line_no, text=text)
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as error:
-                yield _bad(line_no, "E040", path=source, error=f"invalid JSON: {error}")
-                continue
-            if not isinstance(data, dict):
-                yield _bad(line_no, "E041", path=source, field=fields.text, type=_type_name(data))
-                continue
-            yield check_record(data, line_no, fields=fields, source=source)
+                    pos, field_start = close + 1, False
+            elif field_start and line.startswith('"', pos):
+                quoted, self.quote_line = True, number
+                pos += 1
+            else:
+                found = line.find(delimiter, pos)
+                if found < 0:
+                    break
+                pos, field_start = found + 1, True
+        self.quoted = quoted
+        return "open" if quoted else "end"
+
+
+@dataclass
+class _CsvChunk:
+    """The lines of one CSV record, or of a record whose quote went wrong."""
+
+    first: int
+    last: int
+    lines: list[str]
+    size: int
+    problem: str | None = None
+    quote_line: int = 0
+    misplaced: str = ""
+
+
+def _csv_chunks(lines: _CsvLines, delimiter: str, limit: int | None) -> Iterator[_CsvChunk]:
+    """Split the lines of a CSV file into records, before the csv module parses them.
+
+    A record that runs past ``limit`` characters keeps only its lines up to the
+    limit. A quote that spans lines and never closes, or closes out of place, ends
+    its record with the line it opened on; the lines after that are read afresh.
+    """
+    scanner = _QuoteScanner(delimiter)
+    while (item := lines.next()) is not None:
+        first, line = item
+        kept, size, last = [line], len(line), first
+        state = scanner.feed(line, first, first=True)
+        while state == "open" and (item := lines.next()) is not None:
+            last, line = item
+            size += len(line)
+            if limit is None or size <= limit:
+                kept.append(line)
+            state = scanner.feed(line, last)
+        whole = limit is None or size <= limit
+        if state == "end":
+            yield _CsvChunk(first, last, kept, size, None if whole else "long")
+            continue
+        quote = scanner.quote_line
+        yield _CsvChunk(
+            first,
+            last,
+            kept[: quote - first + 1],
+            size,
+            "unclosed" if state == "open" else "misplaced",
+            quote,
+            scanner.misplaced,
+        )
+        if whole:
+            lines.put_back(list(enumerate(kept[quote - first + 1 :], start=quote + 1)))
+        else:
+            lines.restart_at(quote + 1)
+
+
+def _parse_row(lines: list[str], delimiter: str) -> list[str]:
+    reader = csv.reader(lines, delimiter=delimiter)
+    row = next(reader, [])
+    if reader.line_num < len(lines):
+        # The scan and the csv module disagree on where the record ends: report it
+        # rather than drop lines.
+        raise csv.Error(f"the record ends on its line {reader.line_num} of {len(lines)}")
+    return row
+
+
+def _quote_error(chunk: _CsvChunk, source: str, outcome: str) -> str:
+    if chunk.problem == "unclosed":
+        problem = "is never closed (the file ends inside it)"
+    else:
+        problem = (
+            f"closes on line {chunk.last} followed by {chunk.misplaced!r} instead of a "
+            "delimiter or the end of the line"
+        )
+    return Errors.E080.format(
+        path=source, line=chunk.first, quote_line=chunk.quote_line, problem=problem, outcome=outcome
+    )
+
+
+def _long_csv_record(chunk: _CsvChunk, source: str, limit: int | None) -> InputRecord:
+    where = f" on lines {chunk.first}-{chunk.last}" if chunk.last > chunk.first else ""
+    length = f"{chunk.size} characters{where}"
+    return _bad(chunk.first, "E044", path=source, length=length, limit=f"{limit} characters")
+
+
+def _csv_header(chunks: Iterator[_CsvChunk], path: Path, limit: int | None) -> list[str] | None:
+    chunk = next(chunks, None)
+    if chunk is None:
+        return None
+    source = str(path)
+    if chunk.problem == "long":
+        raise InputError(_long_csv_record(chunk, source, limit).error)
+    if chunk.problem is not None:
+        raise InputError(_quote_error(chunk, source, "The header cannot be read."))
+    try:
+        return _parse_row(chunk.lines, _delimiter(path))
+    except csv.Error as error:
+        raise InputError(Errors.E040.format(path=source, line=1, error=error)) from None
+
+
+def _csv_record(
+    chunk: _CsvChunk,
+    header: list[str],
+    delimiter: str,
+    fields: RecordFields,
+    source: str,
+    limit: int | None,
+) -> InputRecord:
+    if chunk.problem is None:
+        try:
+            row = _parse_row(chunk.lines, delimiter)
+        except csv.Error as error:
+            return _bad(chunk.first, "E040", path=source, error=f"malformed CSV: {error}")
+        if not row:
+            return InputRecord(line=chunk.first, skipped=True)
+        data = {key: value for key, value in zip(header, row) if value is not None}
+        return check_record(data, chunk.first, fields=fields, source=source)
+    if chunk.problem == "long":
+        record = _long_csv_record(chunk, source, limit)
+    else:
+        outcome = (
+            f"The record goes to the errors file and reading goes on after line {chunk.quote_line}."
+        )
+        message = _quote_error(chunk, source, outcome)
+        record = InputRecord(line=chunk.first, error=message, code="E080")
+    # The fields before the broken one are whole: a bad record keeps its id.
+    try:
+        row = next(csv.reader(chunk.lines, delimiter=delimiter), [])
+    except csv.Error:
+        row = []
+    if fields.id in header and header.index(fields.id) < len(row) - 1:
+        record.id, record.has_id = row[header.index(fields.id)], True
+    return record
 
 
 def _read_csv(path: Path, fields: RecordFields, start_after: int) -> Iterator[InputRecord]:
     source = str(path)
-    delimiter = _delimiter(path)
-    # The csv module refuses fields past its (global) size limit; let through
-    # anything up to our own limit, which then reports it as a bad record.
-    wanted = max(_line_limit(fields), 1 << 20) if fields.max_chars else (1 << 31) - 1
+    limit = _record_limit(fields)
+    # The csv module refuses fields past its (global) size limit; records are cut
+    # at our own limit before they get to it.
+    wanted = (1 << 31) - 1 if limit is None else min(max(limit, 1 << 20), (1 << 31) - 1)
     if csv.field_size_limit() < wanted:
-        csv.field_size_limit(min(wanted, (1 << 31) - 1))
-    with _open_binary(path) as raw:
-        # surrogateescape keeps a stray non-UTF-8 byte from ending the whole read;
-        # the record holding it is reported below.
-        text_file = io.TextIOWrapper(raw, encoding="utf8", errors="surrogateescape", newline="")
-        reader = csv.reader(text_file, delimiter=delimiter)
-        try:
-            header = next(reader)
-        except StopIteration:
+        csv.field_size_limit(wanted)
+    delimiter = _delimiter(path)
+    with _CsvLines(path) as lines:
+        chunks = _csv_chunks(lines, delimiter, limit)
+        header = _csv_header(chunks, path, limit)
+        if header is None:
             return
         if fields.text not in header:
             raise InputError(Errors.E050.format(path=path, field=fields.text, columns=header[:30]))
-        previous = reader.line_num
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as error:
-                line_no, previous = previous + 1, reader.line_num
-                if line_no > start_after:
-                    yield _bad(line_no, "E040", path=source, error=f"malformed CSV: {error}")
-                continue
-            line_no, previous = previous + 1, reader.line_num
-            if line_no <= start_after or not row:
-                continue
-            data = {key: value for key, value in zip(header, row) if value is not None}
-            yield check_record(data, line_no, fields=fields, source=source)
+        for chunk in chunks:
+            if chunk.first > start_after:
+                yield _csv_record(chunk, header, delimiter, fields, source, limit)
 
 
 def _delimiter(path: Path) -> str:
@@ -415,7 +715,29 @@ def _parquet_file(path: Path) -> Any:
         import pyarrow.parquet as pq
     except ImportError:
         raise InputError(Errors.E054) from None
-    return pq.ParquetFile(path)
+    try:
+        return pq.ParquetFile(path)
+    except _parquet_errors() as error:
+        raise InputError(Errors.E084.format(path=path, error=_describe(error))) from None
+
+
+def _parquet_errors() -> tuple[type[BaseException], ...]:
+    import pyarrow
+
+    # ArrowInvalid is a ValueError, Arrow's I/O errors are OSErrors.
+    return (pyarrow.ArrowException, OSError, ValueError)
+
+
+def _parquet_batches(parquet: Any, path: Path, **options: Any) -> Iterator[Any]:
+    batches = parquet.iter_batches(**options)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except _parquet_errors() as error:
+            raise InputError(Errors.E084.format(path=path, error=_describe(error))) from None
+        yield batch
 
 
 def _read_parquet(path: Path, fields: RecordFields, start_after: int) -> Iterator[InputRecord]:
@@ -437,7 +759,9 @@ def _read_parquet(path: Path, fields: RecordFields, start_after: int) -> Iterato
     groups = list(range(first_group, metadata.num_row_groups))
     if not groups:
         return
-    for batch in parquet.iter_batches(batch_size=1024, columns=columns, row_groups=groups):
+    for batch in _parquet_batches(
+        parquet, path, batch_size=1024, columns=columns, row_groups=groups
+    ):
         for data in batch.to_pylist():
             row += 1
             if row <= start_after:

@@ -13,10 +13,16 @@ storage in place already, so nothing is copied), and no chain forms.
 The same step takes a learning-rate scale, which is how a pretrained backbone
 can train slower than the heads that share its optimizer, and a layer decay,
 which makes its lower layers train slower still.
+
+And a forked child process runs PyTorch on one thread (see
+``single_threaded_torch_after_fork``), so ``nlp.pipe(n_process=...)`` cannot
+hang.
 """
 
 import functools
+import os
 import re
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -40,9 +46,39 @@ def use_in_place_updates(model: Model, *, lr_scale: float = 1.0, layer_decay: fl
         the top one (see ``layer_lr_scales``); 1.0 gives every layer the same.
     RETURNS (Model): The same model.
     """
+    single_threaded_torch_after_fork()
     for shim in _torch_shims(model):
         _patch_in_place(shim, lr_scale=lr_scale, layer_decay=layer_decay)
     return model
+
+
+_fork_hook_registered = False
+
+
+def single_threaded_torch_after_fork() -> None:
+    """Make every process forked from this one run PyTorch on a single thread.
+
+    PyTorch's CPU kernels run on an OpenMP thread pool. GNU OpenMP does not
+    survive ``fork``: the child inherits the pool's bookkeeping but not its
+    threads, and its first parallel kernel waits for them forever. spaCy's
+    ``nlp.pipe(n_process=...)`` forks (Linux's default start method), so every
+    worker hung in the backbone's first layer, idle. With one thread, PyTorch
+    runs each kernel inline and never enters the pool. The parent keeps its
+    threads; each worker has one, which suits one worker per core. Registered
+    once per process, when the first model of the pipeline is built; it costs
+    nothing if PyTorch was never imported.
+    """
+    global _fork_hook_registered
+    if _fork_hook_registered or not hasattr(os, "register_at_fork"):
+        return
+    os.register_at_fork(after_in_child=_one_torch_thread)
+    _fork_hook_registered = True
+
+
+def _one_torch_thread() -> None:
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
 
 
 def layer_lr_scales(names: list[str], *, top: float, decay: float) -> dict[str, float]:
@@ -81,12 +117,15 @@ def make_in_place_updates_callback() -> "Callable[[Language], Language]":
 
     Registered as ``nlp_tasks.in_place_torch_updates.v1`` for
     ``[nlp.after_pipeline_creation]``; generated configs use it, so third-party
-    heads that wrap a PyTorch module (``PyTorchWrapper``) are covered too.
+    heads that wrap a PyTorch module (``PyTorchWrapper``) are covered too. It
+    also makes forked worker processes run PyTorch on one thread
+    (``single_threaded_torch_after_fork``).
 
     RETURNS (Callable[[Language], Language]): The callback.
     """
 
     def in_place_torch_updates(nlp: "Language") -> "Language":
+        single_threaded_torch_after_fork()
         for _, component in nlp.pipeline:
             model = getattr(component, "model", None)
             if isinstance(model, Model):

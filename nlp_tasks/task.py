@@ -37,6 +37,20 @@ def require_text(record: "dict[str, Any]", field: str = "text") -> str:
     return text
 
 
+def is_blank(doc: "Doc") -> bool:
+    """Whether a doc is blank: it has no tokens, or only whitespace tokens.
+
+    Equivalently, ``not doc.text.strip()``: whitespace is what ``str.isspace``
+    says it is (spaces, tabs, newlines, and the other Unicode spaces). Every
+    built-in head gives no output for a blank doc (None, no label, no
+    entities, no answer) instead of a guess; a task plugin should too.
+
+    doc (Doc): The doc.
+    RETURNS (bool): True if the doc has nothing but whitespace.
+    """
+    return all(token.is_space for token in doc)
+
+
 @dataclass(frozen=True)
 class Task:
     """A task that a plugin adds to nlp-tasks.
@@ -44,7 +58,7 @@ class Task:
     name (str): The task's name, as used in ``--tasks`` and in corpus sources.
         Also the default name of its pipeline component.
     factory (str): The spaCy factory of the task's component. The plugin
-        registers it through a ``spacy_factories`` entry point.
+        names it in an ``nlp_tasks_factories`` entry point (docs/plugins.md).
     make_example (Callable[[Language, dict], Example]): Turns one JSONL record
         into a training ``Example`` annotated for this task only. Raises
         ``RecordError`` for a bad record.

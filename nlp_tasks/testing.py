@@ -19,6 +19,9 @@ _DEFAULT_TEXTS = (
     "I loved this film, the acting was wonderful and moving.",
     "The service was slow and the food arrived cold and bland.",
 )
+#: Texts with nothing to read, which ``check_task`` also processes: no tokens, or
+#: only whitespace tokens (``nlp_tasks.task.is_blank``).
+BLANK_TEXTS = ("", " ", "\n\t ")
 
 
 def make_tiny_backbone(
@@ -47,7 +50,9 @@ def make_tiny_backbone(
         [SEP]`` and ``[CLS] A [SEP] B [SEP]`` with segment ids, so that pairs of
         texts and their overflowing windows come out right (heads that encode
         text pairs need it). Off by default, which keeps the tiny models that
-        existing tests were tuned on.
+        existing tests were tuned on; but then a whitespace-only text has no
+        wordpieces at all, which spacy-transformers cannot align, so a pipeline
+        on it fails on ``nlp(" ")``. Turn it on to test blank input.
     RETURNS (Path): ``path``.
     """
     import torch
@@ -173,6 +178,9 @@ class TaskCheck:
     scores (dict[str, Any]): The pipeline's scores on the records, from ``nlp.evaluate``.
     outputs (list[dict[str, Any]]): ``Task.to_json`` of each record's text, as a
         fresh interpreter computed it from the saved pipeline.
+    blank_outputs (list[dict[str, Any]]): ``Task.to_json`` of each of
+        ``BLANK_TEXTS`` (empty, and whitespace only), computed the same way: the
+        task's documented non-answer.
     """
 
     task: str
@@ -181,6 +189,7 @@ class TaskCheck:
     loss_after: float
     scores: dict[str, Any] = field(default_factory=dict)
     outputs: list[dict[str, Any]] = field(default_factory=list)
+    blank_outputs: list[dict[str, Any]] = field(default_factory=list)
 
 
 def check_task(
@@ -197,9 +206,10 @@ def check_task(
     The same path a user takes: ``nlp-tasks init config`` (``make_config``),
     ``spacy train`` on a JSONL file of ``records``, save, ``nlp_tasks.load`` in a
     fresh interpreter, process the texts and turn each doc into JSON with the
-    task's ``to_json``. Fails with an ``AssertionError`` that says which stage
-    broke: the loss did not fall, the output is not JSON, or the reloaded
-    pipeline disagrees with the trained one.
+    task's ``to_json``, and the same for ``BLANK_TEXTS`` (empty and
+    whitespace-only texts, which must not crash the task). Fails with an
+    ``AssertionError`` that says which stage broke: the loss did not fall, the
+    output is not JSON, or the reloaded pipeline disagrees with the trained one.
 
     task_name (str): A task provided by an installed plugin.
     records (list[dict]): A handful of training records in the task's format;
@@ -208,7 +218,9 @@ def check_task(
     steps (int): Training steps.
     learn_rate (float): Peak learning rate; high, since the backbone is tiny.
     backbone (str | Path | None): A backbone to use instead of a tiny BERT
-        built from the records' texts.
+        built from the records' texts. The tiny BERT frames texts with [CLS]
+        and [SEP] as real BERT tokenizers do, so a whitespace-only text still
+        has wordpieces.
     RETURNS (TaskCheck): The losses, scores and outputs, for further asserts.
     """
     import io
@@ -240,7 +252,7 @@ def check_task(
     ]
     texts = [eg.reference.text for eg in examples]
     if backbone is None:
-        backbone = make_tiny_backbone(path / "backbone", texts)
+        backbone = make_tiny_backbone(path / "backbone", texts, special_tokens=True)
     config = make_config(
         [task.name],
         backbone=str(backbone),
@@ -269,7 +281,14 @@ def check_task(
         [make_task_example(task, trained, r, path=source, line=i) for i, r in enumerate(records, 1)]
     )
     expected = []
-    for doc in trained.pipe(texts):
+    try:
+        docs = list(trained.pipe(BLANK_TEXTS))
+    except Exception as error:
+        raise AssertionError(
+            f"The trained pipeline failed on blank texts {BLANK_TEXTS!r}: {error!r}. A head "
+            "should give no output for them (see nlp_tasks.task.is_blank), not fail."
+        ) from error
+    for doc in [*trained.pipe(texts), *docs]:
         output = task.to_json(doc)
         try:
             expected.append(json.loads(json.dumps(output)))
@@ -289,7 +308,7 @@ def check_task(
     )
     result = subprocess.run(
         [sys.executable, "-c", script, str(model_path), task.name],
-        input=json.dumps(texts),
+        input=json.dumps([*texts, *BLANK_TEXTS]),
         capture_output=True,
         text=True,
     )
@@ -302,7 +321,9 @@ def check_task(
         f"trained:  {expected}\nreloaded: {outputs}"
     )
     scores = {key: value for key, value in scores.items() if key != "speed"}
-    return TaskCheck(task.name, model_path, loss_before, loss_after, scores, outputs)
+    blank_outputs = outputs[len(texts) :]
+    outputs = outputs[: len(texts)]
+    return TaskCheck(task.name, model_path, loss_before, loss_after, scores, outputs, blank_outputs)
 
 
 def _task_loss(nlp: Language, component: str, records: list[dict[str, Any]], source: Path) -> float:

@@ -339,7 +339,13 @@ def test_parquet_output_holds_the_jsonl_records(pipeline_dir, corpus, tmp_path):
     import pyarrow.parquet as pq
 
     process_file(pipeline_dir, corpus, tmp_path / "out.jsonl", progress=False)
-    process_file(pipeline_dir, corpus, tmp_path / "out.parquet", progress=False)
+    process_file(
+        pipeline_dir,
+        corpus,
+        tmp_path / "out.parquet",
+        errors_path=tmp_path / "out.parquet.errors.jsonl",
+        progress=False,
+    )
     rows = pq.read_table(tmp_path / "out.parquet").to_pylist()
     assert rows == read_jsonl(tmp_path / "out.jsonl")
     assert not (tmp_path / "out.parquet.parts").exists()

@@ -11,6 +11,8 @@ from thinc.api import Config, Model
 
 from nlp_tasks import SharedBackboneHead, listener_config
 
+from . import scorer as _scorer  # noqa: F401  (registers its scorer)
+
 DEFAULT_MODEL_CONFIG = """
 [model]
 @architectures = "spacy.TextCatReduce.v1"
@@ -98,11 +100,18 @@ class TopicTagger(SharedBackboneHead, MultiLabel_TextCategorizer):
     def set_annotations(self, docs: Iterable[Doc], scores: Any) -> None:
         """Write each doc's topics above the threshold and every topic's probability.
 
+        A blank doc (no tokens, or only whitespace tokens) gets none: both
+        extensions stay None, as for a doc the head never saw.
+
         docs (Iterable[Doc]): The docs.
         scores: The output of ``predict``, one row per doc.
         """
         rows = self.model.ops.to_numpy(scores)
         for doc, row in zip(docs, rows):
+            if not doc.text.strip():
+                doc._.topic_scores = None
+                doc._.topics = None
+                continue
             probabilities = {label: float(p) for label, p in zip(self.labels, row)}
             doc._.topic_scores = probabilities
             doc._.topics = [t for t, p in probabilities.items() if p >= self.cfg["threshold"]]

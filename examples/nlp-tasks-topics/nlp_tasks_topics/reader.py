@@ -47,6 +47,7 @@ def to_json(doc: Doc) -> dict[str, Any]:
     """The topic output of a processed doc.
 
     doc (Doc): A doc processed by a pipeline with a topics component.
-    RETURNS (dict[str, Any]): ``{"topics": [...], "scores": {topic: probability}}``.
+    RETURNS (dict[str, Any]): ``{"topics": [...], "scores": {topic: probability}}``;
+        ``{"topics": [], "scores": {}}`` for a blank doc (no tokens, or only whitespace).
     """
     return {"topics": list(doc._.topics or []), "scores": dict(doc._.topic_scores or {})}

@@ -5,6 +5,7 @@ from typing import Any
 
 from spacy.scorer import PRFScore
 from spacy.training import Example
+from spacy.util import registry
 
 
 def score_topics(examples: Iterable[Example], **_: Any) -> dict[str, Any]:
@@ -41,6 +42,7 @@ def score_topics(examples: Iterable[Example], **_: Any) -> dict[str, Any]:
     }
 
 
+@registry.scorers("nlp_tasks_topics.scorer.v1")
 def make_topics_scorer() -> Callable[..., dict[str, Any]]:
     """Registered as ``nlp_tasks_topics.scorer.v1``.
 

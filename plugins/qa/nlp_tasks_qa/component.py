@@ -1,5 +1,6 @@
 """The QA component: extractive answers to questions about a document."""
 
+import numbers
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -12,7 +13,10 @@ from spacy.training import Example, validate_examples, validate_get_examples
 from thinc.api import Config, Model, set_dropout_rate
 
 from nlp_tasks import SharedBackboneHead, listener_config, shared_transformer
+from nlp_tasks.task import is_blank
 
+from . import model as _model  # noqa: F401  (registers its architectures)
+from . import scorer as _scorer  # noqa: F401  (registers its scorer)
 from .errors import Errors, Warnings
 
 DEFAULT_MODEL_CONFIG = """
@@ -70,7 +74,7 @@ def make_qa(
     max_question_length (int): Longer questions keep their first this many
         wordpieces, with a warning.
     max_answer_length (int): Most wordpieces (joint) or tokens (cross) in an answer.
-    threshold (float): Answers scoring below this are dropped: "no answer".
+    threshold (float): From 0 to 1; answers scoring below this are dropped: "no answer".
     batch_size (int): Windows (joint) or questions (cross) per forward pass.
     scorer (Callable | None): The scoring function.
     """
@@ -125,10 +129,13 @@ class Answer:
 class ExtractiveQA(TrainablePipe):
     """Finds the span of a doc that answers a question, SQuAD style.
 
-    Questions come from ``doc._.questions`` (a list of strings; batch processing
-    fills it from each record's ``questions``), or from ``ask``. A doc without
-    questions costs nothing. The answers go to ``doc._.answers`` (``Answer`` or
-    None per question, in order) and, as JSON data, ``doc._.qa_output``.
+    Questions come from ``doc._.questions`` (a list of strings, or one string
+    as one question; batch processing fills it from each record's
+    ``questions``), or from ``ask``. A doc without questions costs nothing. The
+    answers go to ``doc._.answers`` (``Answer`` or None per question, in order)
+    and, as JSON data, ``doc._.qa_output``. A blank doc (no tokens, or only
+    whitespace tokens) has no answer to any question and is not read. An empty
+    or blank question is an error (QA010), wherever it is asked.
 
     In the default joint mode the head runs the shared transformer's weights on
     (question, context window) pairs itself: it shares the backbone's weights
@@ -167,6 +174,7 @@ class ExtractiveQA(TrainablePipe):
             raise ValueError(Errors.QA020.format(**settings))
         if mode == "joint" and not 0 <= stride < room:
             raise ValueError(Errors.QA021.format(room=room, **settings))
+        threshold = _check_threshold(threshold, name=f"[components.{name}] threshold")
         self.vocab = nlp.vocab
         self.model = model
         self.name = name
@@ -199,11 +207,13 @@ class ExtractiveQA(TrainablePipe):
     ) -> list[Answer]:
         """Answer one question about a doc.
 
-        doc (Doc | str): The doc, or a text to make one from.
-        question (str): The question.
-        top_k (int): How many answers to return at most, best first.
-        threshold (float | None): Drop answers scoring below this; None: the
-            component's ``threshold``.
+        doc (Doc | str): The doc, or a text to make one from. A blank doc (no
+            tokens, or only whitespace) has no answer.
+        question (str): The question; an empty or blank one is an error (QA010).
+        top_k (int): How many answers to return at most, best first; an
+            integer >= 1 (QA012 otherwise).
+        threshold (float | None): Drop answers scoring below this, a number
+            from 0 to 1 (QA013 otherwise); None: the component's ``threshold``.
         RETURNS (list[Answer]): Up to ``top_k`` answers; empty for "no answer".
         """
         return self.ask_many([(doc, question)], top_k=top_k, threshold=threshold)[0]
@@ -218,12 +228,16 @@ class ExtractiveQA(TrainablePipe):
         """Answer many questions about many docs, batched together.
 
         pairs (Iterable[tuple[Doc | str, str]]): (doc, question) pairs; repeat a
-            doc to ask it several questions.
-        top_k (int): How many answers per question at most, best first.
-        threshold (float | None): Drop answers scoring below this; None: the
-            component's ``threshold``.
+            doc to ask it several questions. Blank docs have no answer.
+        top_k (int): How many answers per question at most, best first; an
+            integer >= 1 (QA012 otherwise).
+        threshold (float | None): Drop answers scoring below this, a number
+            from 0 to 1 (QA013 otherwise); None: the component's ``threshold``.
         RETURNS (list[list[Answer]]): The answers to each pair, in order.
         """
+        top_k = _check_top_k(top_k)
+        if threshold is not None:
+            threshold = _check_threshold(threshold)
         checked = []
         for doc, question in pairs:
             if isinstance(doc, str):
@@ -251,7 +265,7 @@ class ExtractiveQA(TrainablePipe):
         docs = list(docs)
         pairs, owners = [], []
         for i, doc in enumerate(docs):
-            for question in doc._.questions or []:
+            for question in questions_of(doc):
                 pairs.append((doc, _check_question(question)))
                 owners.append(i)
         found: list[list[list[tuple[int, int, float]]]] = [[] for _ in docs]
@@ -269,7 +283,7 @@ class ExtractiveQA(TrainablePipe):
         predictions: The output of ``predict``.
         """
         for doc, per_question in zip(docs, predictions):
-            if not doc._.questions:
+            if not questions_of(doc):
                 doc._.qa_output = []
                 continue
             outputs = []
@@ -411,17 +425,22 @@ class ExtractiveQA(TrainablePipe):
     def _answer(
         self, pairs: list[tuple[Doc, str]], *, top_k: int, threshold: float
     ) -> list[list[tuple[int, int, float]]]:
-        if not pairs:
-            return []
+        # A blank context has no answer; it is not read, so it takes no room
+        # in the batch of the others.
+        answers: list[list[tuple[int, int, float]]] = [[] for _ in pairs]
+        todo = [i for i, (doc, _) in enumerate(pairs) if not is_blank(doc)]
+        if not todo:
+            return answers
         # Snapping to token boundaries can merge two candidates; ask for a few
         # more than top_k so that top_k distinct spans remain.
         wanted = top_k + 4
+        readable = [pairs[i] for i in todo]
         if self.mode == "joint":
-            raw = self._predict_joint(pairs, wanted)
+            raw = self._predict_joint(readable, wanted)
         else:
-            raw = self._predict_cross(pairs, wanted)
-        answers = []
-        for (doc, _), candidates in zip(pairs, raw):
+            raw = self._predict_cross(readable, wanted)
+        for i, candidates in zip(todo, raw):
+            doc = pairs[i][0]
             seen: dict[tuple[int, int], float] = {}
             for start, end, score in candidates:
                 span = doc.char_span(start, end, alignment_mode="expand")
@@ -430,7 +449,7 @@ class ExtractiveQA(TrainablePipe):
                 if score >= threshold and score > seen.get((start, end), -1.0):
                     seen[(start, end)] = score
             ranked = sorted(seen.items(), key=lambda item: (-item[1], item[0]))
-            answers.append([(s, e, score) for (s, e), score in ranked[:top_k]])
+            answers[i] = [(s, e, score) for (s, e), score in ranked[:top_k]]
         return answers
 
     def _predict_joint(
@@ -648,6 +667,48 @@ def _to_torch(inputs: dict[str, Any], transformer: Any) -> dict[str, Any]:
     return {key: torch.as_tensor(value, device=device) for key, value in inputs.items()}
 
 
+def _check_top_k(top_k: Any) -> int:
+    if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1:
+        raise ValueError(Errors.QA012.format(value=top_k))
+    return int(top_k)
+
+
+def _check_threshold(threshold: Any, *, name: str = "threshold") -> float:
+    # NaN fails the range check too.
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, numbers.Real)
+        or not 0 <= threshold <= 1
+    ):
+        raise ValueError(Errors.QA013.format(name=name, value=threshold))
+    return float(threshold)
+
+
+def questions_of(doc: Doc) -> list[str]:
+    """The questions to ask of a doc, from ``doc._.questions``.
+
+    One string is one question, as in a CSV cell of batch input; None is none.
+    The questions themselves are checked when they are asked (QA010).
+
+    doc (Doc): The doc.
+    RETURNS (list[str]): The questions, in order.
+    """
+    questions = doc._.questions
+    if questions is None:
+        return []
+    if isinstance(questions, str):
+        return [questions]
+    if not isinstance(questions, (list, tuple)) or not all(isinstance(q, str) for q in questions):
+        text = repr(questions)
+        raise ValueError(
+            Errors.QA014.format(
+                type=type(questions).__name__,
+                value=text if len(text) <= 80 else text[:77] + "...",
+            )
+        )
+    return list(questions)
+
+
 def _check_question(question: Any) -> str:
     if not isinstance(question, str) or not question.strip():
         raise ValueError(Errors.QA010.format(value=repr(question)))
@@ -660,7 +721,7 @@ def _make_answer(doc: Doc, question: str, start: int, end: int, score: float) ->
 
 
 def _answers_of(doc: Doc) -> list[Answer | None]:
-    questions = doc._.questions or []
+    questions = questions_of(doc)
     outputs = doc._.qa_output or [None] * len(questions)
     answers: list[Answer | None] = []
     for question, output in zip(questions, outputs):

@@ -29,6 +29,20 @@ class Errors(metaclass=CodedMessages):
     # Asking
     QA010 = "The question must be a non-empty string, got {value}."
     QA011 = "The document to ask must be a Doc or a string, got {type}."
+    QA012 = (
+        "top_k must be an integer >= 1 (how many answers to return, best first), got "
+        "{value!r}. Use top_k=1 for the best answer alone; an empty list means no answer."
+    )
+    QA013 = (
+        "{name} must be a number from 0 to 1 (an answer's score is a probability; spans "
+        "scoring below it are no answer), got {value!r}. Use 0.0 to keep the best spans "
+        "whatever their score."
+    )
+    QA014 = (
+        "doc._.questions must be a list of strings (one string counts as one question), "
+        "got {type}: {value}. Set it to the questions to ask of the doc, e.g. "
+        '["Who founded it?"], or None for none.'
+    )
     # Settings
     QA020 = (
         "max_question_length ({max_question_length}) leaves no room for the context in a "

@@ -8,6 +8,7 @@ gets a new version. ``attrs["qa_mode"]`` tells the component which mode a model 
 from collections.abc import Callable
 from typing import Any
 
+from spacy.util import registry
 from thinc.api import ArgsKwargs, Linear, Model
 from thinc.types import Floats2d, Floats3d
 
@@ -19,6 +20,7 @@ JointInput = Floats2d
 CrossInput = tuple[list[Any], list[int], Floats3d, Floats2d]
 
 
+@registry.architectures("nlp_tasks_qa.JointSpanScorer.v1")
 def build_joint_span_scorer() -> Model[JointInput, Floats2d]:
     """Start and end scores of each wordpiece of a jointly encoded window.
 
@@ -35,6 +37,7 @@ def build_joint_span_scorer() -> Model[JointInput, Floats2d]:
     return model
 
 
+@registry.architectures("nlp_tasks_qa.CrossAttentionSpanScorer.v1")
 def build_cross_attention_span_scorer(
     tok2vec: Model,
     hidden_width: int = 256,

@@ -103,12 +103,13 @@ def to_json(doc: Doc) -> dict[str, Any]:
     RETURNS (dict[str, Any]): ``{"answers": [{"question", "text", "start", "end",
         "score"}, ...]}``, one entry per question in ``doc._.questions``, in order;
         ``text``, ``start``, ``end`` and ``score`` are null when no span reaches
-        the threshold. An empty list for a doc without questions.
+        the threshold, and for every question of a blank doc (no tokens, or only
+        whitespace). An empty list for a doc without questions.
     """
-    from .component import install_extensions
+    from .component import install_extensions, questions_of
 
     install_extensions()
-    questions = doc._.questions or []
+    questions = questions_of(doc)
     outputs = doc._.qa_output or [None] * len(questions)
     answers = []
     for question, output in zip(questions, outputs):

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from spacy.training import Example
+from spacy.util import registry
 
 _PUNCTUATION = frozenset(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -85,6 +86,7 @@ def score_qa(examples: Iterable[Example], **_: Any) -> dict[str, float | None]:
     return {"qa_exact": scores["exact"], "qa_f1": scores["f1"]}
 
 
+@registry.scorers("nlp_tasks_qa.scorer.v1")
 def make_qa_scorer() -> Callable[..., dict]:
     """Registered as ``nlp_tasks_qa.scorer.v1``.
 

@@ -10,6 +10,9 @@ from spacy.training import Example
 from thinc.api import Config, Model
 
 from nlp_tasks.pipe import SharedBackboneHead, listener_config
+from nlp_tasks.task import is_blank
+
+from . import scorer as _scorer  # noqa: F401  (registers its scorer)
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -81,14 +84,23 @@ class SentimentClassifier(SharedBackboneHead, TextCategorizer):
     def set_annotations(self, docs: Iterable[Doc], scores: Any) -> None:
         """Write ``doc.cats`` and the winning label with its score.
 
+        A blank doc (no tokens, or only whitespace tokens) gets no label: none
+        of this head's labels in ``doc.cats``, and ``doc._.sentiment`` and
+        ``doc._.sentiment_score`` None. Its scores would be a guess.
+
         docs (Iterable[Doc]): The docs.
         scores: The scores from ``predict``.
         """
         docs = list(docs)
-        super().set_annotations(docs, scores)
         labels = list(self.labels)
+        kept = [i for i, doc in enumerate(docs) if not is_blank(doc)]
+        super().set_annotations([docs[i] for i in kept], scores[kept])
         for doc in docs:
-            if not labels:
+            if not labels or is_blank(doc):
+                for label in labels:
+                    doc.cats.pop(label, None)
+                doc._.sentiment = None
+                doc._.sentiment_score = None
                 continue
             best = max(labels, key=lambda label: doc.cats.get(label, 0.0))
             doc._.sentiment = best

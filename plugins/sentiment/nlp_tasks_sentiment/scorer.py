@@ -5,6 +5,7 @@ from typing import Any
 
 from spacy.scorer import Scorer
 from spacy.training import Example
+from spacy.util import registry
 
 
 def score_sentiment(examples: Iterable[Example], *, labels: Iterable[str], **_: Any) -> dict:
@@ -41,6 +42,7 @@ def score_sentiment(examples: Iterable[Example], *, labels: Iterable[str], **_: 
     }
 
 
+@registry.scorers("nlp_tasks_sentiment.scorer.v1")
 def make_sentiment_scorer() -> Callable[..., dict]:
     """Registered as ``nlp_tasks_sentiment.scorer.v1``.
 

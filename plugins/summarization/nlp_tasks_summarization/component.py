@@ -20,7 +20,10 @@ from thinc.api import Config, Model
 from thinc.types import Floats1d
 
 from nlp_tasks import GenerativeHead, SharedBackboneHead, listener_config
+from nlp_tasks.task import is_blank
 
+from . import model as _model  # noqa: F401  (registers its architectures)
+from . import scorer as _scorer  # noqa: F401  (registers its scorer)
 from .errors import Errors
 from .extensions import SPANS_KEY, install_extensions
 from .sentences import count_tokens, select_sentences, token_budget
@@ -252,10 +255,18 @@ class ExtractiveSummarizer(SharedBackboneHead, TrainablePipe):
     def set_annotations(self, docs: Iterable[Doc], scores: list[Floats1d]) -> None:
         """Write the summary of each doc, chosen under the length controls.
 
+        A blank doc (no tokens, or only whitespace tokens) gets no summary:
+        ``doc._.summary`` None and no ``doc.spans["summary"]``.
+
         docs (Iterable[Doc]): The docs.
         scores (list[Floats1d]): The output of ``predict``.
         """
         for doc, doc_scores in zip(docs, scores):
+            if is_blank(doc):
+                doc._.summary = None
+                if SPANS_KEY in doc.spans:
+                    del doc.spans[SPANS_KEY]
+                continue
             bounds = self.get_sentences(doc)
             values = [float(v) for v in self.model.ops.to_numpy(doc_scores)]
             lengths = [count_tokens(doc, start, end) for start, end in bounds]
@@ -371,13 +382,13 @@ class AbstractiveSummarizer(GenerativeHead):
         summary = reference._.summary if reference.has_extension("summary") else None
         return summary if isinstance(summary, str) and summary.strip() else None
 
-    def set_output(self, doc: Doc, text: str) -> None:
+    def set_output(self, doc: Doc, text: str | None) -> None:
         """Write ``doc._.summary``, cut to ``max_sentences`` sentences when set.
 
         doc (Doc): The doc.
-        text (str): The generated summary.
+        text (str | None): The generated summary; None for a blank doc.
         """
-        if self.max_sentences:
+        if text is not None and self.max_sentences:
             text = " ".join(_SENTENCE_END.split(text.strip())[: self.max_sentences])
         doc._.summary = text
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy
 from spacy.tokens import Doc
+from spacy.util import registry
 from thinc.api import Linear, Model, Ragged, with_array
 from thinc.types import Floats1d, Floats2d
 
@@ -32,6 +33,7 @@ InT = list[Doc]
 OutT = list[Floats1d]
 
 
+@registry.architectures("nlp_tasks_summarization.Summarizer.v1")
 def build_summarizer(
     tok2vec: Model[list[Doc], list[Floats2d]],
     get_sentences: Callable[[Doc], numpy.ndarray],
@@ -97,6 +99,7 @@ def build_summarizer(
     )
 
 
+@registry.architectures("nlp_tasks_summarization.AbstractiveSummarizer.v1")
 def build_abstractive_summarizer(
     tok2vec: Model[list[Doc], list[Floats2d]],
     hidden_width: int = 256,

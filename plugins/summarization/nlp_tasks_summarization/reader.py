@@ -41,6 +41,8 @@ def to_json(doc: Doc) -> dict[str, Any]:
     doc (Doc): A doc processed by a pipeline with a summarization component.
     RETURNS (dict[str, Any]): ``{"summary": str, "sentences": [{"text", "start",
         "end", "score"}]}``; ``text == doc.text[start:end]``, in document order.
+        A blank doc (no tokens, or only whitespace) has no summary:
+        ``{"summary": None, "sentences": []}``.
     """
     install_extensions()
     group = doc.spans[SPANS_KEY] if SPANS_KEY in doc.spans else []
@@ -54,4 +56,4 @@ def to_json(doc: Doc) -> dict[str, Any]:
         }
         for i, span in enumerate(group)
     ]
-    return {"summary": doc._.summary or "", "sentences": sentences}
+    return {"summary": doc._.summary, "sentences": sentences}

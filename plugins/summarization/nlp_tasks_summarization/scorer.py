@@ -5,6 +5,7 @@ from functools import lru_cache
 from typing import Any
 
 from spacy.training import Example
+from spacy.util import registry
 
 #: The ROUGE variants reported, as rouge-score names them. ROUGE-L is computed
 #: on the summary as one sequence ("rougeL", not the sentence-split "rougeLsum").
@@ -56,6 +57,7 @@ def score_summarization(examples: Iterable[Example], **_: Any) -> dict[str, floa
     return result
 
 
+@registry.scorers("nlp_tasks_summarization.scorer.v1")
 def make_summarization_scorer() -> Callable[..., dict[str, float | None]]:
     """Registered as ``nlp_tasks_summarization.scorer.v1``.
 

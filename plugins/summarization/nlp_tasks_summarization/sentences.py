@@ -7,16 +7,20 @@ controls, so the benchmark's Lead baselines are cut by exactly the rule the
 component applies.
 """
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from math import floor
+from typing import Any
 
 import numpy
 from spacy.tokens import Doc
+from spacy.util import registry
 
 #: Token offsets ``[start, end)`` of each sentence of one doc, shape (n, 2), int32.
 SentenceBounds = numpy.ndarray
 
 
+@registry.misc("nlp_tasks_summarization.RuleSentences.v1")
 def create_rule_sentences(
     punct_chars: list[str] | None = None,
 ) -> Callable[[Doc], SentenceBounds]:
@@ -37,18 +41,19 @@ def create_rule_sentences(
     """
     from spacy.pipeline import Sentencizer
 
-    sentencizer = Sentencizer(punct_chars=punct_chars)
+    # A partial of a module-level function, not a closure: the pipeline must
+    # pickle (``nlp.pipe(n_process=...)`` with the spawn start method).
+    return functools.partial(_get_sentences, Sentencizer(punct_chars=punct_chars))
 
-    def get_sentences(doc: Doc) -> SentenceBounds:
-        if len(doc) == 0:
-            return numpy.zeros((0, 2), dtype="int32")
-        if doc.has_annotation("SENT_START"):
-            starts = [sent.start for sent in doc.sents]
-        else:
-            starts = _rule_starts(doc, sentencizer.predict([doc])[0])
-        return trim_bounds(doc, starts)
 
-    return get_sentences
+def _get_sentences(sentencizer: Any, doc: Doc) -> SentenceBounds:
+    if len(doc) == 0:
+        return numpy.zeros((0, 2), dtype="int32")
+    if doc.has_annotation("SENT_START"):
+        starts = [sent.start for sent in doc.sents]
+    else:
+        starts = _rule_starts(doc, sentencizer.predict([doc])[0])
+    return trim_bounds(doc, starts)
 
 
 def _rule_starts(doc: Doc, flags: Sequence[bool]) -> list[int]:

@@ -51,16 +51,16 @@ def test_summary_sentences_are_real_sentences_of_the_doc(trained, records):
 
 def test_empty_and_one_sentence_docs(trained):
     doc = trained("")
-    assert doc._.summary == ""
+    assert doc._.summary is None
     assert doc._.summary_sents == []
-    assert get_task("summarization").to_json(doc) == {"summary": "", "sentences": []}
+    assert get_task("summarization").to_json(doc) == {"summary": None, "sentences": []}
     doc = trained("Only one sentence here about the bridge.")
     assert doc._.summary == "Only one sentence here about the bridge."
     assert texts_of(doc._.summary_sents) == [doc.text]
     doc = trained("  no final full stop  ")
     assert doc._.summary == "no final full stop"
     docs = list(trained.pipe(["", "A short one.", ""]))
-    assert [d._.summary for d in docs] == ["", "A short one.", ""]
+    assert [d._.summary for d in docs] == [None, "A short one.", None]
 
 
 def test_batching_gives_the_same_outputs_as_one_by_one(trained, records):

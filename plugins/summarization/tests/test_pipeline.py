@@ -173,5 +173,6 @@ def test_task_output_in_batch_processing(multitask, records):
     nlp, _ = multitask
     outputs = predict(nlp, [records[0]["text"], ""])
     assert set(outputs[0]) == {"text", "sentiment", "summarization"}
-    assert outputs[1]["summarization"] == {"summary": "", "sentences": []}
+    assert outputs[1]["summarization"] == {"summary": None, "sentences": []}
+    assert outputs[1]["sentiment"] == {"label": None, "score": None, "cats": {}}
     assert get_task("summarization").to_json(nlp(records[1]["text"]))["summary"]

@@ -11,6 +11,7 @@ from thinc.api import Config, Model
 from nlp_tasks import GenerativeHead
 from nlp_tasks.pipe import listener_config
 
+from . import scorer as _scorer  # noqa: F401  (registers its scorer)
 from .reader import install_extensions
 
 DEFAULT_MODEL_CONFIG = """
@@ -108,11 +109,12 @@ class Translator(GenerativeHead):
         """
         return example.reference._.translation
 
-    def set_output(self, doc: Doc, text: str) -> None:
+    def set_output(self, doc: Doc, text: str | None) -> None:
         """Write ``doc._.translation``.
 
         doc (Doc): The doc.
-        text (str): The translation.
+        text (str | None): The translation; None for a blank doc (no tokens, or
+            only whitespace tokens): no translation.
         """
         doc._.translation = text
 

@@ -38,6 +38,7 @@ def to_json(doc: Doc) -> dict[str, Any]:
     """The translation of a processed doc.
 
     doc (Doc): A doc processed by a pipeline with a translation component.
-    RETURNS (dict[str, Any]): ``{"translation": str}``.
+    RETURNS (dict[str, Any]): ``{"translation": str}``; ``{"translation": None}``
+        for a blank doc (no tokens, or only whitespace).
     """
     return {"translation": doc._.translation}

@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from spacy.training import Example
+from spacy.util import registry
 
 
 def score_translation(examples: Iterable[Example], **_: Any) -> dict[str, float | None]:
@@ -34,6 +35,7 @@ def score_translation(examples: Iterable[Example], **_: Any) -> dict[str, float 
     }
 
 
+@registry.scorers("nlp_tasks_translation.scorer.v1")
 def make_translation_scorer() -> Callable[..., dict]:
     """Registered as ``nlp_tasks_translation.scorer.v1``.
 

@@ -73,13 +73,13 @@ def test_batching_gives_the_same_outputs_as_one_by_one(trained):
     assert batched == one_by_one
 
 
-def test_empty_doc_gives_empty_translation(trained):
+def test_empty_doc_gives_no_translation(trained):
     nlp, _ = trained
-    assert nlp("")._.translation == ""
+    assert nlp("")._.translation is None
     assert [d._.translation for d in nlp.pipe(["", "the dog runs", ""])] == [
-        "",
+        None,
         "der Hund läuft",
-        "",
+        None,
     ]
 
 

@@ -1,0 +1,64 @@
+"""Empty and blank input to the translation head: no translation (None). Public API only."""
+
+import pytest
+import spacy
+
+from nlp_tasks.config import make_config
+from nlp_tasks.plugins import get_task
+from nlp_tasks.testing import make_tiny_backbone, train_steps
+
+PAIRS = [
+    ("the cat sleeps", "die Katze schläft"),
+    ("the dog runs", "der Hund läuft"),
+    ("a man sings", "ein Mann singt"),
+]
+BLANK = ["", " ", "   ", "\n\t ", " \n"]
+
+
+@pytest.fixture(scope="module")
+def nlp(tmp_path_factory):
+    # special_tokens: a real BERT tokenizer gives [CLS] [SEP] for a blank text.
+    backbone = make_tiny_backbone(
+        tmp_path_factory.mktemp("bb"), [src for src, _ in PAIRS], special_tokens=True
+    )
+    config = make_config(["translation"], backbone=str(backbone))
+    config["corpora"]["train"]["sources"]["translation"] = "unused"
+    config["corpora"]["dev"]["sources"]["translation"] = "unused"
+    config["training"]["optimizer"]["learn_rate"] = 0.003
+    block = config["components"]["translation"]
+    block["model"].update({"hidden_width": 32, "depth": 1, "heads": 2, "ffn_width": 64})
+    block["model"]["dropout"] = 0.0
+    block["target_vocab_size"] = 300
+    block["generation"] = {"num_beams": 2, "max_new_tokens": 12}
+    nlp = spacy.util.load_model_from_config(config.interpolate(), auto_fill=True)
+    task = get_task("translation")
+    examples = [task.make_example(nlp, {"src": s, "tgt": t}) for s, t in PAIRS]
+    optimizer = nlp.initialize(lambda: examples)
+    train_steps(nlp, optimizer, examples, steps=20, batch_size=len(examples))
+    return nlp
+
+
+@pytest.mark.parametrize("text", BLANK)
+def test_blank_input_gets_no_translation(nlp, text):
+    doc = nlp(text)
+    assert doc._.translation is None
+    assert get_task("translation").to_json(doc) == {"translation": None}
+
+
+def test_generate_gives_none_for_a_blank_doc(nlp):
+    translator = nlp.get_pipe("translation")
+    docs = [nlp.make_doc(text) for text in ("  ", "the cat sleeps", "")]
+    for name, proc in nlp.pipeline:
+        if name != "translation":
+            docs = list(proc.pipe(docs))
+    texts = translator.generate(docs, num_beams=1)
+    assert texts[0] is None and texts[2] is None and isinstance(texts[1], str)
+
+
+def test_blank_docs_in_a_batch_do_not_shift_the_others(nlp):
+    texts = ["the cat sleeps", "", "the dog runs", "   ", "a man runs"]
+    alone = [nlp(text)._.translation for text in texts]
+    batched = [doc._.translation for doc in nlp.pipe(texts, batch_size=8)]
+    assert batched == alone
+    assert batched[1] is None and batched[3] is None
+    assert all(isinstance(batched[i], str) for i in (0, 2, 4))

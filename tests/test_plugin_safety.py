@@ -1,0 +1,289 @@
+"""Broken, blocked and unrequested plugins stay out of spaCy; bad pipelines and inputs
+give coded errors that name the file, the component or the item (issue 18)."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from spacy.training.initialize import init_nlp
+
+import nlp_tasks
+from nlp_tasks import pipeline
+from nlp_tasks.config import make_config
+from nlp_tasks.pipeline import PipelineLoadError, PredictInputError
+from nlp_tasks.scaffold import new_plugin
+
+
+def entry_points_of(pyproject: Path) -> dict[str, dict[str, str]]:
+    """The ``[project.entry-points.*]`` tables of a pyproject.toml (tomllib is 3.11+)."""
+    groups: dict[str, dict[str, str]] = {}
+    current = None
+    for line in pyproject.read_text(encoding="utf8").splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            prefix = "[project.entry-points."
+            current = line[len(prefix) : -1] if line.startswith(prefix) else None
+            if current is not None:
+                groups[current] = {}
+        elif current is not None and "=" in line and not line.startswith("#"):
+            name, value = (part.strip().strip('"') for part in line.split("=", 1))
+            groups[current][name] = value
+    return groups
+
+
+def install_scaffold(site: Path, task: str, *, broken: bool = False) -> str:
+    """Write a plugin with ``nlp-tasks new-plugin`` and install it into ``site`` as pip
+    would (package + dist-info with the template's entry points), without building it.
+
+    broken (bool): Make the component module raise on import, as a plugin whose
+        dependency is missing does (the plugin module imports it too).
+    RETURNS (str): The factory name.
+    """
+    source = new_plugin(task, site.parent / "sources")
+    package = f"nlp_tasks_{task}"
+    shutil.copytree(source / package, site / package)
+    if broken:
+        component = site / package / "component.py"
+        raise_first = "raise ImportError('needs the library frobnicate, which is not installed')\n"
+        component.write_text(raise_first + component.read_text(encoding="utf8"), "utf8")
+    info = site / f"{package}-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {source.name}\nVersion: 0.1.0\n", encoding="utf8"
+    )
+    groups = "".join(
+        f"[{group}]\n" + "".join(f"{name} = {value}\n" for name, value in eps.items()) + "\n"
+        for group, eps in entry_points_of(source / "pyproject.toml").items()
+    )
+    (info / "entry_points.txt").write_text(groups, encoding="utf8")
+    return package
+
+
+def with_component(source: Path, target: Path, name: str, factory: str) -> Path:
+    """A copy of a pipeline whose config also lists a component of ``factory``."""
+    shutil.copytree(source, target)
+    config = (target / "config.cfg").read_text(encoding="utf8")
+    config = config.replace(
+        'pipeline = ["transformer", "sentiment"]',
+        f'pipeline = ["transformer", "sentiment", "{name}"]',
+    )
+    assert name in config
+    config += f'\n[components.{name}]\nfactory = "{factory}"\n'
+    (target / "config.cfg").write_text(config, encoding="utf8")
+    return target
+
+
+@pytest.fixture(scope="module")
+def nlp(tiny_backbone, data_dir):
+    config = make_config(["sentiment"], backbone=str(tiny_backbone), max_steps=1)
+    config["paths"]["data"] = str(data_dir)
+    return init_nlp(config.interpolate())
+
+
+@pytest.fixture(scope="module")
+def pipeline_dir(nlp, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("safety") / "pipeline"
+    nlp.to_disk(path)
+    return path
+
+
+@pytest.fixture
+def site(tmp_path) -> Path:
+    site = tmp_path / "site"
+    site.mkdir()
+    return site
+
+
+LOAD_SCRIPT = """
+import json, sys
+import spacy
+import nlp_tasks
+result = {"blank": spacy.blank("en").lang}
+for key, path in (("plain", sys.argv[1]), ("needs", sys.argv[2])):
+    try:
+        result[key] = nlp_tasks.load(path).pipe_names
+    except Exception as error:
+        result[key] = f"{type(error).__name__}: {error}"
+result["modules"] = sorted(m for m in sys.modules if m.startswith(sys.argv[3]))
+print(json.dumps(result))
+"""
+
+
+def run_load(python, site: Path, pipelines: tuple[Path, Path], package: str, **env) -> dict:
+    code = f"import sys; sys.argv[1:] = {[str(p) for p in pipelines] + [package]!r}\n"
+    result = python(code + LOAD_SCRIPT, env={"PYTHONPATH": str(site), **env})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
+
+
+# A plugin that fails to import ----------------------------------------------------
+
+
+def test_broken_plugin_breaks_neither_spacy_nor_the_core(python, cli, site, pipeline_dir, tmp_path):
+    factory = install_scaffold(site, "frob", broken=True)
+    needs = with_component(pipeline_dir, tmp_path / "needs", "frob", factory)
+    result, stderr = run_load(python, site, (pipeline_dir, needs), factory)
+    assert result["blank"] == "en"
+    assert "[W001]" in stderr and "nlp-tasks-frob" in stderr
+    assert result["plain"] == ["transformer", "sentiment"]
+    assert result["needs"].startswith("PluginError: [E008]")
+    assert "'frob'" in result["needs"] and "nlp-tasks-frob" in result["needs"]
+    assert "frobnicate" in result["needs"]
+    listing = cli("plugins", env={"PYTHONPATH": str(site)})
+    assert listing.returncode == 0, listing.stderr[-2000:]
+    info = {i["name"]: i for i in json.loads(listing.stdout)}["nlp-tasks-frob"]
+    assert info["status"] == "failed"
+    assert "frobnicate" in info["error"]
+    assert info["factories"] == ["nlp_tasks_frob"]
+    assert info["spacy_entry_points"] == []
+
+
+# Blocked and unrequested plugins ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "env, setting",
+    [
+        ({"NLP_TASKS_BLOCK_PLUGINS": "nlp-tasks-kp"}, "NLP_TASKS_BLOCK_PLUGINS='nlp-tasks-kp'"),
+        ({"NLP_TASKS_LOAD_PLUGINS": ""}, "NLP_TASKS_LOAD_PLUGINS=''"),
+    ],
+)
+def test_plugin_not_loaded_runs_no_code(python, site, pipeline_dir, tmp_path, env, setting):
+    factory = install_scaffold(site, "kp")
+    needs = with_component(pipeline_dir, tmp_path / "needs", "kp", factory)
+    result, _ = run_load(python, site, (pipeline_dir, needs), factory, **env)
+    assert result["modules"] == []
+    assert result["blank"] == "en"
+    assert result["needs"].startswith("PluginError: [E007]")
+    assert setting in result["needs"]
+    if setting == "NLP_TASKS_BLOCK_PLUGINS='nlp-tasks-kp'":
+        assert "'kp'" in result["needs"] and "nlp-tasks-kp" in result["needs"]
+        assert result["plain"] == ["transformer", "sentiment"]
+    else:  # the sentiment plugin is not loaded either
+        assert result["plain"].startswith("PluginError: [E007] Pipeline component 'sentiment'")
+
+
+def test_allowed_plugin_factory_is_found_by_spacy_without_code(python, site):
+    factory = install_scaffold(site, "kp")
+    code = (
+        "import sys, spacy; from spacy.language import Language; spacy.blank('en');"
+        f"print(Language.has_factory({factory!r}), {factory + '.component'!r} in sys.modules)"
+    )
+    result = python(code, env={"PYTHONPATH": str(site)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["True", "True"]
+
+
+def test_blocked_builtin_qa_is_refused_by_load(python, pipeline_dir, tmp_path):
+    needs = with_component(pipeline_dir, tmp_path / "needs", "qa", "nlp_tasks_qa")
+    result, stderr = run_load(
+        python,
+        tmp_path,
+        (pipeline_dir, needs),
+        "nlp_tasks_qa",
+        NLP_TASKS_BLOCK_PLUGINS="nlp-tasks-qa",
+    )
+    assert result["plain"] == ["transformer", "sentiment"]
+    assert result["needs"].startswith("PluginError: [E007]")
+    assert "NLP_TASKS_BLOCK_PLUGINS='nlp-tasks-qa'" in result["needs"]
+    if result["modules"]:
+        # QA's distribution still names its own code in `spacy_factories`: spaCy imports
+        # it itself, and the core says so rather than claim it is kept out.
+        assert "[W007]" in stderr and "nlp-tasks-qa" in stderr
+
+
+# Odd values of the load variables ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({"NLP_TASKS_BLOCK_PLUGINS": ","}, "[W006] NLP_TASKS_BLOCK_PLUGINS=','"),
+        ({"NLP_TASKS_LOAD_PLUGINS": "nlp-tasks-ner,,"}, "[W006] NLP_TASKS_LOAD_PLUGINS="),
+        ({"NLP_TASKS_BLOCK_PLUGINS": "nlp-tasks-nope"}, "'nlp-tasks-nope' is not the name"),
+    ],
+)
+def test_odd_values_of_the_load_variables_warn(fresh_plugins, monkeypatch, capsys, env, expected):
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    fresh_plugins.plugin_infos()
+    stderr = capsys.readouterr().err
+    assert expected in stderr
+    assert "nlp-tasks-sentiment" in stderr.split(expected, 1)[1]  # the installed plugins
+
+
+@pytest.mark.parametrize(
+    "var, status",
+    [("NLP_TASKS_LOAD_PLUGINS", "loaded"), ("NLP_TASKS_BLOCK_PLUGINS", "blocked")],
+)
+def test_star_means_every_plugin(fresh_plugins, monkeypatch, capsys, var, status):
+    monkeypatch.setenv(var, "*")
+    statuses = {i.name: i.status for i in fresh_plugins.plugin_infos()}
+    assert statuses["nlp-tasks-sentiment"] == status and statuses["nlp-tasks-ner"] == status
+    stderr = capsys.readouterr().err
+    assert "[W006]" not in stderr and "[W002]" not in stderr
+
+
+# predict() inputs ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "items, expected",
+    [
+        (["fine", b"some bytes"], r"\[E015\] predict: item 1 is bytes \(10 bytes\)"),
+        ([42], r"\[E015\] predict: item 0 is of type int"),
+        ([{"text": None}], r"\[E015\] predict: item 0 is a record whose 'text' is None"),
+        (["ok", "ok", "bad \ud800 text"], r"\[E016\] .* item 2 .* U\+D800 at position 4"),
+        ([{"text": "a\udcff"}], r"\[E016\] .* item 0 .* U\+DCFF at position 1"),
+    ],
+)
+def test_predict_refuses_items_that_are_no_text(nlp, items, expected):
+    with pytest.raises(PredictInputError, match=expected) as info:
+        nlp_tasks.predict(nlp, items)
+    assert isinstance(info.value, ValueError)
+
+
+# Damaged pipeline directories --------------------------------------------------------
+
+
+def truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize(
+    "damage, code, file",
+    [
+        (lambda d: truncate(d / "sentiment" / "model"), "E014", "'sentiment/model'"),
+        (lambda d: truncate(d / "transformer" / "model"), "E014", "'transformer/model'"),
+        (lambda d: (d / "sentiment" / "cfg").write_text("{junk"), "E014", "'sentiment/cfg'"),
+        (lambda d: (d / "meta.json").write_text("{junk"), "E013", "meta.json"),
+        (lambda d: (d / "meta.json").write_text("[1, 2]"), "E013", "meta.json"),
+        (lambda d: (d / "config.cfg").write_text("[nlp\njunk = = ="), "E013", "config.cfg"),
+    ],
+)
+def test_damaged_pipeline_names_the_directory_and_file(pipeline_dir, tmp_path, damage, code, file):
+    broken = tmp_path / "broken"
+    shutil.copytree(pipeline_dir, broken)
+    damage(broken)
+    with pytest.raises(PipelineLoadError) as info:
+        nlp_tasks.load(broken)
+    message = str(info.value)
+    assert message.startswith(f"[{code}] Pipeline {broken}")
+    assert file in message
+
+
+def test_load_uses_no_private_spacy_registry():
+    source = Path(pipeline.__file__).read_text(encoding="utf8")
+    assert "_entry_point_factories" not in source
+
+
+def test_scaffold_names_no_own_code_in_spacy_entry_points(tmp_path):
+    source = new_plugin("kp", tmp_path)
+    groups = entry_points_of(source / "pyproject.toml")
+    spacy_groups = {g: eps for g, eps in groups.items() if g.startswith("spacy_")}
+    assert spacy_groups == {
+        "spacy_factories": {"nlp_tasks_kp": "nlp_tasks.plugins:spacy_factories"}
+    }
+    assert groups["nlp_tasks_factories"] == {"nlp_tasks_kp": "nlp_tasks_kp.component:make_kp"}
