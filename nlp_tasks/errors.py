@@ -343,6 +343,12 @@ class Errors(metaclass=CodedMessages):
         "Cannot tell the output format of '{path}' from its name: end it in one of {formats} "
         "(.parquet needs pyarrow)."
     )
+    E090 = (
+        "The errors file '{errors}' exists, but no checkpoint of '{output}' accounts for it: "
+        "it is probably another run's (outputs with one stem, such as out.jsonl and "
+        "out.parquet, share the default errors file), and --overwrite would delete it. Give "
+        "this run its own with --errors PATH, or move that file away."
+    )
     # -- reliability (issue 18): heads and their inputs (E061-E065)
     E065 = (
         "The backbone '{name}' is not a Hugging Face model directory: {problem}. A model "

@@ -55,7 +55,7 @@ def load(name: str | Path, **kwargs: Any) -> Language:
         return spacy.load(name, **kwargs)
     except Exception as error:
         where = _failing_file(error.__traceback__)
-        if where is None or path is None:
+        if where is None or path is None or not _reads_as_damage(error):
             raise
         file, root = where
         relative = file.relative_to(root) if file.is_relative_to(root) else file
@@ -67,6 +67,19 @@ def load(name: str | Path, **kwargs: Any) -> Language:
                 error=f"{type(error).__name__}: {error}",
             )
         ) from error
+
+
+def _reads_as_damage(error: Exception) -> bool:
+    # What a truncated or garbled file raises in the readers spaCy, srsly, thinc and
+    # torch use. Anything else (out of memory, a version mismatch, a plugin's bug)
+    # keeps its own type and traceback.
+    import pickle
+
+    if isinstance(error, MemoryError):
+        return False
+    if isinstance(error, (ValueError, EOFError, OSError, KeyError, pickle.UnpicklingError)):
+        return True
+    return isinstance(error, RuntimeError) and "PytorchStreamReader" in str(error)
 
 
 def _package_data_dir(package: Path) -> Path | None:

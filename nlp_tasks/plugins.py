@@ -23,6 +23,7 @@ Environment:
 
 import os
 import sys
+import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterable
@@ -112,6 +113,9 @@ class _State:
 
 
 _state = _State()
+# Discovery and imports run once, whichever thread builds the first Language; the
+# same thread may come back in (a factory module that builds a Language on import).
+_lock = threading.RLock()
 
 
 def __getattr__(name: str) -> Any:
@@ -184,9 +188,18 @@ def _distribution_factories(ep: EntryPoint) -> dict[str, EntryPoint | None]:
 def _quarantine(info: PluginInfo, error: BaseException, message: str) -> None:
     info.status = "failed"
     info.error = f"{type(error).__name__}: {error}"
+    # Its tasks, if already listed, go with it.
+    _state.tasks_built = False
     if _strict():
         raise error
     warnings.warn(message, PluginWarning, stacklevel=3)
+
+
+def _quarantine_import(info: PluginInfo, ep: EntryPoint, error: BaseException) -> None:
+    _quarantine(
+        info, error, Warnings.W001.format(plugin=info.name, entry_point=ep.value, error=error)
+    )
+    info.error = (info.error or "") + "\n" + "".join(traceback.format_exception(error)[-3:])
 
 
 def _installed_names() -> str:
@@ -196,9 +209,13 @@ def _installed_names() -> str:
 
 def _discover() -> None:
     """Read every plugin's entry points and the load settings, importing nothing."""
-    if _state.discovered:
-        return
-    _state.discovered = True
+    with _lock:
+        if not _state.discovered:
+            _discover_now()
+            _state.discovered = True
+
+
+def _discover_now() -> None:
     allowed, blocked = _Setting(LOAD_ENV), _Setting(BLOCK_ENV)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         dist_name = ep.dist.name if ep.dist is not None else ep.name
@@ -269,9 +286,14 @@ def load_plugins() -> pluggy.PluginManager:
 
     RETURNS (pluggy.PluginManager): The manager holding the loaded plugins.
     """
-    if _state.loaded:
+    with _lock:
+        if not _state.loaded:
+            _state.loaded = True
+            _load_plugins_now()
         return _state.pm
-    _state.loaded = True
+
+
+def _load_plugins_now() -> None:
     for module_name in BUILTIN_MODULES:
         module = __import__(module_name, fromlist=["_"])
         _state.pm.register(module, name=module_name)
@@ -287,16 +309,10 @@ def load_plugins() -> pluggy.PluginManager:
             plugin = ep.load()
             _state.pm.register(plugin, name=dist_name)
         except Exception as error:  # noqa: BLE001 - any import failure quarantines
-            _quarantine(
-                info,
-                error,
-                Warnings.W001.format(plugin=dist_name, entry_point=ep.value, error=error),
-            )
-            info.error += "\n" + "".join(traceback.format_exception(error)[-3:])
+            _quarantine_import(info, ep, error)
             continue
         info.status = "loaded"
     _refresh_hook_names()
-    return _state.pm
 
 
 def load_factories() -> dict[str, Callable[..., Any]]:
@@ -310,30 +326,30 @@ def load_factories() -> dict[str, Callable[..., Any]]:
     RETURNS (dict[str, Callable]): The imported factories, by name.
     """
     _discover()
-    if _state.importing_factories:
-        # A factory module that builds a Language while it is imported.
+    with _lock:
+        if _state.importing_factories:
+            # A factory module of this thread that builds a Language while it is imported.
+            return dict(_state.factories)
+        _state.importing_factories = True
+        try:
+            _load_factories_now()
+        finally:
+            _state.importing_factories = False
         return dict(_state.factories)
-    _state.importing_factories = True
-    try:
-        for info in list(_state.infos.values()):
-            if not info.allowed or info.status == "failed":
+
+
+def _load_factories_now() -> None:
+    for info in list(_state.infos.values()):
+        if not info.allowed or info.status == "failed":
+            continue
+        for name, ep in info.factory_entry_points.items():
+            if name in _state.factories:
                 continue
-            for name, ep in info.factory_entry_points.items():
-                if name in _state.factories:
-                    continue
-                try:
-                    _state.factories[name] = ep.load()
-                except Exception as error:  # noqa: BLE001 - any import failure quarantines
-                    _quarantine(
-                        info,
-                        error,
-                        Warnings.W001.format(plugin=info.name, entry_point=ep.value, error=error),
-                    )
-                    info.error += "\n" + "".join(traceback.format_exception(error)[-3:])
-                    break
-    finally:
-        _state.importing_factories = False
-    return dict(_state.factories)
+            try:
+                _state.factories[name] = ep.load()
+            except Exception as error:  # noqa: BLE001 - any import failure quarantines
+                _quarantine_import(info, ep, error)
+                break
 
 
 def factory_plugin(factory: str) -> PluginInfo | None:

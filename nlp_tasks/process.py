@@ -22,6 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import Errors
+from .fingerprint import (
+    PipelineFingerprint,
+    pipeline_directory,
+    pipeline_files,
+    pipeline_fingerprint,
+)
 from .records import (
     DEFAULT_MAX_CHARS,
     InputError,
@@ -518,11 +524,18 @@ def _run_pool(
     )
     pending: deque = deque()
     try:
-        for chunk in chunks:
-            pending.append((chunk, executor.submit(_worker_run, chunk)))
-            # Two chunks a worker in flight keeps every worker busy and memory bounded.
-            if len(pending) >= 2 * options.n_process:
+        try:
+            for chunk in chunks:
+                pending.append((chunk, executor.submit(_worker_run, chunk)))
+                # Two chunks a worker in flight keeps every worker busy and memory bounded.
+                if len(pending) >= 2 * options.n_process:
+                    yield _result_of(*pending.popleft(), BrokenProcessPool)
+        except InputError:
+            # The input broke off: finish the chunks in flight, so every record read
+            # before the break is written and checkpointed, then stop.
+            while pending:
                 yield _result_of(*pending.popleft(), BrokenProcessPool)
+            raise
         while pending:
             yield _result_of(*pending.popleft(), BrokenProcessPool)
     finally:
@@ -699,8 +712,8 @@ def process_file(
                 Errors.E057.format(name=name, rule="another file than the input", value=str(path))
             )
     files = _JobFiles(output_path, errors_file)
-    pipeline_dir = _pipeline_dir(pipeline)
-    pipeline_parts = _pipeline_read_set(pipeline_dir) if pipeline_dir is not None else []
+    pipeline_dir = pipeline_directory(pipeline)
+    pipeline_parts = pipeline_files(pipeline_dir) if pipeline_dir is not None else []
     files.check(input_path, pipeline_dir, pipeline_parts)
     fingerprint = pipeline_fingerprint(pipeline, pipeline_parts)
     job = _job(pipeline, input_path, fmt, fields, include_text, out_fmt, fingerprint)
@@ -740,7 +753,7 @@ def _run_job(
     files: "_JobFiles",
     checkpoint: Any,
     job: dict[str, Any],
-    fingerprint: "PipelineFingerprint",
+    fingerprint: PipelineFingerprint,
     *,
     overwrite: bool,
     checkpoint_seconds: float,
@@ -773,7 +786,7 @@ def _run_job(
             )
         ) from None
     if state is not None:
-        _check_job(state, job, fingerprint, checkpoint.path, output_path)
+        _check_job(state, job, fingerprint, checkpoint.path)
         _restore(summary, state)
         if state["complete"]:
             if not output_path.exists():
@@ -788,11 +801,12 @@ def _run_job(
             return summary
         _check_settings(state, settings, checkpoint.path)
     else:
-        # An errors file without a checkpoint is another job's (two outputs that
-        # share a stem share the default errors file): never delete it unasked.
-        for existing in (output_path, parts_dir, errors_file):
+        for existing in (output_path, parts_dir):
             if existing.exists():
                 raise ProcessError(Errors.E051.format(output=existing, checkpoint=checkpoint.path))
+        if errors_file.exists():
+            # Another job's, most likely: never delete it unasked.
+            raise ProcessError(Errors.E090.format(errors=errors_file, output=output_path))
         state = _new_state(job, fingerprint, settings)
         checkpoint.save(state)
 
@@ -985,178 +999,6 @@ def _write_failed(error: Any, checkpoint: Any, output: Path) -> Exception:
     return OutputError(message)
 
 
-# Pipeline fingerprints --------------------------------------------------------------
-
-
-@dataclass
-class PipelineFingerprint:
-    """A digest of what a pipeline computes with, to tell whether it changed.
-
-    digest (str): One SHA-256 over all the parts.
-    parts (dict[str, str]): A SHA-256 per part: per file of a pipeline directory
-        (its path in the directory), or per part of a loaded pipeline (its config,
-        its meta, each component's settings and weights).
-    """
-
-    digest: str
-    parts: dict[str, str]
-
-    def changes(self, old_parts: dict[str, str]) -> str:
-        """Name the parts that differ from an earlier fingerprint's.
-
-        old_parts (dict[str, str]): The earlier parts.
-        RETURNS (str): E.g. "changed: config.cfg, translation/model".
-        """
-        changed = sorted(k for k in self.parts if k in old_parts and old_parts[k] != self.parts[k])
-        added = sorted(k for k in self.parts if k not in old_parts)
-        removed = sorted(k for k in old_parts if k not in self.parts)
-        found = [
-            f"{what}: {', '.join(_clip_list(names))}"
-            for what, names in (("changed", changed), ("new", added), ("gone", removed))
-            if names
-        ]
-        return "; ".join(found) or "its digest differs"
-
-
-def _clip_list(names: list[str], limit: int = 8) -> list[str]:
-    return names if len(names) <= limit else [*names[:limit], f"{len(names) - limit} more"]
-
-
-def pipeline_fingerprint(
-    pipeline: "Language | str | Path", parts: list[Path] | None = None
-) -> PipelineFingerprint:
-    """A digest of a pipeline's content: what a resumed run must find unchanged.
-
-    For a directory (or an installed package), a SHA-256 of each file that loading
-    reads: config.cfg, meta.json, the tokenizer, and the vocab's and components'
-    folders. Hashing reads the files at about 1 GB/s, a fraction of loading them.
-    For a loaded pipeline, a SHA-256 of its config, its meta and, per component,
-    its settings and its weights as they are in memory (read in place, not
-    serialized: ~20x faster than ``nlp.to_bytes()``).
-
-    pipeline (Language | str | Path): A loaded pipeline, or its directory or package name.
-    parts (list[Path] | None): The files and folders of the directory to hash;
-        default: those loading reads.
-    RETURNS (PipelineFingerprint): The digest, and one per part.
-    """
-    import hashlib
-    import json
-
-    from spacy.language import Language
-
-    if isinstance(pipeline, Language):
-        found = _language_parts(pipeline)
-    else:
-        root = _pipeline_dir(pipeline)
-        found = {}
-        if root is not None:
-            for part in _pipeline_read_set(root) if parts is None else parts:
-                entries = (
-                    sorted(p for p in part.rglob("*") if p.is_file()) if part.is_dir() else [part]
-                )
-                for entry in entries:
-                    found[entry.relative_to(root).as_posix()] = _file_digest(entry)
-    digest = hashlib.sha256(json.dumps(found, sort_keys=True).encode("utf8")).hexdigest()
-    return PipelineFingerprint(digest=digest, parts=found)
-
-
-def _pipeline_dir(pipeline: "Language | str | Path") -> Path | None:
-    from spacy.language import Language
-
-    if isinstance(pipeline, Language):
-        return None
-    path = Path(pipeline)
-    if path.is_dir():
-        return path
-    try:
-        from spacy.util import get_package_path, is_package
-
-        if is_package(str(pipeline)):
-            # A package built by `spacy package` keeps the pipeline in a subfolder.
-            for sub in sorted(get_package_path(str(pipeline)).iterdir()):
-                if (sub / "config.cfg").is_file():
-                    return sub
-    except Exception:
-        pass
-    return None
-
-
-def _pipeline_read_set(root: Path) -> list[Path]:
-    # What spaCy reads when it loads a directory: other files there (outputs kept
-    # beside the model, say) are not the pipeline.
-    import json
-
-    names = ["config.cfg", "meta.json", "tokenizer", "vocab"]
-    try:
-        meta = json.loads((root / "meta.json").read_text(encoding="utf8"))
-        names += list(meta.get("components") or meta.get("pipeline") or [])
-    except (OSError, ValueError, AttributeError):
-        names += [p.name for p in root.iterdir() if p.is_dir()]
-    return [root / name for name in dict.fromkeys(names) if (root / name).exists()]
-
-
-def _file_digest(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while block := file.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _language_parts(nlp: "Language") -> dict[str, str]:
-    import hashlib
-
-    parts = {
-        "config": hashlib.sha256(nlp.config.to_str().encode("utf8")).hexdigest(),
-        "meta": hashlib.sha256(_stable_json(nlp.meta)).hexdigest(),
-    }
-    for name, component in nlp.components:
-        digest = hashlib.sha256(_stable_json(getattr(component, "cfg", None)))
-        model = getattr(component, "model", None)
-        if model is not None and hasattr(model, "walk"):
-            for node in model.walk():
-                digest.update(_stable_json(node.attrs))
-                for param in node.param_names:
-                    if node.has_param(param):
-                        digest.update(param.encode("utf8"))
-                        _hash_array(digest, node.ops.to_numpy(node.get_param(param)))
-                for shim in node.shims:
-                    state_dict = getattr(getattr(shim, "_model", None), "state_dict", None)
-                    if callable(state_dict):
-                        for key, tensor in state_dict().items():
-                            digest.update(str(key).encode("utf8"))
-                            _hash_tensor(digest, tensor)
-        parts[f"component '{name}'"] = digest.hexdigest()
-    return parts
-
-
-def _stable_json(value: Any) -> bytes:
-    import json
-
-    # Objects that JSON cannot hold count by their type, never by repr (which may
-    # hold a memory address, different in every process).
-    return json.dumps(value, sort_keys=True, default=lambda v: type(v).__name__).encode("utf8")
-
-
-def _hash_array(digest: Any, array: Any) -> None:
-    import numpy
-
-    array = numpy.ascontiguousarray(array)
-    digest.update(str((array.dtype.str, array.shape)).encode("utf8"))
-    digest.update(array.reshape(-1).view(numpy.uint8))
-
-
-def _hash_tensor(digest: Any, tensor: Any) -> None:
-    import torch
-
-    tensor = tensor.detach().to("cpu").contiguous()
-    digest.update(str((str(tensor.dtype), tuple(tensor.shape))).encode("utf8"))
-    if tensor.numel():
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
-
-
 def _engine_results(
     pipeline: "Language | str | Path",
     input_path: Path,
@@ -1261,7 +1103,6 @@ def _check_job(
     job: dict[str, Any],
     fingerprint: PipelineFingerprint,
     path: Path,
-    output: Path,
 ) -> None:
     from .outputs import OutputError
 
@@ -1269,7 +1110,7 @@ def _check_job(
         raise OutputError(
             Errors.E052.format(
                 checkpoint=path,
-                what="checkpoint version",
+                what="checkpoint version (an older nlp-tasks wrote it; it cannot be resumed)",
                 old=state.get("version"),
                 new=_CHECKPOINT_VERSION,
             )
@@ -1282,9 +1123,7 @@ def _check_job(
     if state["job"].get("pipeline digest") != fingerprint.digest:
         changes = fingerprint.changes(state.get("pipeline parts") or {})
         raise OutputError(
-            Errors.E086.format(
-                pipeline=job["pipeline"], checkpoint=path, changes=changes, output=output
-            )
+            Errors.E086.format(pipeline=job["pipeline"], checkpoint=path, changes=changes)
         )
 
 

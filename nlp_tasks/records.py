@@ -107,8 +107,9 @@ def detect_format(path: str | Path, input_format: str | None = None) -> str:
     """
     if input_format:
         if input_format not in FORMATS:
+            rule = f"one of {', '.join(FORMATS)}"
             raise InputError(
-                Errors.E048.format(role="input", path=path, formats=", ".join(FORMATS))
+                Errors.E057.format(name="--input-format", rule=rule, value=input_format)
             )
         return input_format
     path = Path(path)
@@ -117,7 +118,7 @@ def detect_format(path: str | Path, input_format: str | None = None) -> str:
         suffixes = suffixes[:-1]
     found = _SUFFIXES.get(suffixes[-1]) if suffixes else None
     if found is None:
-        raise InputError(Errors.E048.format(role="input", path=path, formats=", ".join(FORMATS)))
+        raise InputError(Errors.E048.format(path=path, formats=", ".join(FORMATS)))
     return found
 
 

@@ -53,6 +53,34 @@ def data_dir(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def nlp(tiny_backbone, data_dir):
+    """A sentiment + NER pipeline on the tiny backbone, trained a few steps so the
+    heads' outputs differ from text to text. Shared: tests must not change it."""
+    from spacy.training.initialize import init_nlp
+
+    from nlp_tasks.config import make_config
+    from nlp_tasks.readers import MultiTaskCorpus
+    from nlp_tasks.testing import train_steps
+
+    tasks = ("sentiment", "ner")
+    config = make_config(list(tasks), backbone=str(tiny_backbone), max_steps=10)
+    config["paths"]["data"] = str(data_dir)
+    config["training"]["optimizer"]["learn_rate"] = 0.002
+    nlp = init_nlp(config.interpolate())
+    examples = list(MultiTaskCorpus({t: data_dir / t / "train.jsonl" for t in tasks})(nlp))
+    train_steps(nlp, nlp.create_optimizer(), examples, steps=8, batch_size=13)
+    return nlp
+
+
+@pytest.fixture(scope="session")
+def pipeline_dir(nlp, tmp_path_factory) -> Path:
+    """The ``nlp`` fixture saved to disk. Shared: copy it before changing it."""
+    path = tmp_path_factory.mktemp("trained") / "pipeline"
+    nlp.to_disk(path)
+    return path
+
+
 @pytest.fixture
 def fresh_plugins():
     """Plugin state loaded anew for one test, and forgotten after it."""

@@ -17,13 +17,11 @@ from pathlib import Path
 import pytest
 import spacy
 import srsly
-from spacy.training.initialize import init_nlp
 
 import nlp_tasks
 from nlp_tasks.backbones import BackboneError, resolve_backbone
 from nlp_tasks.config import make_config
 from nlp_tasks.plugins import get_task
-from nlp_tasks.readers import MultiTaskCorpus
 from nlp_tasks.testing import make_tiny_backbone, train_steps
 
 WORDS = "Jane Smith loved the wonderful film in Paris but hated the cold food at Acme Corp".split()
@@ -50,26 +48,6 @@ def assert_same_outputs(a: list[dict], b: list[dict]) -> None:
     for x, y in zip(a, b):
         assert [list(e) for e in x["ents"]] == [list(e) for e in y["ents"]]
         assert x["cats"] == pytest.approx(y["cats"], abs=1e-5)
-
-
-@pytest.fixture(scope="module")
-def nlp(tiny_backbone, data_dir):
-    tasks = ("sentiment", "ner")
-    config = make_config(list(tasks), backbone=str(tiny_backbone), max_steps=10)
-    config["paths"]["data"] = str(data_dir)
-    config["training"]["optimizer"]["learn_rate"] = 0.002
-    nlp = init_nlp(config.interpolate())
-    examples = list(MultiTaskCorpus({t: data_dir / t / "train.jsonl" for t in tasks})(nlp))
-    # A few steps, so the heads' outputs differ from text to text.
-    train_steps(nlp, nlp.create_optimizer(), examples, steps=8, batch_size=13)
-    return nlp
-
-
-@pytest.fixture(scope="module")
-def pipeline_dir(nlp, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("multiprocessing") / "pipeline"
-    nlp.to_disk(path)
-    return path
 
 
 # nlp.pipe(n_process=2) ------------------------------------------------------------
@@ -283,8 +261,10 @@ def malicious_state() -> bytes:
     return buffer.getvalue()
 
 
-def test_backbone_weights_with_a_pickled_object_are_refused(nlp):
+def test_backbone_weights_with_a_pickled_object_are_refused(pipeline_dir):
     # spacy-transformers' HFShim.from_bytes calls torch.load without weights_only.
+    # A copy: a failed from_bytes may leave the shim's model re-created.
+    nlp = nlp_tasks.load(pipeline_dir)
     shim = next(s for s in nlp.get_pipe("transformer").model.walk() for s in s.shims)
     msg = srsly.msgpack_loads(shim.to_bytes())
     msg["state"] = malicious_state()

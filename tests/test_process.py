@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 from spacy.language import Language
-from spacy.training.initialize import init_nlp
 
-from nlp_tasks.config import make_config
 from nlp_tasks.outputs import OutputError
 from nlp_tasks.pipeline import doc_to_json, pipeline_tasks
 from nlp_tasks.process import (
@@ -22,9 +20,7 @@ from nlp_tasks.process import (
     process_file,
     process_records,
 )
-from nlp_tasks.readers import MultiTaskCorpus
 from nlp_tasks.records import InputError
-from nlp_tasks.testing import train_steps
 
 SEEN_QUESTIONS: list = []
 WORDS = "Jane Smith loved the wonderful film in Paris but hated the cold food at Acme Corp".split()
@@ -62,26 +58,6 @@ def assert_same_outputs(a: list[dict], b: list[dict]) -> None:
         assert x["ner"] == y["ner"]
         assert x["sentiment"]["label"] == y["sentiment"]["label"]
         assert x["sentiment"]["cats"] == pytest.approx(y["sentiment"]["cats"], abs=1e-5)
-
-
-@pytest.fixture(scope="module")
-def nlp(tiny_backbone, data_dir):
-    tasks = ("sentiment", "ner")
-    config = make_config(list(tasks), backbone=str(tiny_backbone), max_steps=10)
-    config["paths"]["data"] = str(data_dir)
-    config["training"]["optimizer"]["learn_rate"] = 0.002
-    nlp = init_nlp(config.interpolate())
-    examples = list(MultiTaskCorpus({t: data_dir / t / "train.jsonl" for t in tasks})(nlp))
-    # A few steps, so the heads' outputs differ from text to text.
-    train_steps(nlp, nlp.create_optimizer(), examples, steps=8, batch_size=13)
-    return nlp
-
-
-@pytest.fixture(scope="module")
-def pipeline_dir(nlp, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("process") / "pipeline"
-    nlp.to_disk(path)
-    return path
 
 
 @pytest.fixture

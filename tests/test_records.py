@@ -169,7 +169,7 @@ def test_formats_from_names_and_counts(tmp_path):
     assert detect_format("a.data", "txt") == "txt"
     with pytest.raises(InputError, match=r"\[E048\]"):
         detect_format("a.data")
-    with pytest.raises(InputError, match=r"\[E048\]"):
+    with pytest.raises(InputError, match=r"\[E057\] --input-format must be one of .*'xml'"):
         detect_format("a.jsonl", "xml")
     with pytest.raises(InputError, match=r"\[E049\]"):
         list(read_records(tmp_path / "missing.jsonl"))
