@@ -78,15 +78,27 @@ def python(code: str, cwd: Path, **kw):
     return run([sys.executable, "-c", code], cwd, **kw)
 
 
-def verdict(result, ok_when: bool | None = None) -> str:
-    """What a user saw: HANG, traceback, refused [CODE], or ok / exit N."""
+def verdict(result, ok_when: bool | None = None, api: bool = False) -> str:
+    """What a user saw: HANG, traceback, refused [CODE], usage error, or ok.
+
+    api: the case calls the Python API, where raising a coded exception is the
+    refusal (its traceback is the caller's to handle); on the command line any
+    traceback is a defect.
+    """
     if result is None:
         return "HANG"
     output = result.stdout + result.stderr
     if "Traceback (most recent call last)" in output:
         last = [line for line in result.stderr.strip().splitlines() if line.strip()][-1:]
+        codes = CODE.findall(last[0]) if last else []
+        if api and codes:
+            return f"raises [{codes[0]}] {last[0].split(':')[0].split('.')[-1]}"
         return f"traceback ({last[0][:70]})" if last else "traceback"
     codes = CODE.findall(result.stderr)
+    if result.returncode == 2 and "Usage:" in result.stderr:
+        return "usage error, exit 2"
+    if result.returncode == 3 and "processed" in result.stderr:
+        return "done, exit 3 (failed records in the errors file)"
     if result.returncode != 0:
         return f"refused [{codes[0]}]" if codes else f"exit {result.returncode}, no code"
     if ok_when is False:
@@ -352,7 +364,7 @@ def script_verdict(m: Path, tmp: Path, body: str, accepted: str = "ok") -> str:
     result = python(code, tmp)
     if result is not None and result.returncode == 0:
         return accepted
-    return verdict(result)
+    return verdict(result, api=True)
 
 
 SILENT = "WRONG: accepted silently"
@@ -367,7 +379,7 @@ def empty_sentiment(m: Path, tmp: Path) -> str:
     )
     if result is not None and result.returncode == 0 and not result.stdout.startswith("None"):
         return f"WRONG: a label for no text: {result.stdout.strip()}"
-    return f"{verdict(result)}: {result.stdout.strip()}" if result else "HANG"
+    return f"{verdict(result, api=True)}: {result.stdout.strip()}" if result else "HANG"
 
 
 @case('`nlp("   ")`: translation')
@@ -379,7 +391,7 @@ def blank_translation(m: Path, tmp: Path) -> str:
     )
     if result is not None and result.returncode == 0 and result.stdout.strip() != "None":
         return f"WRONG: a translation of no text: {result.stdout.strip()}"
-    return f"{verdict(result)}: {result.stdout.strip()}" if result else "HANG"
+    return f"{verdict(result, api=True)}: {result.stdout.strip()}" if result else "HANG"
 
 
 @case("`qa.ask(doc, q, top_k=-1)`")
@@ -416,7 +428,7 @@ def questions_string(m: Path, tmp: Path) -> str:
     )
     if result is not None and result.returncode == 0:
         return f"ok: {result.stdout.strip()[:60]}"
-    return verdict(result)
+    return verdict(result, api=True)
 
 
 @case("`predict(nlp, [b'bytes'])`")
@@ -435,7 +447,7 @@ def corrupt_weights(m: Path, tmp: Path) -> str:
     shutil.copytree(m, copy)
     model = copy / "sentiment" / "model"
     model.write_bytes(model.read_bytes()[:100])
-    return verdict(python(f"import nlp_tasks\nnlp_tasks.load({str(copy)!r})", tmp))
+    return verdict(python(f"import nlp_tasks\nnlp_tasks.load({str(copy)!r})", tmp), api=True)
 
 
 @case("meta.json with junk")
@@ -443,35 +455,54 @@ def corrupt_meta(m: Path, tmp: Path) -> str:
     copy = tmp / "M"
     shutil.copytree(m, copy)
     (copy / "meta.json").write_text("{not json")
-    return verdict(python(f"import nlp_tasks\nnlp_tasks.load({str(copy)!r})", tmp))
+    return verdict(python(f"import nlp_tasks\nnlp_tasks.load({str(copy)!r})", tmp), api=True)
 
 
 # Plugins ----------------------------------------------------------------------------
 
 
-def broken_plugin(tmp: Path) -> dict:
+def broken_plugin(tmp: Path, gate: bool) -> dict:
+    """A plugin distribution whose module raises on import, on PYTHONPATH.
+
+    gate: its ``spacy_factories`` entry point names nlp-tasks' gate, as the
+    ``new-plugin`` template writes it; otherwise its own module, as before.
+    """
     site = tmp / "site"
     (site / "broken_head").mkdir(parents=True)
     (site / "broken_head" / "__init__.py").write_text("raise RuntimeError('broken on import')\n")
     info = site / "nlp_tasks_broken-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: nlp-tasks-broken\nVersion: 0.1\n")
+    spacy_target = "nlp_tasks.plugins:spacy_factories" if gate else "broken_head:make"
     (info / "entry_points.txt").write_text(
-        "[nlp_tasks]\nbroken = broken_head\n\n[spacy_factories]\nbroken = broken_head:make\n"
+        "[nlp_tasks]\nbroken = broken_head\n\n"
+        "[nlp_tasks_factories]\nbroken = broken_head:make\n\n"
+        f"[spacy_factories]\nbroken = {spacy_target}\n"
     )
     path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
     return {"PYTHONPATH": path}
 
 
-@case("a broken plugin with `spacy_factories`: `spacy.blank('en')`")
-def broken_factories_blank(m: Path, tmp: Path) -> str:
-    return verdict(python("import spacy; spacy.blank('en')", tmp, env=broken_plugin(tmp)))
+BLANK = "import spacy; spacy.blank('en')"
 
 
-@case("a broken plugin with `spacy_factories`: load M")
-def broken_factories_load(m: Path, tmp: Path) -> str:
-    code = f"import nlp_tasks; nlp_tasks.load({str(m)!r})('A text.')"
-    return verdict(python(code, tmp, env=broken_plugin(tmp)))
+def load_and_run(m: Path) -> str:
+    return f"import nlp_tasks; nlp_tasks.load({str(m)!r})('A text.')"
+
+
+@case("a broken plugin, template entry points: `spacy.blank('en')`")
+def broken_gate_blank(m: Path, tmp: Path) -> str:
+    return verdict(python(BLANK, tmp, env=broken_plugin(tmp, gate=True)), api=True)
+
+
+@case("a broken plugin, template entry points: load M")
+def broken_gate_load(m: Path, tmp: Path) -> str:
+    return verdict(python(load_and_run(m), tmp, env=broken_plugin(tmp, gate=True)), api=True)
+
+
+@case("a broken plugin naming its own module in `spacy_factories`: `spacy.blank('en')`")
+def broken_own_blank(m: Path, tmp: Path) -> str:
+    return verdict(python(BLANK, tmp, env=broken_plugin(tmp, gate=False)), api=True)
 
 
 @case("NLP_TASKS_BLOCK_PLUGINS=nlp-tasks-qa, load M")
@@ -484,7 +515,7 @@ def blocked_qa(m: Path, tmp: Path) -> str:
     result = python(code, tmp, env={"NLP_TASKS_BLOCK_PLUGINS": "nlp-tasks-qa"})
     if result is not None and result.returncode == 0:
         return f"WRONG: loaded, {result.stdout.strip()}"
-    return verdict(result)
+    return verdict(result, api=True)
 
 
 @case("NLP_TASKS_LOAD_PLUGINS='' , load M")
@@ -494,7 +525,7 @@ def load_none(m: Path, tmp: Path) -> str:
     )
     if result is not None and result.returncode == 0:
         return "WRONG: every head loaded"
-    return verdict(result)
+    return verdict(result, api=True)
 
 
 @case("NLP_TASKS_LOAD_PLUGINS=',' (odd value)")

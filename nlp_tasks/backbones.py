@@ -147,6 +147,13 @@ class _ResolvingInit:
         self.init = init
 
     def __call__(self, model: Model, X: Any = None, Y: Any = None) -> Any:
+        """Initialize the model, loading the backbone its ``name`` resolves to.
+
+        model (Model): The spacy-transformers model.
+        X (Any): Sample input, passed on.
+        Y (Any): Sample output, passed on.
+        RETURNS (Any): What the wrapped ``init`` returns.
+        """
         if model.attrs["has_transformer"]:
             return self.init(model, X=X, Y=Y)
         name = model.attrs["name"]

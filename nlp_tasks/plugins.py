@@ -91,6 +91,10 @@ class PluginInfo:
     allowed: bool = field(default=True, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """The public fields, as ``nlp-tasks plugins`` prints them.
+
+        RETURNS (dict[str, Any]): JSON-serializable data.
+        """
         hidden = ("factory_entry_points", "allowed")
         return {k: v for k, v in self.__dict__.items() if k not in hidden}
 
