@@ -31,6 +31,14 @@ NER = [
 ]
 
 
+def pytest_collection_modifyitems(items) -> None:
+    # A test that starts a fresh interpreter (the `cli` and `python` fixtures) pays
+    # for importing spaCy and torch there, 2-6 s: it belongs to the slow tier.
+    for item in items:
+        if {"cli", "python"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def write_jsonl(path: Path, records) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf8")

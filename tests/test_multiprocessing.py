@@ -97,6 +97,7 @@ def run_with_hard_timeout(args: list[str], timeout: float) -> subprocess.Complet
     return subprocess.CompletedProcess(args, proc.returncode, stdout, stderr)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["fork", "spawn"])
 def test_pipe_with_two_processes_finishes_and_equals_one_process(pipeline_dir, method):
     texts = [text_for(i) for i in range(20)]

@@ -400,6 +400,7 @@ def test_cli_reports_a_bad_setup_without_a_traceback(pipeline_dir, tmp_path, cli
 # Ray --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_ray_engine_gives_the_same_output_as_the_local_engine(nlp, pipeline_dir, corpus, tmp_path):
     pytest.importorskip("ray.data")
     local = tmp_path / "local.jsonl"

@@ -7,6 +7,9 @@ import sys
 
 import pytest
 
+# The module fixture scaffolds and pip-installs a plugin; its tests run nested pytest.
+pytestmark = pytest.mark.slow
+
 
 def pip_install(source, site):
     # --no-build-isolation: the test builds with the venv's setuptools, offline.

@@ -124,6 +124,7 @@ def test_long_document_is_encoded_whole(trained):
     assert any(ent.start > 650 for ent in doc.ents), "entities are found past the first window"
 
 
+@pytest.mark.slow
 def test_spacy_train_runs_without_code_in_a_fresh_interpreter(
     tiny_backbone, data_dir, tmp_path, cli, python
 ):

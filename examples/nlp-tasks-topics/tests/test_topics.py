@@ -40,6 +40,7 @@ def write_jsonl(path, records):
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf8")
 
 
+@pytest.mark.slow
 def test_passes_the_core_plugin_check(tmp_path):
     check = check_task("topics", TOPICS, tmp_path, steps=40)
     assert check.loss_after < check.loss_before

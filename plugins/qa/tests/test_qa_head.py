@@ -202,6 +202,7 @@ def test_a_question_longer_than_allowed_is_truncated_with_a_warning(trained):
     assert len(answers) == 1
 
 
+@pytest.mark.slow
 def test_round_trip_in_a_fresh_interpreter_gives_the_same_answers(trained, tmp_path):
     import subprocess
     import sys

@@ -110,6 +110,7 @@ def test_scorer_skips_examples_of_other_tasks():
     assert score_qa([unanswered])["qa_f1"] == 0.0
 
 
+@pytest.mark.slow
 def test_plugin_check(tmp_path):
     from nlp_tasks.testing import check_task
 
@@ -132,6 +133,7 @@ def test_plugin_check(tmp_path):
     assert check.scores["qa_f1"] is not None
 
 
+@pytest.mark.slow
 def test_generated_config_trains_with_spacy_in_a_fresh_interpreter(tmp_path):
     import subprocess
     import sys

@@ -65,6 +65,7 @@ def test_blank_docs_in_a_batch_do_not_shift_the_others(nlp):
     assert all(batched[i]._.sentiment in ("positive", "negative") for i in (0, 2, 4))
 
 
+@pytest.mark.slow
 def test_check_task_pipeline_takes_whitespace_only_text(tmp_path):
     records = [{"text": text, "label": label} for text, label in TRAIN]
     check = check_task("sentiment", records, tmp_path, steps=20)

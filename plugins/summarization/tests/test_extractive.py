@@ -79,6 +79,7 @@ def test_batching_gives_the_same_outputs_as_one_by_one(trained, records):
             )
 
 
+@pytest.mark.slow
 def test_round_trip_in_a_fresh_interpreter(trained, records, tmp_path):
     import subprocess
     import sys

@@ -28,6 +28,7 @@ def changed(before, after):
     return sum(int(not (before[k] == after[k]).all()) for k in before)
 
 
+@pytest.mark.slow
 def test_passes_the_core_plugin_check(records, tmp_path):
     check = check_task("summarization", records, tmp_path, steps=30)
     assert check.loss_after < check.loss_before
@@ -84,6 +85,7 @@ def test_both_heads_learn_in_one_run(multitask):
     assert scores["summarization_rougeL"] > 0.3
 
 
+@pytest.mark.slow
 def test_spacy_train_and_load_without_code(backbone, records, sentiment_records, tmp_path):
     """``nlp-tasks init config`` then ``python -m spacy train``, ``spacy.load``,
     ``nlp_tasks.load`` and ``nlp-tasks evaluate`` in fresh interpreters."""

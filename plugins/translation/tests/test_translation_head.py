@@ -102,6 +102,7 @@ def test_a_loaded_pipeline_decodes_with_the_settings_of_its_config(trained, tmp_
     assert spacy.load(tmp_path / "pipeline")("the cat sleeps")._.translation == "die Katze schläft"
 
 
+@pytest.mark.slow
 def test_round_trip_in_a_fresh_interpreter(trained, tmp_path):
     nlp, _ = trained
     nlp.to_disk(tmp_path / "pipeline")
