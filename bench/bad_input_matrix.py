@@ -178,20 +178,13 @@ def csv_quote(m: Path, tmp: Path) -> str:
     return f"{verdict(result)}: {', '.join(ids)}"
 
 
-def kill_midway(m: Path, tmp: Path, extra: list[str]) -> None:
+#: A run over in.jsonl into o.jsonl that checkpoints after every batch of 2.
+RESUMABLE = ["in.jsonl", "o.jsonl", "--batch-size", "2", "--checkpoint-seconds", "0"]
+
+
+def kill_midway(m: Path, tmp: Path) -> None:
     process = subprocess.Popen(
-        [
-            *CLI,
-            "process",
-            str(m),
-            "in.jsonl",
-            "o.jsonl",
-            "--batch-size",
-            "2",
-            "--checkpoint-seconds",
-            "0",
-            *extra,
-        ],
+        [*CLI, "process", str(m), *RESUMABLE],
         cwd=tmp,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -209,18 +202,8 @@ def kill_midway(m: Path, tmp: Path, extra: list[str]) -> None:
 def kill_rerun(m: Path, tmp: Path) -> str:
     corpus(tmp / "in.jsonl", 30)
     reference = cli("process", str(m), "in.jsonl", "ref.jsonl", "--batch-size", "2", cwd=tmp)
-    kill_midway(m, tmp, [])
-    result = cli(
-        "process",
-        str(m),
-        "in.jsonl",
-        "o.jsonl",
-        "--batch-size",
-        "2",
-        "--checkpoint-seconds",
-        "0",
-        cwd=tmp,
-    )
+    kill_midway(m, tmp)
+    result = cli("process", str(m), *RESUMABLE, cwd=tmp)
     if reference is None or result is None:
         return "HANG"
     same = (tmp / "o.jsonl").read_bytes() == (tmp / "ref.jsonl").read_bytes()
@@ -232,7 +215,7 @@ def changed_pipeline(m: Path, tmp: Path) -> str:
     copy = tmp / "M"
     shutil.copytree(m, copy)
     corpus(tmp / "in.jsonl", 30)
-    kill_midway(copy, tmp, [])
+    kill_midway(copy, tmp)
     config = (copy / "config.cfg").read_text()
     config = re.sub(r"num_beams = \d+", "num_beams = 1", config)
     config = re.sub(r"max_new_tokens = \d+", "max_new_tokens = 3", config)
@@ -246,7 +229,7 @@ def changed_pipeline(m: Path, tmp: Path) -> str:
 @case("resume with another --batch-size")
 def changed_batch_size(m: Path, tmp: Path) -> str:
     corpus(tmp / "in.jsonl", 30)
-    kill_midway(m, tmp, [])
+    kill_midway(m, tmp)
     result = cli("process", str(m), "in.jsonl", "o.jsonl", "--batch-size", "7", cwd=tmp)
     if result is not None and result.returncode == 0:
         return "ok: resumed (bytes may differ at ~1e-6)"

@@ -97,17 +97,11 @@ def pipeline_directory(pipeline: "Language | str | Path") -> Path | None:
     path = Path(pipeline)
     if path.is_dir():
         return path
-    try:
-        from spacy.util import get_package_path, is_package
+    from spacy.util import is_package
 
-        if is_package(str(pipeline)):
-            # A package built by `spacy package` keeps the pipeline in a subfolder.
-            for sub in sorted(get_package_path(str(pipeline)).iterdir()):
-                if (sub / "config.cfg").is_file():
-                    return sub
-    except Exception:
-        pass
-    return None
+    from .pipeline import package_pipeline_dir
+
+    return package_pipeline_dir(str(pipeline)) if is_package(str(pipeline)) else None
 
 
 def pipeline_files(root: Path) -> list[Path]:

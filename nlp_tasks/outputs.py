@@ -83,13 +83,22 @@ def json_line(record: Any) -> bytes:
         return (json.dumps(record) + "\n").encode("utf8")
 
 
+def temp_path(path: Path) -> Path:
+    """Where a file is written before it atomically replaces ``path``.
+
+    path (Path): The file.
+    RETURNS (Path): ``<path>.tmp`` beside it.
+    """
+    return path.with_name(path.name + ".tmp")
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace a file's content all at once: a reader sees the old or the new, never half.
 
     path (Path): The file.
     data (bytes): Its new content.
     """
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = temp_path(path)
     with writing(path):
         with tmp.open("wb") as file:
             file.write(data)
@@ -351,7 +360,7 @@ class ParquetOutput:
                     Errors.E059.format(first=self.first_line, last=self.last_line, error=error)
                 ) from None
             part = self._part(self.parts)
-            tmp = part.with_name(part.name + ".tmp")
+            tmp = temp_path(part)
             with writing(part):
                 pq.write_table(table, tmp)
                 with tmp.open("rb") as file:
@@ -372,7 +381,7 @@ class ParquetOutput:
         # From the part files, not from memory: a resumed run must merge with the very
         # schema an uninterrupted one does (Parquet renames list items, for one).
         schema = self._known_schema() or pa.schema([("line", pa.int64())])
-        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp = temp_path(self.path)
         with writing(self.path):
             with pq.ParquetWriter(tmp, schema) as writer:
                 for number in range(self.parts):

@@ -39,12 +39,12 @@ def load(name: str | Path, **kwargs: Any) -> Language:
     RETURNS (Language): The pipeline.
     """
     import spacy
-    from spacy.util import get_installed_models, get_package_path, is_package
+    from spacy.util import get_installed_models, is_package
 
     path = Path(name)
     if not (path.is_dir() and (path / "config.cfg").exists()):
         if is_package(str(name)) or str(name) in get_installed_models():
-            path = _package_data_dir(get_package_path(str(name)))
+            path = package_pipeline_dir(str(name))
         elif not path.exists():
             raise PipelineNotFoundError(Errors.E006.format(name=name))
     if path is not None and (path / "config.cfg").is_file():
@@ -82,9 +82,17 @@ def _reads_as_damage(error: Exception) -> bool:
     return isinstance(error, RuntimeError) and "PytorchStreamReader" in str(error)
 
 
-def _package_data_dir(package: Path) -> Path | None:
-    # `spacy package` puts the pipeline in a `<name>-<version>` directory of the package.
-    for candidate in sorted(package.iterdir()):
+def package_pipeline_dir(name: str) -> Path | None:
+    """The pipeline directory inside an installed pipeline package.
+
+    ``spacy package`` puts the pipeline in a ``<name>-<version>`` folder of the package.
+
+    name (str): The package name.
+    RETURNS (Path | None): The folder holding config.cfg; None if there is none.
+    """
+    from spacy.util import get_package_path
+
+    for candidate in sorted(get_package_path(name).iterdir()):
         if candidate.is_dir() and (candidate / "config.cfg").exists():
             return candidate
     return None

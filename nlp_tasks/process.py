@@ -893,7 +893,7 @@ class _JobFiles:
     """
 
     def __init__(self, output: Path, errors: Path) -> None:
-        from .outputs import lock_path, output_format
+        from .outputs import lock_path, output_format, temp_path
 
         self.output = output
         self.errors = errors
@@ -904,8 +904,8 @@ class _JobFiles:
             "output": output,
             "errors file": errors,
             "checkpoint": self.checkpoint,
-            "checkpoint's temporary file": _tmp(self.checkpoint),
-            "output's temporary file": _tmp(output),
+            "checkpoint's temporary file": temp_path(self.checkpoint),
+            "output's temporary file": temp_path(output),
             "output's lock file": lock_path(output),
             "errors file's lock file": lock_path(errors),
         }
@@ -957,10 +957,6 @@ def _naming(path: Path, target: Path, what: str) -> str:
     if path.resolve() == target.resolve():
         return f"a link to {what} '{target}'"
     return f"{what} '{target}' under another name (a hard link)"
-
-
-def _tmp(path: Path) -> Path:
-    return path.with_name(path.name + ".tmp")
 
 
 def _same_path(a: Path, b: Path) -> bool:
