@@ -456,7 +456,7 @@ def broken_plugin(tmp: Path, gate: bool) -> dict:
     info = site / "nlp_tasks_broken-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: nlp-tasks-broken\nVersion: 0.1\n")
-    spacy_target = "nlp_tasks.plugins:spacy_factories" if gate else "broken_head:make"
+    spacy_target = "nlp_tasks.registry:spacy_factories" if gate else "broken_head:make"
     (info / "entry_points.txt").write_text(
         "[nlp_tasks]\nbroken = broken_head\n\n"
         "[nlp_tasks_factories]\nbroken = broken_head:make\n\n"

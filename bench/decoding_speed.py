@@ -33,7 +33,7 @@ def build_ours(data_dir: Path):
     """The translation head on the default backbone, initialized on the dev pairs."""
     from spacy.training.initialize import init_nlp
 
-    from nlp_tasks.config import make_config
+    from nlp_tasks.training.config import make_config
 
     config = make_config(["translation"])
     config["paths"]["translation_train"] = str(data_dir / "dev.jsonl")
@@ -47,7 +47,7 @@ def build_baseline(nlp):
 
     from transformers import AutoModel, AutoTokenizer, EncoderDecoderModel
 
-    from nlp_tasks.decoder import decoder_module
+    from nlp_tasks.generation.decoder import decoder_module
 
     transformer = nlp.get_pipe("transformer")
     path = transformer.model.attrs["name"]

@@ -102,7 +102,7 @@ def train_pipeline(system: str, args: argparse.Namespace, data: Path) -> dict[st
     """Train our pipeline with ``spacy train`` and score it on dev."""
     from thinc.api import Config
 
-    from nlp_tasks.config import make_config
+    from nlp_tasks.training.config import make_config
 
     config = make_config(
         ["qa"],
@@ -179,7 +179,7 @@ def _step_seconds(stamps: list[tuple[float, float]]) -> dict[str, float | None]:
 def score_pipeline(model_path: Path, dev: Path) -> dict[str, Any]:
     """Dev exact match and F1 of a trained pipeline, with its evaluation time."""
     import nlp_tasks
-    from nlp_tasks.plugins import get_task
+    from nlp_tasks.registry import get_task
 
     nlp = nlp_tasks.load(model_path)
     task = get_task("qa")
@@ -200,7 +200,7 @@ def train_hf(system: str, args: argparse.Namespace, data: Path) -> dict[str, Any
     from nlp_tasks_qa.windows import gold_positions, make_windows
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    from nlp_tasks.backbones import resolve_backbone
+    from nlp_tasks.components.backbone import resolve_backbone
 
     torch.manual_seed(args.seed)
     path = resolve_backbone(args.backbone)

@@ -109,7 +109,7 @@ def train(args: argparse.Namespace, run: Path, *, abstractive: bool = False) -> 
     import spacy
     from spacy.training.initialize import init_nlp
 
-    from nlp_tasks.config import make_config
+    from nlp_tasks.training.config import make_config
 
     config = make_config(
         ["summarization"],

@@ -51,7 +51,7 @@ def build_pipeline(heads: int, window: int, stride: int):
     """A pipeline of the offline backbone with 1, 2 or 3 heads, initialized on assets/."""
     from spacy.training.initialize import init_nlp
 
-    from nlp_tasks.config import make_config
+    from nlp_tasks.training.config import make_config
 
     tasks = ["sentiment", "ner"][: min(heads, 2)]
     config = make_config(tasks, window=window, stride=stride)
@@ -93,8 +93,8 @@ def bare_batches(nlp, texts: list[str], batch_size: int, batch_words: int) -> li
     from spacy_transformers.layers.transformer_model import huggingface_tokenize
     from spacy_transformers.util import batch_by_length
 
-    from nlp_tasks.process import chunk_records
-    from nlp_tasks.records import records_from_python
+    from nlp_tasks.batch.inputs import records_from_python
+    from nlp_tasks.batch.process import chunk_records
 
     transformer = nlp.get_pipe("transformer")
     model = transformer.model
@@ -198,7 +198,7 @@ def run_hf(pipes, texts: list[str]) -> float:
 
 
 def run_ours(nlp, texts: list[str], batch_size: int, batch_words: int) -> float:
-    from nlp_tasks.process import process_records
+    from nlp_tasks.batch.process import process_records
 
     list(process_records(nlp, texts[:2]))
     return time_it(
@@ -214,7 +214,7 @@ def scaling(pipeline_dir: Path, texts: list[str], batch_size: int, engines, tmp:
     Start-up (starting processes or Ray, loading the pipeline in each) is timed by
     the same run over one document and taken off.
     """
-    from nlp_tasks.process import process_file
+    from nlp_tasks.batch.process import process_file
 
     corpus = tmp / "scaling.jsonl"
     corpus.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf8")
@@ -279,9 +279,9 @@ def memory(pipeline_dir: Path, texts: list[str], n: int, chars: int, batch_size:
 
 
 def memory_worker(pipeline_dir: str, corpus: str, output: str, batch_size: str) -> None:
-    from nlp_tasks.pipeline import load
-    from nlp_tasks.process import process_file
-    from nlp_tasks.records import count_records
+    from nlp_tasks.batch.inputs import count_records
+    from nlp_tasks.batch.process import process_file
+    from nlp_tasks.inference import load
 
     n = count_records(corpus)
     nlp = load(pipeline_dir)
@@ -332,8 +332,8 @@ def main() -> None:
 
     transformers.logging.set_verbosity_error()
 
-    from nlp_tasks.backbones import resolve_backbone
-    from nlp_tasks.default_backbones import DEFAULT_BACKBONE
+    from nlp_tasks.components.backbone import resolve_backbone
+    from nlp_tasks.registry.default_backbones import DEFAULT_BACKBONE
 
     model_dir = resolve_backbone(DEFAULT_BACKBONE)
     texts = load_texts(args.data, args.docs)

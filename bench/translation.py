@@ -22,7 +22,7 @@ DATA = ROOT.parent / "shared" / "datasets"
 
 
 def write_config(path: Path, args: argparse.Namespace) -> None:
-    from nlp_tasks.config import make_config
+    from nlp_tasks.training.config import make_config
 
     config = make_config(
         ["translation"],
@@ -63,8 +63,8 @@ def learning_curve(log: Path, eval_frequency: int) -> list[dict]:
 def score_dev(model_dir: Path, dev: Path, num_beams: int) -> dict:
     """BLEU/chrF of a trained pipeline on the whole dev file, and its speed."""
     import nlp_tasks
-    from nlp_tasks.plugins import get_task
-    from nlp_tasks.readers import read_jsonl
+    from nlp_tasks.registry import get_task
+    from nlp_tasks.training.corpus import read_jsonl
 
     nlp = nlp_tasks.load(model_dir)
     task = get_task("translation")

@@ -6,13 +6,15 @@ function that needs them is called, so importing this package is cheap.
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import CodedMessages
-from .hookspecs import hookimpl
+from .errors import CodedMessages, ConfigError, NlpTasksError
+from .registry.hookspecs import hookimpl
 from .task import PLUGIN_API_VERSION, RecordError, Task, is_blank, require_text
 
 __version__ = "0.1.0"
 __all__ = [
     "CodedMessages",
+    "ConfigError",
+    "NlpTasksError",
     "PLUGIN_API_VERSION",
     "GenerativeHead",
     "RecordError",
@@ -29,19 +31,19 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .generation import GenerativeHead
-    from .pipe import SharedBackboneHead, listener_config, shared_transformer
-    from .pipeline import load, predict
-    from .readers import read_jsonl
+    from .components.head import SharedBackboneHead, listener_config, shared_transformer
+    from .generation.head import GenerativeHead
+    from .inference import load, predict
+    from .training.corpus import read_jsonl
 
 _LAZY = {
-    "GenerativeHead": "generation",
-    "load": "pipeline",
-    "predict": "pipeline",
-    "SharedBackboneHead": "pipe",
-    "listener_config": "pipe",
-    "shared_transformer": "pipe",
-    "read_jsonl": "readers",
+    "GenerativeHead": "generation.head",
+    "load": "inference",
+    "predict": "inference",
+    "SharedBackboneHead": "components.head",
+    "listener_config": "components.head",
+    "shared_transformer": "components.head",
+    "read_jsonl": "training.corpus",
 }
 
 

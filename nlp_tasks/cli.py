@@ -10,8 +10,8 @@ from typing import Any, NoReturn
 
 import typer
 
-from . import plugins
 from .errors import Errors
+from .registry import manager as plugins
 
 # typer < 0.26 runs on the click package and typer >= 0.26 on its own copy of it
 # (typer._click). typer.BadParameter is that click's class in either, so its module
@@ -66,9 +66,9 @@ def init_config_command(
     ),
 ) -> None:
     """Write a complete training config: shared transformer + one head per task."""
-    from .backbones import resolve_backbone
-    from .config import make_config
-    from .default_backbones import DEFAULT_BACKBONE
+    from .components.backbone import resolve_backbone
+    from .registry.default_backbones import DEFAULT_BACKBONE
+    from .training.config import make_config
 
     to_stdout = str(output) == "-"
     if not to_stdout:
@@ -104,7 +104,7 @@ def new_plugin_command(
     description: str = typer.Option("", help="One line for the package metadata."),
 ) -> None:
     """Scaffold a ready-to-publish task plugin distribution."""
-    from .scaffold import new_plugin
+    from .registry.scaffold import new_plugin
 
     if directory.exists() and not directory.is_dir():
         _fail(Errors.E028.format(path=directory, option="--directory", problem="it is a file"))
@@ -130,7 +130,7 @@ def add_task_command(
     gpu_id: int = typer.Option(-1, help="GPU to train on; -1 for CPU."),
 ) -> None:
     """Train a new head onto a trained pipeline; the existing heads stay as they are."""
-    from .extend import add_task
+    from .training.extend import add_task
 
     for role, path in (("train", train), ("dev", dev)):
         if not path.is_file():
@@ -172,8 +172,8 @@ def evaluate_command(
     batch_size: int = typer.Option(64, min=1, help="Docs per batch."),
 ) -> None:
     """Score every head of a pipeline on per-task JSONL data and print a table."""
-    from .evaluate import check_sources, dev_sources, evaluate, format_table
-    from .pipeline import load
+    from .inference import load
+    from .training.evaluate import check_sources, dev_sources, evaluate, format_table
 
     pairs = _source_pairs(source or [])
     if data is None and not pairs:
@@ -221,7 +221,7 @@ def predict_command(
     Blank texts (and blank lines of the file) are skipped and counted, as
     `process` does; if nothing but blank texts is given, there is nothing to do.
     """
-    from .pipeline import load, predict
+    from .inference import load, predict
 
     if not texts and file is None:
         raise UsageError("Give one or more TEXTS, or --file FILE.")
@@ -280,7 +280,7 @@ def process_command(
     checkpoint. Bad records go to the errors file with their line and the reason.
     Exit status: 0 all done; 1 stopped by an error; 3 done, but some records failed.
     """
-    from .process import process_file
+    from .batch.process import process_file
 
     try:
         summary = process_file(
@@ -388,14 +388,14 @@ def is_project_error(error: BaseException) -> bool:
 
 def _project_errors() -> tuple[type[Exception], ...]:
     # Imported here: most of these modules import spaCy or torch.
-    from .backbones import BackboneError
-    from .extend import PipelineChangedError
-    from .outputs import OutputError
-    from .pipeline import PipelineNotFoundError
-    from .process import OptionError, ProcessError
-    from .readers import DataError
-    from .records import InputError
-    from .scaffold import ScaffoldError
+    from .batch.inputs import InputError
+    from .batch.outputs import OutputError
+    from .batch.process import OptionError, ProcessError
+    from .components.backbone import BackboneError
+    from .inference import PipelineNotFoundError
+    from .registry.scaffold import ScaffoldError
+    from .training.corpus import DataError
+    from .training.extend import PipelineChangedError
 
     return (
         plugins.PluginError,
@@ -445,7 +445,7 @@ def _read_texts(
     document a line, if the ending says nothing). The first bad record stops
     the command with its coded message, which names the file and line.
     """
-    from .records import InputError, RecordFields, detect_format, read_records
+    from .batch.inputs import InputError, RecordFields, detect_format, read_records
 
     _check_readable(path, option)
     try:

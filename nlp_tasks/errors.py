@@ -1,10 +1,127 @@
-"""Coded errors and warnings.
+"""Every exception nlp-tasks raises on purpose, and every coded message.
 
-Every message says what went wrong, shows the values involved and names the
-next step. Codes are stable, so a user can search for them and a test can
-match them. Access a message through the class (``Errors.E001``) to get it
-with its ``[E001]`` prefix, then ``.format()`` the named fields.
+Each exception class derives from ``NlpTasksError`` and from the builtin error a
+caller would expect (``ValueError`` for bad values, ``OSError`` for files), so
+``except NlpTasksError`` catches every problem nlp-tasks reports and
+``except ValueError`` keeps working. Every message says what went wrong, shows
+the values involved and names the next step. Codes are stable and in order, so
+a user can search for them and a test can match them. Access a message through
+the class (``Errors.E001``) to get it with its ``[E001]`` prefix, then
+``.format()`` the named fields.
 """
+
+from pathlib import Path
+
+
+class NlpTasksError(Exception):
+    """The base of every error nlp-tasks raises on purpose; its message is coded."""
+
+
+# -- plugins and tasks
+
+
+class PluginError(NlpTasksError, RuntimeError):
+    """A plugin problem: a conflict, an unsupported API version, a missing task."""
+
+
+class RecordError(NlpTasksError, ValueError):
+    """Raised by ``Task.make_example`` for a record it cannot use.
+
+    The message says what is wrong with the record; the core adds the file and
+    line it came from.
+    """
+
+
+class ConfigError(NlpTasksError, ValueError):
+    """A component or architecture setting that cannot be used (a config value)."""
+
+
+class ScaffoldError(NlpTasksError, ValueError):
+    """A plugin name or output directory that cannot be used."""
+
+
+# -- pipelines: backbones, heads, text generation
+
+
+class BackboneError(NlpTasksError, OSError):
+    """A backbone name that resolves to nothing loadable."""
+
+
+class GenerationSettingsError(NlpTasksError, ValueError):
+    """A ``generation`` setting that Hugging Face's ``GenerationConfig`` does not have."""
+
+
+class TargetTokenizerError(NlpTasksError, ValueError):
+    """A target tokenizer setting that cannot be used."""
+
+
+class PipelineNotFoundError(NlpTasksError, OSError):
+    """No pipeline directory or installed package of the given name."""
+
+
+class PipelineLoadError(NlpTasksError, ValueError):
+    """A pipeline directory whose config, meta or weights cannot be read."""
+
+
+class PredictInputError(NlpTasksError, ValueError):
+    """An item given to ``predict`` that is no usable text."""
+
+
+# -- training
+
+
+class DataError(NlpTasksError, ValueError):
+    """A data file or record that cannot be used; the message names file and line."""
+
+
+class PipelineChangedError(NlpTasksError, RuntimeError):
+    """Training a new head changed what the pipeline's existing heads output."""
+
+
+# -- batch processing
+
+
+class InputError(NlpTasksError, ValueError):
+    """An input that cannot be read at all (as opposed to one bad record in it)."""
+
+
+class OptionError(NlpTasksError, ValueError):
+    """A processing setting out of range."""
+
+
+class ProcessError(NlpTasksError, RuntimeError):
+    """A batch run that cannot go on; the message says why and what to do."""
+
+
+class OutputError(NlpTasksError, OSError):
+    """An output that does not fit the run: another job's checkpoint, or a changed file."""
+
+
+class WriteError(OutputError):
+    """A file of the run could not be written (a full disk, say); the run stops there.
+
+    path (Path): The file being written.
+    error (OSError): What the system said.
+    """
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        super().__init__(f"cannot write '{path}': {error}")
+        self.path = path
+        self.error = error
+
+
+class LockedError(OutputError):
+    """Another run holds the lock of a file this run would write."""
+
+
+# -- warnings
+
+
+class PluginWarning(UserWarning):
+    """A plugin was skipped; the others still work."""
+
+
+# -- coded messages
 
 
 class CodedMessages(type):

@@ -4,6 +4,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .errors import RecordError
+
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
@@ -12,14 +14,6 @@ if TYPE_CHECKING:
 #: The plugin API this core provides. A task declares the range it supports in
 #: ``Task.api_version``; a minor release only adds to the API.
 PLUGIN_API_VERSION = "1.0"
-
-
-class RecordError(ValueError):
-    """Raised by ``Task.make_example`` for a record it cannot use.
-
-    The message says what is wrong with the record; the core adds the file and
-    line it came from.
-    """
 
 
 def require_text(record: "dict[str, Any]", field: str = "text") -> str:

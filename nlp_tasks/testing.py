@@ -232,10 +232,10 @@ def check_task(
     from spacy.training.initialize import init_nlp
     from spacy.training.loop import train
 
-    from . import plugins
-    from .config import make_config
-    from .pipeline import load
-    from .readers import make_task_example
+    from .inference import load
+    from .registry import manager as plugins
+    from .training.config import make_config
+    from .training.corpus import make_task_example
 
     task = plugins.get_task(task_name)
     path = Path(path)
@@ -300,7 +300,7 @@ def check_task(
     script = (
         "import json, sys\n"
         "import nlp_tasks\n"
-        "from nlp_tasks.plugins import get_task\n"
+        "from nlp_tasks.registry.manager import get_task\n"
         "nlp = nlp_tasks.load(sys.argv[1])\n"
         "task = get_task(sys.argv[2])\n"
         "texts = json.loads(sys.stdin.read())\n"
@@ -329,8 +329,8 @@ def check_task(
 def _task_loss(nlp: Language, component: str, records: list[dict[str, Any]], source: Path) -> float:
     # A forward and backward pass with sgd=False computes the loss without
     # changing any weight; callers throw the pipeline away or only read it.
-    from . import plugins
-    from .readers import make_task_example
+    from .registry import manager as plugins
+    from .training.corpus import make_task_example
 
     task = plugins.get_task(component)
     examples = [

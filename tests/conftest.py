@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nlp_tasks import plugins
+from nlp_tasks.registry import manager as plugins
 from nlp_tasks.testing import make_tiny_backbone
 
 SENTIMENT = [
@@ -67,9 +67,9 @@ def nlp(tiny_backbone, data_dir):
     heads' outputs differ from text to text. Shared: tests must not change it."""
     from spacy.training.initialize import init_nlp
 
-    from nlp_tasks.config import make_config
-    from nlp_tasks.readers import MultiTaskCorpus
     from nlp_tasks.testing import train_steps
+    from nlp_tasks.training.config import make_config
+    from nlp_tasks.training.corpus import MultiTaskCorpus
 
     tasks = ("sentiment", "ner")
     config = make_config(list(tasks), backbone=str(tiny_backbone), max_steps=10)

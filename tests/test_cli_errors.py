@@ -14,7 +14,7 @@ import typer
 from spacy.training.initialize import init_nlp
 
 from nlp_tasks import cli as cli_module
-from nlp_tasks.config import make_config
+from nlp_tasks.training.config import make_config
 
 
 @pytest.fixture(scope="module")
@@ -205,15 +205,15 @@ RAISE_IN_COMMAND = """
 import contextlib, io, json, sys
 import typer
 from nlp_tasks import cli
-from nlp_tasks.backbones import BackboneError
-from nlp_tasks.extend import PipelineChangedError
-from nlp_tasks.outputs import OutputError
-from nlp_tasks.pipeline import PipelineNotFoundError
-from nlp_tasks.plugins import PluginError
-from nlp_tasks.process import OptionError, ProcessError
-from nlp_tasks.readers import DataError
-from nlp_tasks.records import InputError
-from nlp_tasks.scaffold import ScaffoldError
+from nlp_tasks.components.backbone import BackboneError
+from nlp_tasks.training.extend import PipelineChangedError
+from nlp_tasks.batch.outputs import OutputError
+from nlp_tasks.inference import PipelineNotFoundError
+from nlp_tasks.registry.manager import PluginError
+from nlp_tasks.batch.process import OptionError, ProcessError
+from nlp_tasks.training.corpus import DataError
+from nlp_tasks.batch.inputs import InputError
+from nlp_tasks.registry.scaffold import ScaffoldError
 
 raised = []
 

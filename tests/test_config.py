@@ -3,9 +3,9 @@
 import pytest
 from thinc.api import Config
 
-from nlp_tasks.backbones import BackboneError, resolve_backbone
-from nlp_tasks.config import make_config
-from nlp_tasks.plugins import PluginError
+from nlp_tasks.components.backbone import BackboneError, resolve_backbone
+from nlp_tasks.registry.manager import PluginError
+from nlp_tasks.training.config import make_config
 
 LISTENER = "spacy-transformers.TransformerListener.v1"
 
@@ -60,7 +60,7 @@ def test_missing_backbone_path_is_a_coded_error(tmp_path):
 def test_default_backbone_resolves_to_the_bundled_copy():
     from pathlib import Path
 
-    from nlp_tasks.default_backbones import DEFAULT_BACKBONE
+    from nlp_tasks.registry.default_backbones import DEFAULT_BACKBONE
 
     path = Path(resolve_backbone(DEFAULT_BACKBONE))
     assert (path / "config.json").exists() and (path / "tokenizer.json").exists()

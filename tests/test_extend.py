@@ -5,9 +5,9 @@ import json
 import pytest
 
 from nlp_tasks import load
-from nlp_tasks.extend import add_task, changed_outputs
-from nlp_tasks.readers import DataError
 from nlp_tasks.testing import backbone_parameters, check_task
+from nlp_tasks.training.corpus import DataError
+from nlp_tasks.training.extend import add_task, changed_outputs
 
 SENTIMENT = [
     {"text": "I loved this film, it was wonderful.", "label": "positive"},

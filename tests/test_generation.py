@@ -8,10 +8,10 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from thinc.api import Config
 
-from nlp_tasks.decoder import decoder_module
+from nlp_tasks.components.head import listener_config
 from nlp_tasks.generation import GenerativeHead, check_generation_settings
-from nlp_tasks.pipe import listener_config
-from nlp_tasks.target_tokenizer import TargetTokenizer, TargetTokenizerError
+from nlp_tasks.generation.decoder import decoder_module
+from nlp_tasks.generation.target_tokenizer import TargetTokenizer, TargetTokenizerError
 from nlp_tasks.testing import train_steps
 
 if not Doc.has_extension("echo"):

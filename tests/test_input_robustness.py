@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import spacy
 
-from nlp_tasks.process import checkpoint_path, process_file, process_records
-from nlp_tasks.records import (
+from nlp_tasks.batch.inputs import (
     InputError,
     RecordFields,
     check_input,
     read_records,
     records_from_python,
 )
+from nlp_tasks.batch.process import checkpoint_path, process_file, process_records
 
 BOM = b"\xef\xbb\xbf"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from nlp_tasks.outputs import AppendFile, OutputError
-from nlp_tasks.process import OptionError, checkpoint_path, process_file
+from nlp_tasks.batch.outputs import AppendFile, OutputError
+from nlp_tasks.batch.process import OptionError, checkpoint_path, process_file
 
 WORDS = "Jane Smith loved the wonderful film in Paris but hated the cold food at Acme Corp".split()
 FAST = {"batch_size": 4, "checkpoint_seconds": 0, "progress": False}
@@ -86,7 +86,7 @@ def perturb(component) -> None:
 #: certainly in mid-job (its lock held, its output half written) while another starts.
 HELD_CLI = """
 import os, time
-from nlp_tasks import process
+from nlp_tasks.batch import process
 original = process.RecordProcessor.__call__
 def held(self, chunk):
     if chunk[0].line > 8:

@@ -19,10 +19,10 @@ import spacy
 import srsly
 
 import nlp_tasks
-from nlp_tasks.backbones import BackboneError, resolve_backbone
-from nlp_tasks.config import make_config
-from nlp_tasks.plugins import get_task
+from nlp_tasks.components.backbone import BackboneError, resolve_backbone
+from nlp_tasks.registry.manager import get_task
 from nlp_tasks.testing import make_tiny_backbone, train_steps
+from nlp_tasks.training.config import make_config
 
 WORDS = "Jane Smith loved the wonderful film in Paris but hated the cold food at Acme Corp".split()
 #: A run of n_process=2 that takes longer than this has hung (it takes seconds).

@@ -3,7 +3,7 @@
 import pytest
 import spacy
 
-from nlp_tasks.pipe import shared_transformer
+from nlp_tasks.components.head import shared_transformer
 
 
 def test_shared_transformer_is_found_by_factory_even_when_disabled():

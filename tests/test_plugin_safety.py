@@ -9,10 +9,10 @@ import pytest
 from spacy.training.initialize import init_nlp
 
 import nlp_tasks
-from nlp_tasks import pipeline
-from nlp_tasks.config import make_config
-from nlp_tasks.pipeline import PipelineLoadError, PredictInputError
-from nlp_tasks.scaffold import new_plugin
+from nlp_tasks import inference as pipeline
+from nlp_tasks.inference import PipelineLoadError, PredictInputError
+from nlp_tasks.registry.scaffold import new_plugin
+from nlp_tasks.training.config import make_config
 
 
 def entry_points_of(pyproject: Path) -> dict[str, dict[str, str]]:
@@ -284,6 +284,6 @@ def test_scaffold_names_no_own_code_in_spacy_entry_points(tmp_path):
     groups = entry_points_of(source / "pyproject.toml")
     spacy_groups = {g: eps for g, eps in groups.items() if g.startswith("spacy_")}
     assert spacy_groups == {
-        "spacy_factories": {"nlp_tasks_kp": "nlp_tasks.plugins:spacy_factories"}
+        "spacy_factories": {"nlp_tasks_kp": "nlp_tasks.registry:spacy_factories"}
     }
     assert groups["nlp_tasks_factories"] == {"nlp_tasks_kp": "nlp_tasks_kp.component:make_kp"}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from nlp_tasks import Task, hookimpl
-from nlp_tasks.plugins import PluginError, PluginWarning
+from nlp_tasks.registry.manager import PluginError, PluginWarning
 
 
 def make_distribution(site: Path, dist: str, module: str, source: str, factories=()) -> None:
@@ -92,7 +92,7 @@ def test_broken_plugin_is_quarantined_and_the_rest_work(cli, python, site):
     assert "needs a library that is not installed" in listed["nlp-tasks-broken"]["error"]
     assert "[W001]" in result.stderr and "nlp-tasks-broken" in result.stderr
     assert listed["nlp-tasks-sentiment"]["status"] == "loaded"
-    code = "import spacy, nlp_tasks.plugins as p;spacy.blank('en');print(sorted(p.get_tasks()))"
+    code = "import spacy, nlp_tasks.registry as p;spacy.blank('en');print(sorted(p.get_tasks()))"
     result = python(code, env={"PYTHONPATH": str(site)})
     assert result.returncode == 0, result.stderr
     assert "'ner'" in result.stdout and "'sentiment'" in result.stdout
@@ -104,7 +104,7 @@ def test_plugin_whose_hook_raises_is_quarantined_and_the_rest_work(cli, python, 
     assert listed["nlp-tasks-faulty"]["status"] == "failed"
     assert "labels file is missing" in listed["nlp-tasks-faulty"]["error"]
     assert "[W003]" in result.stderr and "register_tasks" in result.stderr
-    code = "import nlp_tasks.plugins as p; print(sorted(p.get_tasks()))"
+    code = "import nlp_tasks.registry as p; print(sorted(p.get_tasks()))"
     result = python(code, env={"PYTHONPATH": str(site)})
     assert result.returncode == 0, result.stderr
     assert "'ner'" in result.stdout and "'sentiment'" in result.stdout
@@ -113,7 +113,7 @@ def test_plugin_whose_hook_raises_is_quarantined_and_the_rest_work(cli, python, 
 
 def test_strict_mode_raises_for_a_broken_plugin(cli, python, site):
     make_distribution(site, "nlp-tasks-broken", "nlp_tasks_broken", BROKEN_PLUGIN)
-    code = "import nlp_tasks.plugins as p; p.load_plugins()"
+    code = "import nlp_tasks.registry as p; p.load_plugins()"
     result = python(code, env={"PYTHONPATH": str(site), "NLP_TASKS_STRICT_PLUGINS": "1"})
     assert result.returncode != 0
     assert "needs a library that is not installed" in result.stderr
@@ -121,13 +121,13 @@ def test_strict_mode_raises_for_a_broken_plugin(cli, python, site):
 
 def test_duplicate_task_name_names_both_plugins(cli, python, site):
     make_distribution(site, "nlp-tasks-sentiment2", "nlp_tasks_sentiment2", DUPLICATE_PLUGIN)
-    code = "import nlp_tasks.plugins as p; p.get_task('sentiment')"
+    code = "import nlp_tasks.registry as p; p.get_task('sentiment')"
     result = python(code, env={"PYTHONPATH": str(site)})
     assert result.returncode != 0
     assert "[E001]" in result.stderr
     assert "nlp-tasks-sentiment" in result.stderr and "nlp-tasks-sentiment2" in result.stderr
     # The conflict is confined to its task: the others stay usable.
-    code = "import nlp_tasks.plugins as p; print(p.get_task('ner').factory)"
+    code = "import nlp_tasks.registry as p; print(p.get_task('ner').factory)"
     assert python(code, env={"PYTHONPATH": str(site)}).stdout.strip() == "nlp_tasks_ner"
 
 
@@ -178,7 +178,7 @@ def test_hook_register_tasks(fresh_plugins):
 
 
 def test_hook_register_backbones(fresh_plugins, tmp_path):
-    from nlp_tasks.backbones import resolve_backbone
+    from nlp_tasks.components.backbone import resolve_backbone
 
     class Plugin:
         @hookimpl
@@ -237,8 +237,8 @@ def test_incompatible_api_version_is_refused(fresh_plugins):
 def test_every_hook_is_documented_with_its_signature():
     import inspect
 
-    from nlp_tasks import hookspecs
-    from nlp_tasks.plugins import iter_hook_names
+    from nlp_tasks.registry import hookspecs
+    from nlp_tasks.registry.manager import iter_hook_names
 
     docs = (Path(__file__).parent.parent / "docs" / "plugin_hooks.md").read_text(encoding="utf8")
     for name in iter_hook_names():

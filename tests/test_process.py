@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from spacy.language import Language
 
-from nlp_tasks.outputs import OutputError
-from nlp_tasks.pipeline import doc_to_json, pipeline_tasks
-from nlp_tasks.process import (
+from nlp_tasks.batch.inputs import InputError
+from nlp_tasks.batch.outputs import OutputError
+from nlp_tasks.batch.process import (
     OptionError,
     ProcessError,
     checkpoint_path,
     process_file,
     process_records,
 )
-from nlp_tasks.records import InputError
+from nlp_tasks.inference import doc_to_json, pipeline_tasks
 
 SEEN_QUESTIONS: list = []
 WORDS = "Jane Smith loved the wonderful film in Paris but hated the cold food at Acme Corp".split()

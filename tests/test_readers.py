@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 import spacy
 
-from nlp_tasks.readers import DataError, MultiTaskCorpus, read_jsonl
+from nlp_tasks.training.corpus import DataError, MultiTaskCorpus, read_jsonl
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_missing_file_names_task_and_path(tmp_path):
 
 
 def test_unknown_task_lists_available_tasks(tmp_path):
-    from nlp_tasks.plugins import PluginError
+    from nlp_tasks.registry.manager import PluginError
 
     with pytest.raises(PluginError, match=r"\[E002\].*'summarize'.*'ner'.*'sentiment'"):
         MultiTaskCorpus({"summarize": tmp_path / "x.jsonl"})
@@ -114,7 +114,7 @@ def test_label_outside_a_trained_component_names_the_line(tmp_path, nlp):
     path = tmp_path / "sentiment.jsonl"
     records = [{"text": "good", "label": "positive"}, {"text": "meh", "label": "neutral"}]
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf8")
-    from nlp_tasks.plugins import get_task
+    from nlp_tasks.registry.manager import get_task
 
     corpus = MultiTaskCorpus({"sentiment": path})
     assert len(list(corpus(nlp))) == 2  # no sentiment head with labels yet: nothing to check

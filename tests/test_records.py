@@ -5,8 +5,7 @@ import json
 
 import pytest
 
-from nlp_tasks.process import chunk_records
-from nlp_tasks.records import (
+from nlp_tasks.batch.inputs import (
     InputError,
     InputRecord,
     RecordFields,
@@ -15,6 +14,7 @@ from nlp_tasks.records import (
     read_records,
     records_from_python,
 )
+from nlp_tasks.batch.process import chunk_records
 
 BAD_JSONL_LINES = [
     (b'{"id": 1, "text": "A good one."}', None),

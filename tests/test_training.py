@@ -5,9 +5,9 @@ import json
 import pytest
 from spacy.training.initialize import init_nlp
 
-from nlp_tasks.config import make_config
-from nlp_tasks.readers import MultiTaskCorpus
 from nlp_tasks.testing import backbone_parameters, train_steps
+from nlp_tasks.training.config import make_config
+from nlp_tasks.training.corpus import MultiTaskCorpus
 
 
 def build(tiny_backbone, data_dir, tasks=("sentiment", "ner")):
@@ -61,10 +61,10 @@ def test_single_task_batch_updates_backbone_through_last_listener(
     Without the zero-gradient release the stock entity recognizer returns early
     and the backbone's backward pass never runs: the failure this guards against.
     """
-    import nlp_tasks.pipe
+    import nlp_tasks.components.head
 
     if not release:
-        monkeypatch.setattr(nlp_tasks.pipe, "release_listeners", lambda model: 0)
+        monkeypatch.setattr(nlp_tasks.components.head, "release_listeners", lambda model: 0)
     nlp, examples = build(tiny_backbone, data_dir)
     assert nlp.pipe_names[-1] == "ner"
     sentiment_only = [eg for eg in examples if eg.reference.cats]
@@ -240,7 +240,7 @@ def test_backbone_learn_rate_scale_slows_only_the_backbone(tiny_backbone, data_d
     ],
 )
 def test_layer_lr_scales_find_layers_by_name(names):
-    from nlp_tasks.shims import layer_lr_scales
+    from nlp_tasks.components.optimizer import layer_lr_scales
 
     scales = layer_lr_scales(names + ["pooler.dense.weight"], top=0.2, decay=0.5)
     assert [scales[name] for name in names] == pytest.approx([0.05, 0.1, 0.2])
@@ -283,7 +283,7 @@ def test_generated_configs_give_every_torch_module_in_place_steps(tiny_backbone)
     from spacy.language import Language
     from thinc.api import Adam, PyTorchWrapper_v2
 
-    from nlp_tasks.shims import make_in_place_updates_callback
+    from nlp_tasks.components.optimizer import make_in_place_updates_callback
 
     @Language.factory("test_torch_head")
     def make_torch_head(nlp, name):

@@ -8,10 +8,10 @@ import spacy
 from spacy.training.initialize import init_nlp
 
 from nlp_tasks import RecordError, predict
-from nlp_tasks.config import make_config
-from nlp_tasks.plugins import get_task
-from nlp_tasks.readers import MultiTaskCorpus
+from nlp_tasks.registry import get_task
 from nlp_tasks.testing import check_task, make_tiny_backbone, train_steps
+from nlp_tasks.training.config import make_config
+from nlp_tasks.training.corpus import MultiTaskCorpus
 
 TOPICS = [
     {"text": "The striker scored twice in the cup final.", "topics": ["sport"]},

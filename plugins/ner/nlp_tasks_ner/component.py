@@ -6,7 +6,7 @@ from spacy.language import Language
 from spacy.pipeline.ner import EntityRecognizer
 from thinc.api import Config, Model
 
-from nlp_tasks.pipe import SharedBackboneHead, listener_config
+from nlp_tasks import SharedBackboneHead, listener_config
 
 from . import model as _model  # noqa: F401  (registers the head's architectures)
 

@@ -3,9 +3,9 @@
 import pytest
 import spacy
 
-from nlp_tasks.config import make_config
-from nlp_tasks.plugins import get_task
+from nlp_tasks.registry import get_task
 from nlp_tasks.testing import make_tiny_backbone, train_steps
+from nlp_tasks.training.config import make_config
 
 RECORDS = [
     {"text": "Jane Smith visited Paris .", "entities": [[0, 10, "PER"], [19, 24, "LOC"]]},

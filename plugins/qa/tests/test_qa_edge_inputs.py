@@ -5,9 +5,9 @@ import math
 import pytest
 import spacy
 
-from nlp_tasks.config import make_config
-from nlp_tasks.plugins import get_task
+from nlp_tasks.registry import get_task
 from nlp_tasks.testing import make_tiny_backbone
+from nlp_tasks.training.config import make_config
 
 BAKERY = "Marta Quell founded the Larkspur Bakery in Dunmore in 1987."
 RIVER = "The river Obel flows north past the town of Harwick."

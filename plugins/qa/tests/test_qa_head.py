@@ -5,9 +5,9 @@ import json
 import pytest
 import spacy
 
-from nlp_tasks.config import make_config
-from nlp_tasks.plugins import get_task
+from nlp_tasks.registry import get_task
 from nlp_tasks.testing import backbone_parameters, make_tiny_backbone, train_steps
+from nlp_tasks.training.config import make_config
 
 BAKERY = "Marta Quell founded the Larkspur Bakery in Dunmore in 1987."
 RIVER = "The river Obel flows north past the town of Harwick."
@@ -166,7 +166,7 @@ def test_questions_on_the_doc_are_answered_in_order(trained):
 
 
 def test_process_records_answers_each_question(trained):
-    from nlp_tasks.process import process_records
+    from nlp_tasks.batch.process import process_records
 
     nlp, _ = trained
     records = [

@@ -6,8 +6,8 @@ import pytest
 import spacy
 from nlp_tasks_qa.scorer import exact_match, f1_score, normalize_answer, squad_scores
 
-from nlp_tasks.plugins import get_task
-from nlp_tasks.readers import DataError, MultiTaskCorpus
+from nlp_tasks.registry import get_task
+from nlp_tasks.training.corpus import DataError, MultiTaskCorpus
 
 CONTEXT = "Marta Quell founded the Larkspur Bakery in Dunmore in 1987."
 GOOD = {

@@ -9,7 +9,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from thinc.api import Config, Model
 
-from nlp_tasks.pipe import SharedBackboneHead, listener_config
+from nlp_tasks import SharedBackboneHead, listener_config
 from nlp_tasks.task import is_blank
 
 from . import scorer as _scorer  # noqa: F401  (registers its scorer)

@@ -4,8 +4,8 @@ import pytest
 import spacy
 from spacy.training import Example
 
-from nlp_tasks.config import make_config
 from nlp_tasks.testing import make_tiny_backbone, train_steps
+from nlp_tasks.training.config import make_config
 
 TRAIN = [
     ("I loved it, wonderful and moving.", "positive"),
@@ -64,7 +64,7 @@ def test_unlabelled_docs_are_missing_not_negative(nlp):
 
 
 def test_task_is_registered_by_the_plugin():
-    from nlp_tasks.plugins import get_task
+    from nlp_tasks.registry import get_task
 
     task = get_task("sentiment")
     assert task.factory == "nlp_tasks_sentiment"

@@ -6,9 +6,9 @@ Only the core's public API is used; nothing touches the network.
 import pytest
 import spacy
 
-from nlp_tasks.config import make_config
-from nlp_tasks.plugins import get_task
+from nlp_tasks.registry import get_task
 from nlp_tasks.testing import make_tiny_backbone, train_steps
+from nlp_tasks.training.config import make_config
 
 # Short news items; each summary is one or two of the item's own sentences,
 # not always the first, so the head has to read the sentences.

@@ -11,9 +11,9 @@ from nlp_tasks_summarization.component import ABSTRACTIVE_MODEL_CONFIG
 from nlp_tasks_summarization.reader import to_json
 from thinc.api import Config
 
-from nlp_tasks.config import make_config
-from nlp_tasks.plugins import get_task
+from nlp_tasks.registry import get_task
 from nlp_tasks.testing import train_steps
+from nlp_tasks.training.config import make_config
 
 from .conftest import RECORDS
 

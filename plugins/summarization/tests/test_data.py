@@ -13,8 +13,8 @@ from nlp_tasks_summarization.sentences import (
 from spacy.training import Example
 
 from nlp_tasks import RecordError
-from nlp_tasks.plugins import get_task
-from nlp_tasks.readers import DataError, MultiTaskCorpus
+from nlp_tasks.registry import get_task
+from nlp_tasks.training.corpus import DataError, MultiTaskCorpus
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import sys
 import pytest
 from spacy.training.initialize import init_nlp
 
-from nlp_tasks.config import make_config
-from nlp_tasks.plugins import get_task
-from nlp_tasks.readers import MultiTaskCorpus
+from nlp_tasks.registry import get_task
 from nlp_tasks.testing import backbone_parameters, check_task, train_steps
+from nlp_tasks.training.config import make_config
+from nlp_tasks.training.corpus import MultiTaskCorpus
 
 NER = [
     {"text": "Jane Smith visited Paris.", "entities": [[0, 10, "PER"], [19, 24, "LOC"]]},

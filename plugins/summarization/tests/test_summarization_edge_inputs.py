@@ -5,9 +5,9 @@ import spacy
 from nlp_tasks_summarization.component import ABSTRACTIVE_MODEL_CONFIG
 from thinc.api import Config
 
-from nlp_tasks.config import make_config
-from nlp_tasks.plugins import get_task
+from nlp_tasks.registry import get_task
 from nlp_tasks.testing import make_tiny_backbone, train_steps
+from nlp_tasks.training.config import make_config
 
 from .conftest import RECORDS
 

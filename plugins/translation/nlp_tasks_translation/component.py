@@ -8,8 +8,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from thinc.api import Config, Model
 
-from nlp_tasks import GenerativeHead
-from nlp_tasks.pipe import listener_config
+from nlp_tasks import GenerativeHead, listener_config
 
 from . import scorer as _scorer  # noqa: F401  (registers its scorer)
 from .reader import install_extensions

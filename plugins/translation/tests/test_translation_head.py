@@ -7,9 +7,9 @@ import sys
 import pytest
 import spacy
 
-from nlp_tasks.config import make_config
-from nlp_tasks.plugins import get_task
+from nlp_tasks.registry import get_task
 from nlp_tasks.testing import make_tiny_backbone, train_steps
+from nlp_tasks.training.config import make_config
 
 PAIRS = [
     ("the cat sleeps", "die Katze schläft"),

@@ -5,15 +5,12 @@ from importlib.resources import files
 from pathlib import Path
 from string import Template
 
-from . import __version__, plugins
-from .errors import Errors
-from .task import PLUGIN_API_VERSION
+from .. import __version__
+from ..errors import Errors, ScaffoldError
+from ..task import PLUGIN_API_VERSION
+from . import manager as plugins
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class ScaffoldError(ValueError):
-    """A plugin name or output directory that cannot be used."""
 
 
 def new_plugin(name: str, directory: str | Path = ".", *, description: str = "") -> Path:
@@ -53,7 +50,7 @@ def new_plugin(name: str, directory: str | Path = ".", *, description: str = "")
         "core_requirement": f"nlp-tasks>={core_major}.{core_minor},<{core_upper}",
         "api_range": f">={PLUGIN_API_VERSION},<{api_major + 1}",
     }
-    template_root = files("nlp_tasks") / "plugin_template"
+    template_root = files("nlp_tasks.registry") / "plugin_template"
     for source, relative in _template_files(template_root):
         relative = relative.replace("package/", f"{package}/").replace("test_task", f"test_{name}")
         relative = ".gitignore.tmpl" if relative == "gitignore.tmpl" else relative

@@ -23,7 +23,7 @@ from spacy.util import registry
 from thinc.api import Model, PyTorchShim, get_torch_default_device
 from thinc.types import Floats2d
 
-from .shims import use_in_place_updates
+from ..components.optimizer import use_in_place_updates
 
 
 class DecoderModule(torch.nn.Module):

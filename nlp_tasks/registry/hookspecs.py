@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from .task import Task
+    from ..task import Task
 
 PROJECT_NAME = "nlp_tasks"
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import Errors
+from ..errors import Errors, InputError
 
 #: The input formats ``read_records`` understands.
 FORMATS = ("jsonl", "txt", "csv", "parquet")
@@ -43,10 +43,6 @@ _GZIP_ERRORS = (EOFError, OSError, zlib.error)
 #: with a document's length (every strided window is in one forward pass), so a
 #: stray multi-megabyte "document" goes to the errors file instead of stalling a run.
 DEFAULT_MAX_CHARS = 100_000
-
-
-class InputError(ValueError):
-    """An input that cannot be read at all (as opposed to one bad record in it)."""
 
 
 @dataclass

@@ -5,7 +5,7 @@ from typing import Any
 
 import srsly
 
-from .errors import Errors
+from ..errors import Errors, TargetTokenizerError
 
 #: Special tokens of a tokenizer trained at ``initialize``.
 TRAINED_SPECIAL_TOKENS = {
@@ -14,10 +14,6 @@ TRAINED_SPECIAL_TOKENS = {
     "eos_token": "</s>",
     "unk_token": "<unk>",
 }
-
-
-class TargetTokenizerError(ValueError):
-    """A target tokenizer setting that cannot be used."""
 
 
 class TargetTokenizer:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from spacy.training import Example
 from thinc.api import Model
 
-from .errors import Errors
+from ..errors import Errors
 
 if TYPE_CHECKING:
     from spacy.language import Language

@@ -29,10 +29,10 @@ from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
 from thinc.api import Model, Optimizer
 
-from .errors import Errors, Warnings
-from .pipe import shared_transformer
+from ..components.head import shared_transformer
+from ..errors import Errors, GenerationSettingsError, Warnings
+from ..task import is_blank
 from .target_tokenizer import TargetTokenizer
-from .task import is_blank
 
 #: Generation settings of a new head, unless its config says otherwise.
 DEFAULT_GENERATION = {
@@ -52,10 +52,6 @@ _RESERVED_GENERATION = {
     "decoder_start_token_id",
     "return_dict_in_generate",
 }
-
-
-class GenerationSettingsError(ValueError):
-    """A ``generation`` setting that Hugging Face's ``GenerationConfig`` does not have."""
 
 
 def check_generation_settings(settings: dict[str, Any], *, component: str = "") -> dict[str, Any]:

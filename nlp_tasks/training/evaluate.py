@@ -6,9 +6,9 @@ from typing import Any
 
 from spacy.language import Language
 
-from .errors import Errors
-from .pipeline import pipeline_tasks
-from .readers import DataError, MultiTaskCorpus
+from ..errors import Errors
+from ..inference import pipeline_tasks
+from .corpus import DataError, MultiTaskCorpus
 
 
 def check_sources(

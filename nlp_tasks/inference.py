@@ -9,21 +9,9 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from . import plugins
-from .errors import Errors
+from .errors import Errors, PipelineLoadError, PipelineNotFoundError, PredictInputError
+from .registry import manager as plugins
 from .task import Task
-
-
-class PipelineNotFoundError(OSError):
-    """No pipeline directory or installed package of the given name."""
-
-
-class PipelineLoadError(ValueError):
-    """A pipeline directory whose config, meta or weights cannot be read."""
-
-
-class PredictInputError(ValueError):
-    """An item given to ``predict`` that is no usable text."""
 
 
 def load(name: str | Path, **kwargs: Any) -> Language:
@@ -146,7 +134,7 @@ def _check_components(config: Any, path: Path, exclude: set[str]) -> None:
             except Exception:  # noqa: BLE001 - spacy.load reports a bad language itself
                 return
             # Building a Language imports every factory spaCy knows of, the
-            # plugins' (through nlp_tasks.plugins) included.
+            # plugins' (through nlp_tasks.registry.manager) included.
             lang_cls()
         if not lang_cls.has_factory(factory):
             raise plugins.PluginError(

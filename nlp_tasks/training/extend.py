@@ -15,16 +15,12 @@ from typing import Any
 from spacy.language import Language
 from thinc.api import Config
 
-from . import plugins
-from .errors import Errors
-from .pipeline import load, pipeline_tasks
-from .readers import DataError, make_task_example, read_jsonl
+from ..registry import manager as plugins
+from ..errors import Errors, PipelineChangedError
+from ..inference import load, pipeline_tasks
+from .corpus import DataError, make_task_example, read_jsonl
 
 _TRANSFORMER_FACTORY = "transformer"
-
-
-class PipelineChangedError(RuntimeError):
-    """Training a new head changed what the pipeline's existing heads output."""
 
 
 @dataclass

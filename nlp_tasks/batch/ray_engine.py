@@ -26,8 +26,8 @@ import ray.data
 from ray.data.block import BlockMetadata
 from ray.data.datasource import Datasource, ReadTask
 
+from .inputs import RecordFields, read_records
 from .process import ProcessOptions, RecordProcessor, RecordResult, chunk_records, cpu_count
-from .records import RecordFields, read_records
 
 
 class _ChunkSource(Datasource):
@@ -103,7 +103,7 @@ class _PipelineActor:
             import torch
 
             torch.set_num_threads(threads)
-        from .pipeline import load
+        from ..inference import load
 
         self.processor = RecordProcessor(load(pipeline), **options)
 

@@ -99,7 +99,7 @@ def pipeline_directory(pipeline: "Language | str | Path") -> Path | None:
         return path
     from spacy.util import is_package
 
-    from .pipeline import package_pipeline_dir
+    from ..inference import package_pipeline_dir
 
     return package_pipeline_dir(str(pipeline)) if is_package(str(pipeline)) else None
 

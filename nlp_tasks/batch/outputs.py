@@ -16,31 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import Errors
+from ..errors import Errors, LockedError, OutputError, WriteError
 
 #: The output formats ``open_output`` writes, by file ending.
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
-
-
-class OutputError(OSError):
-    """An output that does not fit the run: another job's checkpoint, or a changed file."""
-
-
-class WriteError(OutputError):
-    """A file of the run could not be written (a full disk, say); the run stops there.
-
-    path (Path): The file being written.
-    error (OSError): What the system said.
-    """
-
-    def __init__(self, path: Path, error: OSError) -> None:
-        super().__init__(f"cannot write '{path}': {error}")
-        self.path = path
-        self.error = error
-
-
-class LockedError(OutputError):
-    """Another run holds the lock of a file this run would write."""
 
 
 @contextmanager

@@ -6,13 +6,9 @@ from typing import Any
 
 from thinc.api import Model
 
-from . import plugins
-from .errors import Errors
-from .shims import use_in_place_updates
-
-
-class BackboneError(OSError):
-    """A backbone name that resolves to nothing loadable."""
+from ..errors import BackboneError, Errors
+from ..registry import manager as plugins
+from .optimizer import use_in_place_updates
 
 
 def backbone_aliases() -> dict[str, Callable[[], str | None] | str]:

@@ -1,0 +1,561 @@
+"""One plugin manager: discovery, controlled loading, quarantine and listing.
+
+Entry points in the ``nlp_tasks`` group are read as metadata first and imported
+only when something needs the registry of tasks or backbones, so ``import
+nlp_tasks`` imports no plugin. A plugin that fails to import, or whose hook
+raises, is quarantined with a warning and shown by ``nlp-tasks plugins``; the
+other plugins keep working.
+
+spaCy imports every ``spacy_factories`` entry point each time it builds a
+pipeline (``spacy.blank`` included), before any nlp-tasks code could step in.
+So a plugin names its component factories in the ``nlp_tasks_factories`` group,
+and its ``spacy_factories`` entry point names ``nlp_tasks.registry:spacy_factories``
+instead of its own code: when spaCy reads that attribute, this module imports
+the factory modules of the allowed plugins, under the same quarantine.
+
+Environment:
+- ``NLP_TASKS_LOAD_PLUGINS``: unset loads every plugin, empty loads none, a
+  comma-separated list of distribution names loads only those, ``*`` all.
+- ``NLP_TASKS_BLOCK_PLUGINS``: comma-separated distribution names never
+  loaded (``*`` blocks every plugin). A plugin not loaded runs no code.
+- ``NLP_TASKS_STRICT_PLUGINS=1``: re-raise a plugin's failure instead.
+"""
+
+import os
+import sys
+import threading
+import traceback
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+import pluggy
+
+from ..errors import Errors, PluginError, PluginWarning, Warnings
+from ..task import PLUGIN_API_VERSION, Task
+from . import hookspecs
+
+ENTRY_POINT_GROUP = "nlp_tasks"
+#: The group in which a plugin names its spaCy component factories ("module:function").
+FACTORY_GROUP = "nlp_tasks_factories"
+#: What a plugin's ``spacy_factories`` entry point names, so that spaCy asks nlp-tasks.
+SPACY_GATE = "nlp_tasks.registry:spacy_factories"
+#: The gate's earlier name, which plugins published before 0.2 still name.
+LEGACY_SPACY_GATE = "nlp_tasks.plugins:spacy_factories"
+LOAD_ENV = "NLP_TASKS_LOAD_PLUGINS"
+BLOCK_ENV = "NLP_TASKS_BLOCK_PLUGINS"
+STRICT_ENV = "NLP_TASKS_STRICT_PLUGINS"
+#: Modules of the core that register through the same hooks as any plugin.
+BUILTIN_MODULES = ("nlp_tasks.registry.default_backbones",)
+
+
+@dataclass
+class PluginInfo:
+    """What is known about one plugin, loaded or not.
+
+    name (str): The distribution name (or module name for a built-in).
+    version (str | None): The distribution version.
+    entry_point (str): Where the plugin lives, "module" or "module:attr".
+    status (str): "loaded", "failed", "blocked" or "not requested".
+    error (str | None): Why it failed, when it did.
+    tasks (list[str]): Task names it registers.
+    factories (list[str]): spaCy factories its distribution declares.
+    hooks (list[str]): The hooks it implements.
+    spacy_entry_points (list[str]): spaCy entry points ("group: name") that name
+        the plugin's own code: spaCy imports those itself, so neither quarantine
+        nor blocking covers them.
+    builtin (bool): Whether it is part of the core.
+    """
+
+    name: str
+    version: str | None
+    entry_point: str
+    status: str = "not requested"
+    error: str | None = None
+    tasks: list[str] = field(default_factory=list)
+    factories: list[str] = field(default_factory=list)
+    hooks: list[str] = field(default_factory=list)
+    spacy_entry_points: list[str] = field(default_factory=list)
+    builtin: bool = False
+    # Where each factory of ``factories`` is imported from, when nlp-tasks imports it.
+    factory_entry_points: dict[str, EntryPoint] = field(default_factory=dict, repr=False)
+    # Whether the load settings let this plugin's code run.
+    allowed: bool = field(default=True, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The public fields, as ``nlp-tasks plugins`` prints them.
+
+        RETURNS (dict[str, Any]): JSON-serializable data.
+        """
+        hidden = ("factory_entry_points", "allowed")
+        return {k: v for k, v in self.__dict__.items() if k not in hidden}
+
+
+class _State:
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self.infos: dict[str, PluginInfo] = {}
+        self.discovered = False
+        self.loaded = False
+        self.entry_points: dict[str, EntryPoint] = {}
+        self.factory_owner: dict[str, str] = {}
+        self.factories: dict[str, Callable[..., Any]] = {}
+        self.importing_factories = False
+        self.tasks: dict[str, Task] = {}
+        self.task_owner: dict[str, str] = {}
+        self.task_conflicts: dict[str, tuple[str, str]] = {}
+        self.tasks_built = False
+
+
+_state = _State()
+# Discovery and imports run once, whichever thread builds the first Language; the
+# same thread may come back in (a factory module that builds a Language on import).
+_lock = threading.RLock()
+
+
+def _strict() -> bool:
+    return os.environ.get(STRICT_ENV, "") not in ("", "0", "false")
+
+
+def _normalize(name: str) -> str:
+    return name.strip().lower().replace("_", "-")
+
+
+class _Setting:
+    """One of the load variables, parsed: unset, "*", or a set of names."""
+
+    def __init__(self, var: str) -> None:
+        self.var = var
+        self.value = os.environ.get(var)
+        items = [] if self.value is None else self.value.split(",")
+        self.names = {_normalize(n) for n in items if n.strip() and n.strip() != "*"}
+        self.everything = any(n.strip() == "*" for n in items)
+        # "a,,b" or "," is a typo rather than a list; an empty value is not.
+        self.malformed = bool(self.value and self.value.strip()) and any(
+            not n.strip() for n in items
+        )
+
+    @property
+    def is_set(self) -> bool:
+        return self.value is not None
+
+    def names_plugin(self, key: str) -> bool:
+        return self.everything or key in self.names
+
+    def describe(self) -> str:
+        return f"{self.var}={self.value!r}"
+
+
+def _own_spacy_entry_points(ep: EntryPoint) -> list[str]:
+    dist = ep.dist
+    if dist is None:
+        return []
+    return sorted(
+        f"{e.group}: {e.name}"
+        for e in dist.entry_points
+        if e.group.startswith("spacy_")
+        and e.value.replace(" ", "") not in (SPACY_GATE, LEGACY_SPACY_GATE)
+    )
+
+
+def _distribution_factories(ep: EntryPoint) -> dict[str, EntryPoint | None]:
+    """The factories a distribution declares: those nlp-tasks imports (with their
+    entry point) and those spaCy imports itself (None)."""
+    dist = ep.dist
+    if dist is None:
+        return {}
+    found: dict[str, EntryPoint | None] = {}
+    for e in dist.entry_points:
+        if e.group == FACTORY_GROUP:
+            found[e.name] = e
+        elif e.group == "spacy_factories":
+            found.setdefault(e.name, None)
+    return found
+
+
+def _quarantine(info: PluginInfo, error: BaseException, message: str) -> None:
+    info.status = "failed"
+    info.error = f"{type(error).__name__}: {error}"
+    # Its tasks, if already listed, go with it.
+    _state.tasks_built = False
+    if _strict():
+        raise error
+    warnings.warn(message, PluginWarning, stacklevel=3)
+
+
+def _quarantine_import(info: PluginInfo, ep: EntryPoint, error: BaseException) -> None:
+    _quarantine(
+        info, error, Warnings.W001.format(plugin=info.name, entry_point=ep.value, error=error)
+    )
+    info.error = (info.error or "") + "\n" + "".join(traceback.format_exception(error)[-3:])
+
+
+def _installed_names() -> str:
+    names = sorted(i.name for i in _state.infos.values() if not i.builtin)
+    return ", ".join(names) or "none"
+
+
+def _discover() -> None:
+    """Read every plugin's entry points and the load settings, importing nothing."""
+    with _lock:
+        if not _state.discovered:
+            _discover_now()
+            _state.discovered = True
+
+
+def _discover_now() -> None:
+    allowed, blocked = _Setting(LOAD_ENV), _Setting(BLOCK_ENV)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist_name = ep.dist.name if ep.dist is not None else ep.name
+        key = _normalize(dist_name)
+        factories = _distribution_factories(ep)
+        info = PluginInfo(
+            name=dist_name,
+            version=ep.dist.version if ep.dist is not None else None,
+            entry_point=ep.value,
+            factories=sorted(factories),
+            spacy_entry_points=_own_spacy_entry_points(ep),
+            factory_entry_points={n: e for n, e in factories.items() if e is not None},
+        )
+        _state.infos[dist_name] = info
+        _state.entry_points[dist_name] = ep
+        for factory in factories:
+            _state.factory_owner.setdefault(factory, dist_name)
+        if blocked.names_plugin(key):
+            info.status, info.allowed = "blocked", False
+        elif allowed.is_set and not allowed.names_plugin(key):
+            info.allowed = False
+    _check_settings(allowed, blocked)
+
+
+def _check_settings(allowed: _Setting, blocked: _Setting) -> None:
+    keys = {_normalize(i.name) for i in _state.infos.values()}
+    available = _installed_names()
+    for setting in (allowed, blocked):
+        if setting.malformed:
+            problem = "it has an empty name (a stray comma)"
+            print(
+                Warnings.W006.format(
+                    setting=setting.describe(), problem=problem, available=available
+                ),
+                file=sys.stderr,
+            )
+    for name in sorted(allowed.names - keys):
+        print(Warnings.W002.format(name=name, available=available), file=sys.stderr)
+    for name in sorted(blocked.names - keys):
+        problem = f"'{name}' is not the name of an installed plugin, so it blocks nothing"
+        print(
+            Warnings.W006.format(setting=blocked.describe(), problem=problem, available=available),
+            file=sys.stderr,
+        )
+    for info in _state.infos.values():
+        spacy_factories = [e for e in info.spacy_entry_points if e.startswith("spacy_factories")]
+        if not info.allowed and spacy_factories:
+            warnings.warn(
+                Warnings.W007.format(
+                    plugin=info.name,
+                    setting=_setting_for(info).describe(),
+                    entry_points=", ".join(spacy_factories),
+                    gate=SPACY_GATE,
+                ),
+                PluginWarning,
+                stacklevel=4,
+            )
+
+
+def _setting_for(info: PluginInfo) -> _Setting:
+    return _Setting(BLOCK_ENV if info.status == "blocked" else LOAD_ENV)
+
+
+def load_plugins() -> pluggy.PluginManager:
+    """Import the plugins that the environment allows, once.
+
+    Idempotent; a failing plugin is quarantined with a ``PluginWarning``.
+
+    RETURNS (pluggy.PluginManager): The manager holding the loaded plugins.
+    """
+    with _lock:
+        if not _state.loaded:
+            _state.loaded = True
+            _load_plugins_now()
+        return _state.pm
+
+
+def _load_plugins_now() -> None:
+    for module_name in BUILTIN_MODULES:
+        module = __import__(module_name, fromlist=["_"])
+        _state.pm.register(module, name=module_name)
+        _state.infos[module_name] = PluginInfo(
+            module_name, None, module_name, status="loaded", builtin=True
+        )
+    _discover()
+    for dist_name, ep in _state.entry_points.items():
+        info = _state.infos[dist_name]
+        if not info.allowed or info.status == "failed":
+            continue
+        try:
+            plugin = ep.load()
+            _state.pm.register(plugin, name=dist_name)
+        except Exception as error:  # noqa: BLE001 - any import failure quarantines
+            _quarantine_import(info, ep, error)
+            continue
+        info.status = "loaded"
+    _refresh_hook_names()
+
+
+def load_factories() -> dict[str, Callable[..., Any]]:
+    """Import the component factories of the plugins that the environment allows.
+
+    spaCy calls this, through the ``spacy_factories`` entry points that name
+    ``nlp_tasks.registry:spacy_factories``, whenever it builds a pipeline. A
+    factory module that fails to import quarantines its plugin with a
+    ``PluginWarning``; a blocked or not requested plugin is never imported.
+
+    RETURNS (dict[str, Callable]): The imported factories, by name.
+    """
+    _discover()
+    with _lock:
+        if _state.importing_factories:
+            # A factory module of this thread that builds a Language while it is imported.
+            return dict(_state.factories)
+        _state.importing_factories = True
+        try:
+            _load_factories_now()
+        finally:
+            _state.importing_factories = False
+        return dict(_state.factories)
+
+
+def _load_factories_now() -> None:
+    for info in list(_state.infos.values()):
+        if not info.allowed or info.status == "failed":
+            continue
+        for name, ep in info.factory_entry_points.items():
+            if name in _state.factories:
+                continue
+            try:
+                _state.factories[name] = ep.load()
+            except Exception as error:  # noqa: BLE001 - any import failure quarantines
+                _quarantine_import(info, ep, error)
+                break
+
+
+def factory_plugin(factory: str) -> PluginInfo | None:
+    """The plugin whose distribution declares a spaCy factory, if any.
+
+    Reads entry-point metadata only.
+
+    factory (str): The factory name of a pipeline component.
+    RETURNS (PluginInfo | None): The plugin, or None for a factory of no plugin.
+    """
+    _discover()
+    owner = _state.factory_owner.get(factory)
+    return None if owner is None else _state.infos.get(owner)
+
+
+def require_factory(factory: str, component: str, pipeline: str) -> None:
+    """Refuse a component whose plugin may not run or failed to load.
+
+    factory (str): The component's factory.
+    component (str): The component's name, for the message.
+    pipeline (str): The pipeline's directory or name, for the message.
+    """
+    info = factory_plugin(factory)
+    if info is None:
+        return
+    if not info.allowed:
+        setting = _setting_for(info)
+        raise PluginError(
+            Errors.E007.format(
+                component=component,
+                factory=factory,
+                path=pipeline,
+                plugin=info.name,
+                status=info.status,
+                setting=setting.describe(),
+                var=setting.var,
+            )
+        )
+    load_plugins()
+    load_factories()
+    if info.status == "failed":
+        raise PluginError(
+            Errors.E008.format(
+                component=component,
+                factory=factory,
+                path=pipeline,
+                plugin=info.name,
+                error=(info.error or "").split("\n")[0],
+            )
+        )
+
+
+def _refresh_hook_names() -> None:
+    for name, info in _state.infos.items():
+        plugin = _state.pm.get_plugin(name)
+        if plugin is not None:
+            info.hooks = sorted(c.name for c in _state.pm.get_hookcallers(plugin) or [])
+
+
+def register_plugin(plugin: object, name: str) -> None:
+    """Register a plugin object directly, without an entry point.
+
+    Used by tests and by applications that define tasks in their own code.
+
+    plugin (object): A module or object with ``@hookimpl`` functions.
+    name (str): The name it is listed under.
+    """
+    load_plugins()
+    _state.pm.register(plugin, name=name)
+    _state.infos[name] = PluginInfo(name, None, repr(plugin), status="loaded")
+    _refresh_hook_names()
+    _state.tasks_built = False
+
+
+def unregister_plugin(name: str) -> None:
+    """Remove a plugin registered with ``register_plugin``.
+
+    name (str): The name it was registered under.
+    """
+    plugin = _state.pm.get_plugin(name)
+    if plugin is not None:
+        _state.pm.unregister(plugin)
+    _state.infos.pop(name, None)
+    _state.tasks_built = False
+
+
+def reset() -> None:
+    """Forget every loaded plugin, so the next use loads them again (for tests)."""
+    global _state
+    _state = _State()
+
+
+def call_each(hook_name: str, **kwargs: Any) -> None:
+    """Call one hook on every loaded plugin, quarantining a plugin whose hook raises.
+
+    hook_name (str): The hook, e.g. "register_backbones".
+    **kwargs: The hook's arguments; each implementation gets those it accepts.
+    """
+    load_plugins()
+    caller = getattr(_state.pm.hook, hook_name)
+    for impl in reversed(caller.get_hookimpls()):
+        info = _state.infos.get(impl.plugin_name)
+        if info is not None and info.status == "failed":
+            continue
+        args = {name: kwargs[name] for name in impl.argnames}
+        try:
+            impl.function(**args)
+        except PluginError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a broken hook quarantines its plugin
+            if info is None:
+                raise
+            _quarantine(
+                info,
+                error,
+                Warnings.W003.format(plugin=impl.plugin_name, hook=hook_name, error=error),
+            )
+
+
+def _build_tasks() -> None:
+    if _state.tasks_built:
+        return
+    _state.tasks, _state.task_owner, _state.task_conflicts = {}, {}, {}
+    for info in _state.infos.values():
+        info.tasks = []
+    current: list[str] = []
+
+    def register(task: Task) -> None:
+        plugin = current[0]
+        if not isinstance(task, Task):
+            raise TypeError(Errors.E004.format(plugin=plugin, value=task))
+        if not task.supports_api():
+            raise PluginError(
+                Errors.E003.format(
+                    plugin=plugin,
+                    task=task.name,
+                    supported=task.api_version,
+                    api_version=PLUGIN_API_VERSION,
+                )
+            )
+        if task.name in _state.tasks:
+            _state.task_conflicts[task.name] = (_state.task_owner[task.name], plugin)
+        else:
+            _state.tasks[task.name] = task
+            _state.task_owner[task.name] = plugin
+        _state.infos[plugin].tasks.append(task.name)
+
+    load_plugins()
+    caller = _state.pm.hook.register_tasks
+    for impl in reversed(caller.get_hookimpls()):
+        current[:] = [impl.plugin_name]
+        info = _state.infos[impl.plugin_name]
+        if info.status == "failed":
+            continue
+        try:
+            impl.function(register=register)
+        except Exception as error:  # noqa: BLE001
+            _quarantine(
+                info,
+                error,
+                Warnings.W003.format(plugin=impl.plugin_name, hook="register_tasks", error=error),
+            )
+            for name in list(_state.tasks):
+                if _state.task_owner[name] == impl.plugin_name:
+                    del _state.tasks[name]
+    _state.tasks_built = True
+
+
+def get_tasks() -> dict[str, Task]:
+    """All tasks of the loaded plugins, by name, conflicting names left out.
+
+    RETURNS (dict[str, Task]): The available tasks.
+    """
+    _build_tasks()
+    return {n: t for n, t in _state.tasks.items() if n not in _state.task_conflicts}
+
+
+def get_task(name: str) -> Task:
+    """The task of this name, with a coded error if none or two plugins provide it.
+
+    name (str): The task name, e.g. "sentiment".
+    RETURNS (Task): The task description.
+    """
+    _build_tasks()
+    if name in _state.task_conflicts:
+        first, second = _state.task_conflicts[name]
+        raise PluginError(Errors.E001.format(task=name, first=first, second=second))
+    if name not in _state.tasks:
+        raise PluginError(Errors.E002.format(task=name, available=sorted(get_tasks()) or "none"))
+    return _state.tasks[name]
+
+
+def task_for_factory(factory: str) -> Task | None:
+    """The task whose component is made by a spaCy factory, if any.
+
+    factory (str): The factory name of a pipeline component.
+    RETURNS (Task | None): The task, or None for a component of no task.
+    """
+    for task in get_tasks().values():
+        if task.factory == factory:
+            return task
+    return None
+
+
+def plugin_infos(all_plugins: bool = False) -> list[PluginInfo]:
+    """What every discovered plugin is, and whether it loaded.
+
+    all_plugins (bool): Include the core's built-in plugins.
+    RETURNS (list[PluginInfo]): One entry per plugin.
+    """
+    _build_tasks()
+    infos = sorted(_state.infos.values(), key=lambda i: (not i.builtin, i.name))
+    return [i for i in infos if all_plugins or not i.builtin]
+
+
+def iter_hook_names() -> Iterable[str]:
+    """The names of every hook in the contract."""
+    return sorted(n for n in dir(hookspecs) if n.startswith("register_"))
