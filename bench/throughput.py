@@ -94,7 +94,7 @@ def bare_batches(nlp, texts: list[str], batch_size: int, batch_words: int) -> li
     from spacy_transformers.util import batch_by_length
 
     from nlp_tasks.batch.inputs import records_from_python
-    from nlp_tasks.batch.process import chunk_records
+    from nlp_tasks.batch.processor import chunk_records
 
     transformer = nlp.get_pipe("transformer")
     model = transformer.model
@@ -198,7 +198,7 @@ def run_hf(pipes, texts: list[str]) -> float:
 
 
 def run_ours(nlp, texts: list[str], batch_size: int, batch_words: int) -> float:
-    from nlp_tasks.batch.process import process_records
+    from nlp_tasks.batch import process_records
 
     list(process_records(nlp, texts[:2]))
     return time_it(
@@ -214,7 +214,7 @@ def scaling(pipeline_dir: Path, texts: list[str], batch_size: int, engines, tmp:
     Start-up (starting processes or Ray, loading the pipeline in each) is timed by
     the same run over one document and taken off.
     """
-    from nlp_tasks.batch.process import process_file
+    from nlp_tasks.batch import process_file
 
     corpus = tmp / "scaling.jsonl"
     corpus.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf8")
@@ -279,8 +279,8 @@ def memory(pipeline_dir: Path, texts: list[str], n: int, chars: int, batch_size:
 
 
 def memory_worker(pipeline_dir: str, corpus: str, output: str, batch_size: str) -> None:
+    from nlp_tasks.batch import process_file
     from nlp_tasks.batch.inputs import count_records
-    from nlp_tasks.batch.process import process_file
     from nlp_tasks.inference import load
 
     n = count_records(corpus)

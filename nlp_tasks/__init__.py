@@ -20,6 +20,9 @@ __all__ = [
     "RecordError",
     "SharedBackboneHead",
     "Task",
+    "ensure_doc_extensions",
+    "examples_with_gold",
+    "gold_example",
     "hookimpl",
     "is_blank",
     "listener_config",
@@ -31,10 +34,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .components.extensions import ensure_doc_extensions
     from .components.head import SharedBackboneHead, listener_config, shared_transformer
     from .generation.head import GenerativeHead
     from .inference import load, predict
     from .training.corpus import read_jsonl
+    from .training.examples import gold_example
+    from .training.scoring import examples_with_gold
 
 _LAZY = {
     "GenerativeHead": "generation.head",
@@ -44,6 +50,9 @@ _LAZY = {
     "listener_config": "components.head",
     "shared_transformer": "components.head",
     "read_jsonl": "training.corpus",
+    "ensure_doc_extensions": "components.extensions",
+    "gold_example": "training.examples",
+    "examples_with_gold": "training.scoring",
 }
 
 

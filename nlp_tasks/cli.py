@@ -3,14 +3,14 @@
 import importlib
 import json
 import math
-import re
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
 
-from .errors import Errors
+from .batch import options as process_options
+from .errors import Errors, NlpTasksError
 from .registry import manager as plugins
 
 # typer < 0.26 runs on the click package and typer >= 0.26 on its own copy of it
@@ -19,8 +19,6 @@ from .registry import manager as plugins
 _click_exceptions = importlib.import_module(typer.BadParameter.__module__)
 ClickException = _click_exceptions.ClickException
 UsageError = _click_exceptions.UsageError
-# The shape of a coded message: "[E030] ...", "[QA010] ...".
-_CODED = re.compile(r"\[[A-Z]+[0-9]{3}\] ")
 
 
 def _positive(value: float | None) -> float | None:
@@ -249,27 +247,49 @@ def process_command(
         ..., help="JSONL, text (one doc a line), CSV/TSV or Parquet; gzip accepted."
     ),
     output_path: Path = typer.Argument(..., help="Output file: .jsonl or .parquet."),
-    text_field: str = typer.Option("text", help="Field (column) holding the text."),
-    id_field: str = typer.Option("id", help="Field holding the id, copied to the output."),
-    questions_field: str = typer.Option("questions", help="Field holding questions for QA."),
+    text_field: str = typer.Option(
+        process_options.DEFAULT_FIELDS.text, help="Field (column) holding the text."
+    ),
+    id_field: str = typer.Option(
+        process_options.DEFAULT_FIELDS.id, help="Field holding the id, copied to the output."
+    ),
+    questions_field: str = typer.Option(
+        process_options.DEFAULT_FIELDS.questions, help="Field holding questions for QA."
+    ),
     input_format: str = typer.Option(
         None, help="jsonl, txt, csv or parquet, if the file name does not say."
     ),
     errors: Path = typer.Option(None, help="Errors file (default: OUTPUT_STEM.errors.jsonl)."),
-    max_chars: int = typer.Option(100_000, min=0, help="Longest text; longer fails. 0: none."),
-    batch_size: int = typer.Option(64, min=1, help="Most documents per batch."),
-    batch_words: int = typer.Option(16_384, min=0, help="Most words per batch. 0: no limit."),
-    n_process: int = typer.Option(1, min=1, help="Worker processes (Ray: actors)."),
-    gpu_id: int = typer.Option(-1, help="GPU to use; -1 for CPU."),
-    threads: int = typer.Option(0, min=0, help="PyTorch threads per process. 0: shared out."),
-    engine: str = typer.Option("local", help="local, or ray (Ray Data; the ray extra)."),
+    max_chars: int = typer.Option(
+        process_options.DEFAULT_FIELDS.max_chars,
+        min=0,
+        help="Longest text; longer fails. 0: none.",
+    ),
+    batch_size: int = typer.Option(
+        process_options.DEFAULT_BATCH_SIZE, min=1, help="Most documents per batch."
+    ),
+    batch_words: int = typer.Option(
+        process_options.DEFAULT_BATCH_WORDS, min=0, help="Most words per batch. 0: no limit."
+    ),
+    n_process: int = typer.Option(
+        process_options.DEFAULT_N_PROCESS, min=1, help="Worker processes (Ray: actors)."
+    ),
+    gpu_id: int = typer.Option(process_options.DEFAULT_GPU_ID, help="GPU to use; -1 for CPU."),
+    threads: int = typer.Option(
+        process_options.DEFAULT_THREADS, min=0, help="PyTorch threads per process. 0: shared out."
+    ),
+    engine: str = typer.Option(
+        process_options.DEFAULT_ENGINE, help="local, or ray (Ray Data; the ray extra)."
+    ),
     ray_address: str = typer.Option(None, help="Ray cluster address (default: a local Ray)."),
     include_text: bool = typer.Option(False, "--include-text", help="Copy texts to the output."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Start again, replacing output."),
     allow_errors: bool = typer.Option(
         False, "--allow-errors", help="Exit with status 0 even if some records failed."
     ),
-    checkpoint_seconds: float = typer.Option(10.0, min=0, help="Seconds between checkpoints."),
+    checkpoint_seconds: float = typer.Option(
+        process_options.DEFAULT_CHECKPOINT_SECONDS, min=0, help="Seconds between checkpoints."
+    ),
     progress: bool = typer.Option(
         None, "--progress/--no-progress", help="Progress bar (default: on a terminal)."
     ),
@@ -280,7 +300,7 @@ def process_command(
     checkpoint. Bad records go to the errors file with their line and the reason.
     Exit status: 0 all done; 1 stopped by an error; 3 done, but some records failed.
     """
-    from .batch.process import process_file
+    from .batch.job import process_file
 
     try:
         summary = process_file(
@@ -332,7 +352,7 @@ def main() -> None:
 
     Usage errors (an unknown command, a missing argument, a bad option value)
     print click's short usage message and exit with status 2. The project's own
-    errors (bad data, a missing plugin, file or backbone: ``is_project_error``)
+    errors (``NlpTasksError``: bad data, a missing plugin, file or backbone)
     print "Error: " and their coded message and exit with status 1. Ctrl+C
     exits with status 130. None of these show a traceback; anything else is a
     bug, and does.
@@ -351,9 +371,7 @@ def main() -> None:
         raise SystemExit(1) from None
     except KeyboardInterrupt:
         _interrupted()
-    except Exception as error:
-        if not is_project_error(error):
-            raise
+    except NlpTasksError as error:
         typer.echo(f"Error: {error}", err=True)
         raise SystemExit(1) from None
     # Without standalone mode, typer returns the status of typer.Exit (and of Ctrl+C,
@@ -362,53 +380,6 @@ def main() -> None:
         if status == 130:
             _interrupted()
         raise SystemExit(status)
-
-
-def is_project_error(error: BaseException) -> bool:
-    """Whether an exception is one of the project's own errors, for the user to fix.
-
-    These are the error classes of nlp_tasks' modules, and any exception with a
-    coded message ("[E030] ...") raised by the code of nlp_tasks or of a task
-    plugin (a package named nlp_tasks_*). spaCy's coded errors are left out:
-    they may come from a bug of ours.
-
-    error (BaseException): The exception.
-    RETURNS (bool): True for a project error; False for anything else (a bug).
-    """
-    if isinstance(error, _project_errors()):
-        return True
-    if not _CODED.match(str(error)) or error.__traceback__ is None:
-        return False
-    frame = error.__traceback__
-    while frame.tb_next is not None:
-        frame = frame.tb_next
-    module = str(frame.tb_frame.f_globals.get("__name__", ""))
-    return module.split(".")[0].startswith("nlp_tasks")
-
-
-def _project_errors() -> tuple[type[Exception], ...]:
-    # Imported here: most of these modules import spaCy or torch.
-    from .batch.inputs import InputError
-    from .batch.outputs import OutputError
-    from .batch.process import OptionError, ProcessError
-    from .components.backbone import BackboneError
-    from .inference import PipelineNotFoundError
-    from .registry.scaffold import ScaffoldError
-    from .training.corpus import DataError
-    from .training.extend import PipelineChangedError
-
-    return (
-        plugins.PluginError,
-        DataError,
-        BackboneError,
-        PipelineNotFoundError,
-        ScaffoldError,
-        PipelineChangedError,
-        InputError,
-        OutputError,
-        OptionError,
-        ProcessError,
-    )
 
 
 def _interrupted() -> NoReturn:

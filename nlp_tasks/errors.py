@@ -105,7 +105,7 @@ class WriteError(OutputError):
     """
 
     def __init__(self, path: Path, error: OSError) -> None:
-        super().__init__(f"cannot write '{path}': {error}")
+        super().__init__(Errors.E091.format(path=path, error=error))
         self.path = path
         self.error = error
 
@@ -216,7 +216,6 @@ class Errors(metaclass=CodedMessages):
         "The backbone path '{name}' looks like a local path but does not exist. Setting: "
         "[components.transformer.model] name (or --backbone)."
     )
-    E012 = "Backbone alias '{alias}' is registered by both '{first}' and '{second}'."
     # Data
     E020 = "{path}, line {line}: {reason}"
     E021 = "The {role} file for task '{task}' does not exist: {path}"
@@ -452,6 +451,7 @@ class Errors(metaclass=CodedMessages):
         "permissions, quota, a file where a folder should be) and rerun the same command: "
         "{rerun}"
     )
+    E091 = "Cannot write '{path}': {error}."
     E088 = (
         "The {role} '{path}' is {what}, and the run writes or removes it: {lost} would be lost. "
         "Choose another output path (or --errors file)."
@@ -473,4 +473,18 @@ class Errors(metaclass=CodedMessages):
         "and the tokenizer's files (tokenizer.json, or vocab files), as save_pretrained "
         "writes them. Give such a directory, an alias (`nlp-tasks plugins --all` lists "
         "them) or a Hub name. Setting: [components.transformer.model] name (or --backbone)."
+    )
+    # -- upstream adapters (issue 19, helper B3)
+    E140 = (
+        "The decoder's hidden_width ({hidden_width}) must be a multiple of its heads "
+        "({heads}): each attention head takes an equal share of the width. Change "
+        "hidden_width or heads in the component's model block (nlp_tasks.TransformerDecoder.v1)."
+    )
+    E141 = (
+        "{head} is a GenerativeHead but does not define {method}(), which {purpose}. Define "
+        "it in {head} (docs/plugins.md, 'Heads that write text')."
+    )
+    E142 = (
+        "The decoder's model has no transformer listener with a known width; its tok2vec "
+        "must be a spacy-transformers TransformerListener (see nlp_tasks.listener_config)."
     )

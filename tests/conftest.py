@@ -127,3 +127,34 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None):
         env=full_env,
         cwd=cwd,
     )
+
+
+# -- batch jobs stopped in mid-run (issue 19, helper B1)
+
+
+class StopAfter:
+    """Makes ``on_chunk`` callbacks that stop a file run after so many chunks.
+
+    ``process_file(..., on_chunk=stop_after(3))`` raises ``stop_after.Stop`` once
+    three chunks are written, as a crash at that point would.
+    """
+
+    class Stop(Exception):
+        """The run was stopped on purpose."""
+
+    def __call__(self, chunks: int):
+        written = 0
+
+        def on_chunk(summary) -> None:
+            nonlocal written
+            written += 1
+            if written == chunks:
+                raise self.Stop
+
+        return on_chunk
+
+
+@pytest.fixture
+def stop_after() -> StopAfter:
+    """Stop a ``process_file`` run after N chunks: see ``StopAfter``."""
+    return StopAfter()

@@ -9,8 +9,10 @@ from spacy.tokens import Doc
 from thinc.api import Config
 
 from nlp_tasks.components.head import listener_config
+from nlp_tasks.errors import ConfigError
 from nlp_tasks.generation import GenerativeHead, check_generation_settings
-from nlp_tasks.generation.decoder import decoder_module
+from nlp_tasks.generation.decoder import build_transformer_decoder, decoder_module
+from nlp_tasks.generation.head import _listener_width
 from nlp_tasks.generation.target_tokenizer import TargetTokenizer, TargetTokenizerError
 from nlp_tasks.testing import train_steps
 
@@ -185,3 +187,31 @@ def test_warm_start_copies_the_backbone_checkpoint(tiny_backbone):
     )
     tokenizer = nlp.get_pipe("echo").target_tokenizer
     assert tokenizer.bos_id == tokenizer.tokenizer.cls_token_id
+
+
+def test_decoder_width_must_split_evenly_over_heads():
+    from thinc.api import noop
+
+    with pytest.raises(ConfigError, match=r"\[E140\].*hidden_width \(30\).*heads \(4\)"):
+        build_transformer_decoder(noop(), hidden_width=30, heads=4)
+
+
+def test_a_decoder_without_a_listener_is_a_coded_error():
+    from thinc.api import noop
+
+    with pytest.raises(ConfigError, match=r"\[E142\].*TransformerListener"):
+        _listener_width(build_transformer_decoder(noop()))
+
+
+@pytest.mark.parametrize("method", ["target_of", "set_output"])
+def test_a_head_that_lacks_a_task_method_names_it(method):
+    class Bare(GenerativeHead):
+        pass
+
+    head = Bare.__new__(Bare)
+    call = {
+        "target_of": lambda: head.target_of(None),
+        "set_output": lambda: head.set_output(None, "x"),
+    }
+    with pytest.raises(NotImplementedError, match=rf"\[E141\] Bare .*{method}\(\)"):
+        call[method]()

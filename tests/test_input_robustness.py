@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import spacy
 
+from nlp_tasks.batch import process_file, process_records
+from nlp_tasks.batch.files import checkpoint_path
 from nlp_tasks.batch.inputs import (
     InputError,
     RecordFields,
@@ -17,7 +19,6 @@ from nlp_tasks.batch.inputs import (
     read_records,
     records_from_python,
 )
-from nlp_tasks.batch.process import checkpoint_path, process_file, process_records
 
 BOM = b"\xef\xbb\xbf"
 

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from nlp_tasks.batch import process_file
+from nlp_tasks.batch.files import checkpoint_path
 from nlp_tasks.batch.outputs import AppendFile, OutputError
-from nlp_tasks.batch.process import OptionError, checkpoint_path, process_file
+from nlp_tasks.errors import OptionError
 
 WORDS = "Jane Smith loved the wonderful film in Paris but hated the cold food at Acme Corp".split()
 FAST = {"batch_size": 4, "checkpoint_seconds": 0, "progress": False}
@@ -56,21 +58,6 @@ def reference(pipeline_dir, tmp_path_factory) -> tuple[bytes, bytes]:
     return output.read_bytes(), errors.replace(str(source), "{input}")
 
 
-class Stop(Exception):
-    pass
-
-
-def stop_after(chunks: int):
-    seen = []
-
-    def on_chunk(summary):
-        seen.append(summary.processed)
-        if len(seen) == chunks:
-            raise Stop
-
-    return on_chunk
-
-
 def perturb(component) -> None:
     """Change a component's weights, as more training would."""
     for node in component.model.walk():
@@ -86,15 +73,15 @@ def perturb(component) -> None:
 #: certainly in mid-job (its lock held, its output half written) while another starts.
 HELD_CLI = """
 import os, time
-from nlp_tasks.batch import process
-original = process.RecordProcessor.__call__
+from nlp_tasks.batch import processor
+original = processor.RecordProcessor.__call__
 def held(self, chunk):
     if chunk[0].line > 8:
         deadline = time.monotonic() + 120
         while not os.path.exists(os.environ["RELEASE"]) and time.monotonic() < deadline:
             time.sleep(0.05)
     return original(self, chunk)
-process.RecordProcessor.__call__ = held
+processor.RecordProcessor.__call__ = held
 from nlp_tasks.cli import main
 main()
 """
@@ -168,13 +155,15 @@ def test_a_held_lock_refuses_before_touching_any_file(pipeline_dir, corpus, tmp_
 # 2. Resume with another pipeline ------------------------------------------------------
 
 
-def test_resume_refuses_a_changed_pipeline_directory(pipeline_dir, corpus, tmp_path, reference):
+def test_resume_refuses_a_changed_pipeline_directory(
+    pipeline_dir, corpus, tmp_path, reference, stop_after
+):
     import spacy
 
     pipeline = tmp_path / "pipeline"
     shutil.copytree(pipeline_dir, pipeline)
     output = tmp_path / "out.jsonl"
-    with pytest.raises(Stop):
+    with pytest.raises(stop_after.Stop):
         process_file(pipeline, corpus, output, on_chunk=stop_after(2), **FAST)
     retrained = spacy.load(pipeline)
     perturb(retrained.get_pipe("sentiment"))
@@ -195,12 +184,14 @@ def test_resume_refuses_a_changed_pipeline_directory(pipeline_dir, corpus, tmp_p
     assert output.read_bytes() == reference[0]
 
 
-def test_resume_refuses_a_changed_loaded_pipeline(pipeline_dir, corpus, tmp_path, reference):
+def test_resume_refuses_a_changed_loaded_pipeline(
+    pipeline_dir, corpus, tmp_path, reference, stop_after
+):
     import spacy
 
     nlp = spacy.load(pipeline_dir)
     output = tmp_path / "out.jsonl"
-    with pytest.raises(Stop):
+    with pytest.raises(stop_after.Stop):
         process_file(nlp, corpus, output, on_chunk=stop_after(2), **FAST)
     same = spacy.load(pipeline_dir)
     perturb(same.get_pipe("ner"))
@@ -258,7 +249,7 @@ def test_links_to_the_input_are_refused(pipeline_dir, tmp_path):
     assert source.read_bytes() == kept and soft.exists()
 
 
-def test_no_file_the_run_writes_is_part_of_the_pipeline(pipeline_dir, corpus, tmp_path):
+def test_no_file_the_run_writes_is_part_of_the_pipeline(pipeline_dir, corpus, tmp_path, stop_after):
     pipeline = tmp_path / "pipeline"
     shutil.copytree(pipeline_dir, pipeline)
     meta = (pipeline / "meta.json").read_bytes()
@@ -269,7 +260,7 @@ def test_no_file_the_run_writes_is_part_of_the_pipeline(pipeline_dir, corpus, tm
         process_file(pipeline, corpus, pipeline / "sentiment" / "o.jsonl", progress=False)
     # Beside the pipeline's own files is fine, and resumes (the output is no part of it).
     output = pipeline / "predictions.jsonl"
-    with pytest.raises(Stop):
+    with pytest.raises(stop_after.Stop):
         process_file(pipeline, corpus, output, on_chunk=stop_after(2), **FAST)
     assert process_file(pipeline, corpus, output, **FAST).complete
 
@@ -358,9 +349,11 @@ def test_a_full_disk_stops_cleanly_and_the_rerun_resumes(
 # 6. Settings that change the output's bytes -------------------------------------------
 
 
-def test_resume_refuses_settings_that_change_the_bytes(pipeline_dir, corpus, tmp_path, reference):
+def test_resume_refuses_settings_that_change_the_bytes(
+    pipeline_dir, corpus, tmp_path, reference, stop_after
+):
     output = tmp_path / "out.jsonl"
-    with pytest.raises(Stop):
+    with pytest.raises(stop_after.Stop):
         process_file(pipeline_dir, corpus, output, on_chunk=stop_after(2), **FAST)
     other = {**FAST, "batch_size": 8}
     with pytest.raises(OutputError, match=r"\[E052\].*batch size \(--batch-size.*was 4, now 8"):

@@ -11,15 +11,11 @@ from pathlib import Path
 import pytest
 from spacy.language import Language
 
+from nlp_tasks.batch import process_file, process_records
+from nlp_tasks.batch.files import checkpoint_path
 from nlp_tasks.batch.inputs import InputError
 from nlp_tasks.batch.outputs import OutputError
-from nlp_tasks.batch.process import (
-    OptionError,
-    ProcessError,
-    checkpoint_path,
-    process_file,
-    process_records,
-)
+from nlp_tasks.errors import OptionError, ProcessError
 from nlp_tasks.inference import doc_to_json, pipeline_tasks
 
 SEEN_QUESTIONS: list = []
@@ -238,24 +234,9 @@ def test_an_unreadable_input_leaves_no_output_behind(pipeline_dir, tmp_path):
     assert summary.processed == 1 and read_jsonl(output)[0]["id"] == "1"
 
 
-class Stop(Exception):
-    pass
-
-
-def stop_after(chunks: int):
-    seen = []
-
-    def on_chunk(summary):
-        seen.append(summary.processed)
-        if len(seen) == chunks:
-            raise Stop
-
-    return on_chunk
-
-
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
 def test_resume_after_an_interruption_gives_identical_output(
-    pipeline_dir, corpus, tmp_path, suffix
+    pipeline_dir, corpus, tmp_path, suffix, stop_after
 ):
     if suffix == ".parquet":
         pytest.importorskip("pyarrow")
@@ -268,7 +249,7 @@ def test_resume_after_an_interruption_gives_identical_output(
     reference = tmp_path / f"reference{suffix}"
     process_file(pipeline_dir, corpus, reference, **settings)
     output = tmp_path / f"out{suffix}"
-    with pytest.raises(Stop):
+    with pytest.raises(stop_after.Stop):
         process_file(pipeline_dir, corpus, output, on_chunk=stop_after(3), **settings)
     state = json.loads(checkpoint_path(output).read_text())
     assert 0 < state["done"] < 40 and not state["complete"]

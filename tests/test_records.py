@@ -14,7 +14,7 @@ from nlp_tasks.batch.inputs import (
     read_records,
     records_from_python,
 )
-from nlp_tasks.batch.process import chunk_records
+from nlp_tasks.batch.processor import chunk_records
 
 BAD_JSONL_LINES = [
     (b'{"id": 1, "text": "A good one."}', None),

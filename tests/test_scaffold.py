@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from nlp_tasks import PLUGIN_API_VERSION
+
 # The module fixture scaffolds and pip-installs a plugin; its tests run nested pytest.
 pytestmark = pytest.mark.slow
 
@@ -74,6 +76,13 @@ def test_scaffold_is_a_complete_distribution(scaffold):
     pyproject = (source / "pyproject.toml").read_text(encoding="utf8")
     assert 'question_type = "nlp_tasks_question_type.plugin"' in pyproject
     assert "nlp-tasks>=0.1,<0.2" in pyproject
+    # The scaffold uses the plugin helpers, so it needs the API version that has them.
+    plugin = (source / "nlp_tasks_question_type" / "plugin.py").read_text(encoding="utf8")
+    assert f'api_version=">={PLUGIN_API_VERSION},<2"' in plugin
+    assert PLUGIN_API_VERSION == "1.1"
+    reader = (source / "nlp_tasks_question_type" / "reader.py").read_text(encoding="utf8")
+    scorer = (source / "nlp_tasks_question_type" / "scorer.py").read_text(encoding="utf8")
+    assert "gold_example(" in reader and "examples_with_gold(" in scorer
 
 
 def test_scaffold_passes_ruff(scaffold):

@@ -284,6 +284,7 @@ def test_generated_configs_give_every_torch_module_in_place_steps(tiny_backbone)
     from thinc.api import Adam, PyTorchWrapper_v2
 
     from nlp_tasks.components.optimizer import make_in_place_updates_callback
+    from nlp_tasks.components.thinc_adapter import torch_module
 
     @Language.factory("test_torch_head")
     def make_torch_head(nlp, name):
@@ -306,7 +307,7 @@ def test_generated_configs_give_every_torch_module_in_place_steps(tiny_backbone)
     nlp.add_pipe("test_torch_head")
     make_in_place_updates_callback()(nlp)
     head = nlp.get_pipe("test_torch_head").model
-    linear = head.shims[0]._model
+    linear = torch_module(head)
     before = linear.weight.detach().clone()
     linear.weight.sum().backward()
     head.finish_update(Adam(0.1))

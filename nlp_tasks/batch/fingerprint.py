@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..components.thinc_adapter import shim_module
+
 if TYPE_CHECKING:
     from spacy.language import Language
 
@@ -153,7 +155,7 @@ def _language_parts(nlp: "Language") -> dict[str, str]:
                         digest.update(param.encode("utf8"))
                         _hash_array(digest, node.ops.to_numpy(node.get_param(param)))
                 for shim in node.shims:
-                    state_dict = getattr(getattr(shim, "_model", None), "state_dict", None)
+                    state_dict = getattr(shim_module(shim), "state_dict", None)
                     if callable(state_dict):
                         for key, tensor in state_dict().items():
                             digest.update(str(key).encode("utf8"))

@@ -7,8 +7,9 @@ driver in input order, which writes the output, the errors file and the
 checkpoint as the local engine does. So both engines give the same output, and a
 Ray run resumes like a local one.
 
-Importing this module imports Ray: ``process.py`` imports it only for
-``engine="ray"`` and turns a missing Ray into a clear error (E055).
+Importing this module imports Ray: the job (``job.py``) imports it only for
+``engine="ray"`` and turns a missing Ray into a clear error (E055). It imports
+the shared pieces (``processor.py``, ``options.py``) and nothing of the job's.
 """
 
 import copy
@@ -27,7 +28,8 @@ from ray.data.block import BlockMetadata
 from ray.data.datasource import Datasource, ReadTask
 
 from .inputs import RecordFields, read_records
-from .process import ProcessOptions, RecordProcessor, RecordResult, chunk_records, cpu_count
+from .options import ProcessOptions
+from .processor import RecordResult, chunk_records, cpu_count, load_processor
 
 
 class _ChunkSource(Datasource):
@@ -94,18 +96,8 @@ class _PipelineActor:
     """A Ray actor that loads the pipeline once and processes chunks."""
 
     def __init__(self, pipeline: str, gpu: bool, threads: int, options: dict[str, Any]) -> None:
-        import spacy
-
-        if gpu:
-            # Ray shows each actor only the GPU it was given, as device 0.
-            spacy.require_gpu(0)
-        if threads:
-            import torch
-
-            torch.set_num_threads(threads)
-        from ..inference import load
-
-        self.processor = RecordProcessor(load(pipeline), **options)
+        # Ray shows each actor only the GPU it was given, as device 0.
+        self.processor = load_processor(pipeline, 0 if gpu else -1, threads, options)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         chunks = batch.column("chunk").to_pylist()

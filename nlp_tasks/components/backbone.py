@@ -14,18 +14,15 @@ from .optimizer import use_in_place_updates
 def backbone_aliases() -> dict[str, Callable[[], str | None] | str]:
     """Every registered backbone alias.
 
+    An alias registered twice keeps the locator registered last, in the order
+    the plugin manager calls the hook (the core's own aliases come last).
+
     RETURNS (dict): Alias to a directory path, or to a callable returning one.
     """
     aliases: dict[str, Any] = {}
-    owners: dict[str, str] = {}
 
-    def register(alias: str, locate: Callable[[], str | None] | str, *, plugin: str = "") -> None:
-        if alias in aliases and owners[alias] != plugin:
-            raise plugins.PluginError(
-                Errors.E012.format(alias=alias, first=owners[alias], second=plugin)
-            )
+    def register(alias: str, locate: Callable[[], str | None] | str) -> None:
         aliases[alias] = locate
-        owners[alias] = plugin
 
     plugins.call_each("register_backbones", register=register)
     return aliases

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from spacy.training import Example
 from thinc.api import Model
 
-from ..errors import Errors
+from ..errors import ConfigError, Errors
+from .thinc_adapter import pending_listener_outputs
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -96,7 +97,7 @@ def shared_transformer(nlp: "Language", *, component: str = "?", model: Model | 
     for name in nlp.component_names:
         if nlp.get_pipe_meta(name).factory == "transformer":
             return nlp.get_pipe(name)
-    raise ValueError(Errors.E060.format(component=component, components=list(nlp.component_names)))
+    raise ConfigError(Errors.E060.format(component=component, components=list(nlp.component_names)))
 
 
 def release_listeners(model: Model) -> int:
@@ -107,9 +108,10 @@ def release_listeners(model: Model) -> int:
     """
     released = 0
     for node in model.walk():
-        if getattr(node, "_batch_id", None) is None or not hasattr(node, "backprop_and_clear"):
+        outputs = pending_listener_outputs(node)
+        if outputs is None:
             continue
-        node.backprop_and_clear(_zero_gradients(node._outputs or [], node.ops))
+        node.backprop_and_clear(_zero_gradients(outputs, node.ops))
         released += 1
     return released
 

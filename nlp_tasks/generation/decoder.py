@@ -24,6 +24,8 @@ from thinc.api import Model, PyTorchShim, get_torch_default_device
 from thinc.types import Floats2d
 
 from ..components.optimizer import use_in_place_updates
+from ..components.thinc_adapter import set_shim_module, torch_module
+from ..errors import ConfigError, Errors
 
 
 class DecoderModule(torch.nn.Module):
@@ -132,7 +134,7 @@ def build_transformer_decoder(
         "init_from_backbone": init_from_backbone,
     }
     if hidden_width % heads:
-        raise ValueError(f"hidden_width ({hidden_width}) must be a multiple of heads ({heads})")
+        raise ConfigError(Errors.E140.format(hidden_width=hidden_width, heads=heads))
     shim = PyTorchShim(
         None, serialize_model=_serialize_decoder, deserialize_model=_deserialize_decoder
     )
@@ -162,7 +164,7 @@ def decoder_module(model: Model) -> DecoderModule | None:
     model (Model): A model made by ``nlp_tasks.TransformerDecoder.v1``.
     RETURNS (DecoderModule | None): The decoder, or None before ``build_decoder``.
     """
-    return model.shims[0]._model
+    return torch_module(model)
 
 
 def build_decoder(
@@ -213,8 +215,7 @@ def build_decoder(
         )
         decoder = AutoModelForCausalLM.from_config(config)
     module = DecoderModule(decoder, memory_width)
-    shim = model.shims[0]
-    shim._model = module.to(get_torch_default_device())
+    set_shim_module(model.shims[0], module.to(get_torch_default_device()))
     return module
 
 

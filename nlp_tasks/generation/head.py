@@ -30,7 +30,7 @@ from spacy.vocab import Vocab
 from thinc.api import Model, Optimizer
 
 from ..components.head import shared_transformer
-from ..errors import Errors, GenerationSettingsError, Warnings
+from ..errors import ConfigError, Errors, GenerationSettingsError, Warnings
 from ..task import is_blank
 from .target_tokenizer import TargetTokenizer
 
@@ -126,9 +126,9 @@ class GenerativeHead(TrainablePipe):
         self.scorer = scorer
         settings = model.attrs["settings"]
         if settings["init_from_backbone"] and target_tokenizer != "backbone":
-            raise ValueError(Errors.E075.format(component=name, tokenizer=target_tokenizer))
+            raise ConfigError(Errors.E075.format(component=name, tokenizer=target_tokenizer))
         if max_target_tokens < 3:
-            raise ValueError(Errors.E076.format(component=name, value=max_target_tokens))
+            raise ConfigError(Errors.E076.format(component=name, value=max_target_tokens))
         self.cfg: dict[str, Any] = {
             "target_tokenizer": target_tokenizer,
             "target_vocab_size": target_vocab_size,
@@ -151,7 +151,13 @@ class GenerativeHead(TrainablePipe):
         RETURNS (str | None): The target, or None if the example has none (it
             belongs to another task).
         """
-        raise NotImplementedError(f"{type(self).__name__} must implement target_of")
+        raise NotImplementedError(
+            Errors.E141.format(
+                head=type(self).__name__,
+                method="target_of",
+                purpose="gives a training example's gold text",
+            )
+        )
 
     def set_output(self, doc: Doc, text: str | None) -> None:
         """Write the generated text onto the doc.
@@ -160,7 +166,13 @@ class GenerativeHead(TrainablePipe):
         text (str | None): The generated text; None for a blank doc (no tokens,
             or only whitespace tokens), which is not decoded: no output.
         """
-        raise NotImplementedError(f"{type(self).__name__} must implement set_output")
+        raise NotImplementedError(
+            Errors.E141.format(
+                head=type(self).__name__,
+                method="set_output",
+                purpose="writes the generated text onto the doc",
+            )
+        )
 
     # Prediction.
 
@@ -498,10 +510,7 @@ def _listener_width(model: Model) -> int:
     for node in model.walk():
         if node.name == "transformer-listener" and node.has_dim("nO"):
             return int(node.get_dim("nO"))
-    raise ValueError(
-        "The decoder's model has no transformer listener with a known width; its tok2vec "
-        "must be a spacy-transformers TransformerListener (see nlp_tasks.listener_config)."
-    )
+    raise ConfigError(Errors.E142)
 
 
 def _pad(sequences: list[Any]) -> tuple[Any, Any]:

@@ -471,7 +471,7 @@ def _build_tasks() -> None:
     def register(task: Task) -> None:
         plugin = current[0]
         if not isinstance(task, Task):
-            raise TypeError(Errors.E004.format(plugin=plugin, value=task))
+            raise PluginError(Errors.E004.format(plugin=plugin, value=task))
         if not task.supports_api():
             raise PluginError(
                 Errors.E003.format(

@@ -4,7 +4,7 @@ from thinc.api import Config
 
 from ..registry import manager as plugins
 from ..registry.default_backbones import DEFAULT_BACKBONE
-from ..errors import Errors
+from ..errors import ConfigError, Errors
 
 _BASE = """
 [paths]
@@ -144,10 +144,10 @@ def make_config(
     from spacy.util import load_model_from_config
 
     if not tasks:
-        raise ValueError(Errors.E030.format(available=sorted(plugins.get_tasks()) or "none"))
+        raise ConfigError(Errors.E030.format(available=sorted(plugins.get_tasks()) or "none"))
     for name in tasks:
         if tasks.count(name) > 1:
-            raise ValueError(Errors.E029.format(task=name, tasks=", ".join(tasks)))
+            raise ConfigError(Errors.E029.format(task=name, tasks=", ".join(tasks)))
     resolved = [plugins.get_task(name) for name in tasks]
     text = _BASE.format(
         lang=lang,

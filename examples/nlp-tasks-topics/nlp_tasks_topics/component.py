@@ -6,10 +6,11 @@ from typing import Any
 from spacy.language import Language
 from spacy.pipeline.textcat_multilabel import MultiLabel_TextCategorizer
 from spacy.tokens import Doc
-from spacy.training import Example
+from spacy.training import Example, validate_examples
 from thinc.api import Config, Model
+from thinc.types import Floats2d
 
-from nlp_tasks import SharedBackboneHead, listener_config
+from nlp_tasks import SharedBackboneHead, ensure_doc_extensions, listener_config
 
 from . import scorer as _scorer  # noqa: F401  (registers its scorer)
 
@@ -84,8 +85,19 @@ class TopicTagger(SharedBackboneHead, MultiLabel_TextCategorizer):
             labels = sorted({t for eg in get_examples() for t in eg.reference._.topics or []})
         super().initialize(get_examples, nlp=nlp, labels=labels)
 
-    def _examples_to_truth(self, examples: Iterable[Example]) -> tuple[Any, Any]:
+    def get_loss(self, examples: Iterable[Example], scores: Floats2d) -> tuple[float, Floats2d]:
+        """The mean squared error of the topic probabilities, over the tagged docs.
+
+        spaCy's textcat loss, with the gold taken from ``doc._.topics``: a doc
+        whose reference has none (another task's example) adds no error and
+        gets no gradient.
+
+        examples (Iterable[Example]): The batch.
+        scores (Floats2d): The model's probabilities for it, one row per example.
+        RETURNS (tuple[float, Floats2d]): The loss and its gradient.
+        """
         examples = list(examples)
+        validate_examples(examples, "TopicTagger.get_loss")
         truths = self.model.ops.alloc2f(len(examples), len(self.labels))
         not_missing = self.model.ops.alloc2f(len(examples), len(self.labels))
         for i, eg in enumerate(examples):
@@ -95,7 +107,8 @@ class TopicTagger(SharedBackboneHead, MultiLabel_TextCategorizer):
             not_missing[i] = 1.0
             for j, label in enumerate(self.labels):
                 truths[i, j] = float(label in topics)
-        return truths, not_missing
+        d_scores = (scores - truths) * not_missing
+        return float((d_scores**2).mean()), d_scores
 
     def set_annotations(self, docs: Iterable[Doc], scores: Any) -> None:
         """Write each doc's topics above the threshold and every topic's probability.
@@ -119,6 +132,4 @@ class TopicTagger(SharedBackboneHead, MultiLabel_TextCategorizer):
 
 def install_extensions() -> None:
     """Add ``Doc._.topics`` and ``Doc._.topic_scores``; safe to call again."""
-    for attr in ("topics", "topic_scores"):
-        if not Doc.has_extension(attr):
-            Doc.set_extension(attr, default=None)
+    ensure_doc_extensions("topics", "topic_scores")

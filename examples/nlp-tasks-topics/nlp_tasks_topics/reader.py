@@ -6,7 +6,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from nlp_tasks import RecordError, require_text
+from nlp_tasks import RecordError, gold_example, require_text
 
 from .component import install_extensions
 
@@ -28,10 +28,7 @@ def make_example(nlp: Language, record: dict[str, Any]) -> Example:
     if not isinstance(topics, list) or not all(isinstance(t, str) and t for t in topics):
         raise RecordError(f"'topics' must be a list of non-empty strings, got {topics!r}")
     install_extensions()
-    predicted = nlp.make_doc(text)
-    reference = predicted.copy()
-    reference._.topics = sorted(set(topics))
-    return Example(predicted, reference)
+    return gold_example(nlp, text, {"topics": sorted(set(topics))})
 
 
 def labels_of(example: Example) -> list[str]:

@@ -7,6 +7,8 @@ from spacy.scorer import PRFScore
 from spacy.training import Example
 from spacy.util import registry
 
+from nlp_tasks import examples_with_gold
+
 
 def score_topics(examples: Iterable[Example], **_: Any) -> dict[str, Any]:
     """Micro-averaged P/R/F, macro F and per-topic F of the predicted topic sets.
@@ -18,7 +20,7 @@ def score_topics(examples: Iterable[Example], **_: Any) -> dict[str, Any]:
         ``topics_micro_f``, ``topics_macro_f``, ``topics_f_per_type``; None
         when no example is tagged.
     """
-    gold = [eg for eg in examples if eg.reference._.topics is not None]
+    gold = examples_with_gold(examples, "topics")
     keys = ("micro_p", "micro_r", "micro_f", "macro_f", "f_per_type")
     if not gold:
         return {f"topics_{key}": None for key in keys}

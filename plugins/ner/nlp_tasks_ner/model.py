@@ -6,6 +6,10 @@ from spacy.util import registry
 from thinc.api import Model
 from thinc.types import Floats2d
 
+from nlp_tasks import ConfigError
+
+from .errors import Errors
+
 
 @registry.architectures("nlp_tasks_ner.ListenerWithShape.v1")
 def build_listener_with_shape(
@@ -31,7 +35,7 @@ def build_listener_with_shape(
         width plus ``width``.
     """
     if len(attrs) != len(rows):
-        raise ValueError(f"attrs and rows differ in length: {attrs} vs {rows}")
+        raise ConfigError(Errors.NER001.format(attrs=attrs, rows=rows))
     surface = MultiHashEmbed(
         width=width, attrs=list(attrs), rows=list(rows), include_static_vectors=False
     )

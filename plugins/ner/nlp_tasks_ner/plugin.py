@@ -15,6 +15,6 @@ def register_tasks(register):
             to_json=to_json,
             labels_of=labels_of,
             description="Named entities: spans with a type (PER, ORG, LOC, ...).",
-            api_version=">=1.0,<2",
+            api_version=">=1.1,<2",
         )
     )

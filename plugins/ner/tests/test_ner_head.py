@@ -58,3 +58,13 @@ def test_to_json_gives_character_offsets(nlp):
     output = get_task("ner").to_json(doc)
     for ent in output["ents"]:
         assert doc.text[ent["start"] : ent["end"]] == ent["text"]
+
+
+def test_surface_features_need_one_table_size_per_attribute():
+    from nlp_tasks_ner.model import build_listener_with_shape
+    from thinc.api import Linear
+
+    from nlp_tasks import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[NER001\] attrs and rows differ in length"):
+        build_listener_with_shape(Linear(), attrs=["SHAPE", "PREFIX"], rows=[2500])

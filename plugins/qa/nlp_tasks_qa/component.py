@@ -12,8 +12,14 @@ from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
 from thinc.api import Config, Model, set_dropout_rate
 
-from nlp_tasks import SharedBackboneHead, listener_config, shared_transformer
-from nlp_tasks.task import is_blank
+from nlp_tasks import (
+    ConfigError,
+    SharedBackboneHead,
+    ensure_doc_extensions,
+    is_blank,
+    listener_config,
+    shared_transformer,
+)
 
 from . import model as _model  # noqa: F401  (registers its architectures)
 from . import scorer as _scorer  # noqa: F401  (registers its scorer)
@@ -65,6 +71,9 @@ def make_qa(
 ) -> "QuestionAnswerer":
     """Create a QA component (factory ``nlp_tasks_qa``).
 
+    The model's architecture decides the mode, and with it the component's
+    class: ``JointQuestionAnswerer`` or ``CrossAttentionQuestionAnswerer``.
+
     model (Model): A QA architecture: ``nlp_tasks_qa.JointSpanScorer.v1`` (the
         default) or ``nlp_tasks_qa.CrossAttentionSpanScorer.v1``.
     max_length (int): Wordpieces in a (question, context) window, special
@@ -78,7 +87,10 @@ def make_qa(
     batch_size (int): Windows (joint) or questions (cross) per forward pass.
     scorer (Callable | None): The scoring function.
     """
-    return QuestionAnswerer(
+    mode = model.attrs.get("qa_mode")
+    if mode not in COMPONENTS:
+        raise ConfigError(Errors.QA023.format(name=name, mode=mode))
+    return COMPONENTS[mode](
         nlp,
         model,
         name,
@@ -137,14 +149,14 @@ class ExtractiveQA(TrainablePipe):
     whitespace tokens) has no answer to any question and is not read. An empty
     or blank question is an error (QA010), wherever it is asked.
 
-    In the default joint mode the head runs the shared transformer's weights on
-    (question, context window) pairs itself: it shares the backbone's weights
-    with the other heads, not their forward pass, since every question needs the
-    context encoded with it. Its gradients go into the shared weights, which the
-    transformer component's ``finish_update`` applies. The cross-attention mode
-    reads the doc through the shared listener instead and encodes only the
-    question on its own.
+    What both modes share: asking, the spaCy pipe API, the gold of an update,
+    ranking the candidate spans. Each mode's class reads the question with the
+    doc (``_score_spans``), learns from a batch (``_learn``) and sizes its
+    model (``_initialize_model``) in its own way.
     """
+
+    #: ``"joint"`` or ``"cross"``: the ``attrs["qa_mode"]`` of the models the class runs.
+    mode: str = ""
 
     def __init__(
         self,
@@ -162,8 +174,10 @@ class ExtractiveQA(TrainablePipe):
     ) -> None:
         install_extensions()
         mode = model.attrs.get("qa_mode")
-        if mode not in ("joint", "cross"):
-            raise ValueError(Errors.QA023.format(name=name, mode=mode))
+        if mode != self.mode:
+            if mode in COMPONENTS:
+                raise ConfigError(Errors.QA024.format(cls=type(self).__name__, mode=mode))
+            raise ConfigError(Errors.QA023.format(name=name, mode=mode))
         room = max_length - max_question_length - 3
         settings = {
             "max_length": max_length,
@@ -171,10 +185,11 @@ class ExtractiveQA(TrainablePipe):
             "stride": stride,
         }
         if room < 1:
-            raise ValueError(Errors.QA020.format(**settings))
-        if mode == "joint" and not 0 <= stride < room:
-            raise ValueError(Errors.QA021.format(room=room, **settings))
-        threshold = _check_threshold(threshold, name=f"[components.{name}] threshold")
+            raise ConfigError(Errors.QA020.format(**settings))
+        self._check_window(room, settings)
+        threshold = _check_threshold(
+            threshold, name=f"[components.{name}] threshold", error=ConfigError
+        )
         self.vocab = nlp.vocab
         self.model = model
         self.name = name
@@ -189,11 +204,6 @@ class ExtractiveQA(TrainablePipe):
             "threshold": threshold,
             "batch_size": batch_size,
         }
-
-    @property
-    def mode(self) -> str:
-        """``"joint"`` or ``"cross"``, from the model's architecture."""
-        return self.model.attrs["qa_mode"]
 
     # Asking -----------------------------------------------------------------
 
@@ -329,10 +339,7 @@ class ExtractiveQA(TrainablePipe):
         if not gold:
             return losses
         set_dropout_rate(self.model, drop)
-        if self.mode == "joint":
-            loss = self._update_joint(examples, gold)
-        else:
-            loss = self._update_cross(examples, gold)
+        loss = self._learn(examples, gold)
         if sgd not in (None, False):
             self.finish_update(sgd)
         losses[self.name] += loss
@@ -355,18 +362,26 @@ class ExtractiveQA(TrainablePipe):
             self._nlp = nlp
         self._frozen = None
         transformer, _ = self._backbone()
-        self._check_length(transformer)
-        width = transformer.config.hidden_size
-        if self.mode == "joint":
-            self.model.initialize(X=self.model.ops.alloc2f(2, width))
-        else:
-            import torch
+        self._initialize_model(transformer)
 
-            self.model.initialize()
-            module = self.model.get_ref("attention").shims[0]._model
-            sample = torch.zeros(1, 1, width)
-            with torch.no_grad():
-                module(sample, torch.ones(1, 1), sample, torch.ones(1, 1))
+    # What each mode does its own way ----------------------------------------
+
+    def _check_window(self, room: int, settings: dict[str, int]) -> None:
+        """Check the window settings; ``room`` is the context's part of a window."""
+
+    def _initialize_model(self, transformer: Any) -> None:
+        """Size ``self.model`` from the backbone (a Hugging Face module)."""
+        raise NotImplementedError
+
+    def _score_spans(
+        self, pairs: list[tuple[Doc, str]], top_k: int
+    ) -> list[list[tuple[int, int, float]]]:
+        """Up to ``top_k`` (start char, end char, score) candidates per (doc, question)."""
+        raise NotImplementedError
+
+    def _learn(self, examples: list[Example], gold: list[tuple[int, str, Any]]) -> float:
+        """Backprop the span loss of the (example index, question, char span) gold."""
+        raise NotImplementedError
 
     # Internals --------------------------------------------------------------
 
@@ -376,39 +391,15 @@ class ExtractiveQA(TrainablePipe):
 
     def _backbone_frozen(self) -> bool:
         # `spacy train` neither updates nor steps a frozen transformer, so
-        # gradients sent into its weights would pile up unused. Read once:
-        # building `nlp.config` is slow.
+        # gradients sent into its weights would pile up unused. spaCy tells no
+        # component which others are frozen (`Language.update` keeps its
+        # `exclude` to itself), so the [training] block of the pipeline's config
+        # is the only place to learn it. Read once: building `nlp.config` is slow.
         if self._frozen is None:
             name = shared_transformer(self._nlp, component=self.name).name
             training = self._nlp.config.get("training", {})
             self._frozen = name in (training.get("frozen_components") or [])
         return self._frozen
-
-    def _check_length(self, transformer: Any) -> None:
-        limit = getattr(transformer.config, "max_position_embeddings", None)
-        if self.mode == "joint" and limit and self.cfg["max_length"] > limit:
-            raise ValueError(
-                Errors.QA022.format(
-                    max_length=self.cfg["max_length"],
-                    backbone=getattr(transformer.config, "_name_or_path", "?"),
-                    limit=limit,
-                    name=self.name,
-                )
-            )
-
-    def _windows(self, tokenizer: Any, questions: list[str], contexts: list[str]) -> Any:
-        from .windows import make_windows
-
-        windows = make_windows(
-            tokenizer,
-            questions,
-            contexts,
-            max_length=self.cfg["max_length"],
-            stride=self.cfg["stride"],
-            max_question_length=self.cfg["max_question_length"],
-        )
-        self._warn_truncated(questions, windows.truncated)
-        return windows
 
     def _warn_truncated(self, questions: Sequence[str], truncated: Sequence[int]) -> None:
         if truncated:
@@ -434,11 +425,7 @@ class ExtractiveQA(TrainablePipe):
         # Snapping to token boundaries can merge two candidates; ask for a few
         # more than top_k so that top_k distinct spans remain.
         wanted = top_k + 4
-        readable = [pairs[i] for i in todo]
-        if self.mode == "joint":
-            raw = self._predict_joint(readable, wanted)
-        else:
-            raw = self._predict_cross(readable, wanted)
+        raw = self._score_spans([pairs[i] for i in todo], wanted)
         for i, candidates in zip(todo, raw):
             doc = pairs[i][0]
             seen: dict[tuple[int, int], float] = {}
@@ -452,7 +439,66 @@ class ExtractiveQA(TrainablePipe):
             answers[i] = [(s, e, score) for (s, e), score in ranked[:top_k]]
         return answers
 
-    def _predict_joint(
+
+class QuestionAnswerer(SharedBackboneHead, ExtractiveQA):
+    """The base of the QA component's two classes; it always passes a gradient to the listener.
+
+    Only the cross-attention mode has a listener. In a batch without QA gold it
+    returns before reading it, and ``SharedBackboneHead`` then sends the
+    listener a zero gradient, so the backbone still learns from the other heads
+    when this head is the last listener in the pipeline.
+    """
+
+
+class JointQuestionAnswerer(QuestionAnswerer):
+    """The joint mode (``nlp_tasks_qa.JointSpanScorer.v1``, the default).
+
+    The head runs the shared transformer's weights on (question, context
+    window) pairs itself: it shares the backbone's weights with the other
+    heads, not their forward pass, since every question needs the context
+    encoded with it. A context longer than a window is read in overlapping
+    windows (``max_length``, ``stride``). Its gradients go into the shared
+    weights, which the transformer component's ``finish_update`` applies.
+    """
+
+    mode = "joint"
+
+    def _check_window(self, room: int, settings: dict[str, int]) -> None:
+        if not 0 <= settings["stride"] < room:
+            raise ConfigError(Errors.QA021.format(room=room, **settings))
+
+    def _initialize_model(self, transformer: Any) -> None:
+        self._check_length(transformer)
+        width = transformer.config.hidden_size
+        self.model.initialize(X=self.model.ops.alloc2f(2, width))
+
+    def _check_length(self, transformer: Any) -> None:
+        limit = getattr(transformer.config, "max_position_embeddings", None)
+        if limit and self.cfg["max_length"] > limit:
+            raise ConfigError(
+                Errors.QA022.format(
+                    max_length=self.cfg["max_length"],
+                    backbone=getattr(transformer.config, "_name_or_path", "?"),
+                    limit=limit,
+                    name=self.name,
+                )
+            )
+
+    def _windows(self, tokenizer: Any, questions: list[str], contexts: list[str]) -> Any:
+        from .windows import make_windows
+
+        windows = make_windows(
+            tokenizer,
+            questions,
+            contexts,
+            max_length=self.cfg["max_length"],
+            stride=self.cfg["stride"],
+            max_question_length=self.cfg["max_question_length"],
+        )
+        self._warn_truncated(questions, windows.truncated)
+        return windows
+
+    def _score_spans(
         self, pairs: list[tuple[Doc, str]], top_k: int
     ) -> list[list[tuple[int, int, float]]]:
         import torch
@@ -487,7 +533,7 @@ class ExtractiveQA(TrainablePipe):
                 )
         return [merge_spans(spans, top_k) for spans in found]
 
-    def _update_joint(self, examples: list[Example], gold: list[tuple[int, str, Any]]) -> float:
+    def _learn(self, examples: list[Example], gold: list[tuple[int, str, Any]]) -> float:
         import torch
         from thinc.api import torch2xp, xp2torch
 
@@ -518,6 +564,28 @@ class ExtractiveQA(TrainablePipe):
             if trainable:
                 hidden.backward(xp2torch(d_hidden.reshape(n, length, width)))
         return total
+
+
+class CrossAttentionQuestionAnswerer(QuestionAnswerer):
+    """The cross-attention mode (``nlp_tasks_qa.CrossAttentionSpanScorer.v1``).
+
+    The head reads the doc through the shared listener, like the other heads,
+    and encodes only the question on its own, with the backbone's weights; the
+    doc's tokens then attend to the question's wordpieces.
+    """
+
+    mode = "cross"
+
+    def _initialize_model(self, transformer: Any) -> None:
+        self.model.initialize()
+        # The attention's lazy input layers take their widths from a first
+        # batch: give them one of the backbone's width. begin_update, not
+        # predict: predict runs the module in eval mode, without dropout, and
+        # the random draws of the training that follows would differ.
+        width = transformer.config.hidden_size
+        ops = self.model.ops
+        sample, mask = ops.alloc3f(1, 1, width), ops.alloc2f(1, 1) + 1.0
+        self.model.get_ref("attention").begin_update((sample, mask, sample, mask))
 
     def _encode_questions(self, questions: list[str], *, train: bool) -> tuple[Any, Any, Any]:
         import torch
@@ -551,7 +619,7 @@ class ExtractiveQA(TrainablePipe):
             pairs.append(unique[id(doc)])
         return ordered, pairs
 
-    def _predict_cross(
+    def _score_spans(
         self, pairs: list[tuple[Doc, str]], top_k: int
     ) -> list[list[tuple[int, int, float]]]:
         from .windows import best_spans, log_softmax
@@ -591,7 +659,7 @@ class ExtractiveQA(TrainablePipe):
         transformer = shared_transformer(self._nlp, component=self.name)
         return transformer(doc.copy())
 
-    def _update_cross(self, examples: list[Example], gold: list[tuple[int, str, Any]]) -> float:
+    def _learn(self, examples: list[Example], gold: list[tuple[int, str, Any]]) -> float:
         from thinc.api import xp2torch
 
         ops = self.model.ops
@@ -608,14 +676,11 @@ class ExtractiveQA(TrainablePipe):
         return loss
 
 
-class QuestionAnswerer(SharedBackboneHead, ExtractiveQA):
-    """The QA component, which always passes a gradient to the shared listener.
-
-    Only the cross-attention mode has a listener. In a batch without QA gold it
-    returns before reading it, and ``SharedBackboneHead`` then sends the
-    listener a zero gradient, so the backbone still learns from the other heads
-    when this head is the last listener in the pipeline.
-    """
+#: The component class of each QA mode, by its model's ``attrs["qa_mode"]``.
+COMPONENTS: dict[str, type[QuestionAnswerer]] = {
+    "joint": JointQuestionAnswerer,
+    "cross": CrossAttentionQuestionAnswerer,
+}
 
 
 def _token_targets(docs: list[Doc], gold: list[tuple[int, str, Any]]) -> Any:
@@ -673,14 +738,16 @@ def _check_top_k(top_k: Any) -> int:
     return int(top_k)
 
 
-def _check_threshold(threshold: Any, *, name: str = "threshold") -> float:
+def _check_threshold(
+    threshold: Any, *, name: str = "threshold", error: type[ValueError] = ValueError
+) -> float:
     # NaN fails the range check too.
     if (
         isinstance(threshold, bool)
         or not isinstance(threshold, numbers.Real)
         or not 0 <= threshold <= 1
     ):
-        raise ValueError(Errors.QA013.format(name=name, value=threshold))
+        raise error(Errors.QA013.format(name=name, value=threshold))
     return float(threshold)
 
 
@@ -742,8 +809,4 @@ def install_extensions() -> None:
     ``answers`` (a getter giving ``Answer`` objects with their spans) and
     ``qa_gold`` (training gold on reference docs).
     """
-    for attr in ("questions", "qa_output", "qa_gold"):
-        if not Doc.has_extension(attr):
-            Doc.set_extension(attr, default=None)
-    if not Doc.has_extension("answers"):
-        Doc.set_extension("answers", getter=_answers_of)
+    ensure_doc_extensions("questions", "qa_output", "qa_gold", answers=_answers_of)

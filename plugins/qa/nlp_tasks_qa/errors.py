@@ -63,6 +63,16 @@ class Errors(metaclass=CodedMessages):
         "attrs['qa_mode'] 'joint' or 'cross', got {mode!r}). Use "
         "nlp_tasks_qa.JointSpanScorer.v1 or nlp_tasks_qa.CrossAttentionSpanScorer.v1."
     )
+    QA024 = (
+        "{cls} cannot run a model of QA mode {mode!r}. Create the component with its "
+        'factory (nlp.add_pipe("nlp_tasks_qa", ...) or a config), which picks the class '
+        "of the model's mode: JointQuestionAnswerer or CrossAttentionQuestionAnswerer."
+    )
+    QA025 = (
+        "n_heads ({n_heads}) must divide hidden_width ({hidden_width}) in "
+        "nlp_tasks_qa.CrossAttentionSpanScorer.v1. Change either in the QA component's "
+        "model block."
+    )
 
 
 class Warnings(metaclass=CodedMessages):

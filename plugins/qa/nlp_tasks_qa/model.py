@@ -1,8 +1,9 @@
 """QA architectures: start/end scorers for the joint and the cross-attention mode.
 
-Both are registered under versioned names through the ``spacy_architectures``
-entry point. A published version never changes; a new signature or behaviour
-gets a new version. ``attrs["qa_mode"]`` tells the component which mode a model is.
+Both are registered under versioned names when the component module is
+imported. A published version never changes; a new signature or behaviour gets
+a new version. ``attrs["qa_mode"]`` tells the factory which mode a model is,
+and with it which component class runs it.
 """
 
 from collections.abc import Callable
@@ -11,6 +12,10 @@ from typing import Any
 from spacy.util import registry
 from thinc.api import ArgsKwargs, Linear, Model
 from thinc.types import Floats2d, Floats3d
+
+from nlp_tasks import ConfigError
+
+from .errors import Errors
 
 #: Joint mode: the input is the backbone's hidden state of every wordpiece of
 #: every (question, context) window, flattened to (n_wordpieces, width).
@@ -65,7 +70,7 @@ def build_cross_attention_span_scorer(
     from thinc.api import PyTorchWrapper_v2
 
     if hidden_width % n_heads:
-        raise ValueError(f"n_heads ({n_heads}) must divide hidden_width ({hidden_width})")
+        raise ConfigError(Errors.QA025.format(n_heads=n_heads, hidden_width=hidden_width))
     attention = PyTorchWrapper_v2(
         _cross_attention_module(hidden_width, n_heads, dropout),
         convert_inputs=_convert_attention_inputs,

@@ -14,6 +14,6 @@ def register_tasks(register):
             make_example=make_example,
             to_json=to_json,
             description="Extractive question answering: the span of the text that answers.",
-            api_version=">=1.0,<2",
+            api_version=">=1.1,<2",
         )
     )

@@ -6,7 +6,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from nlp_tasks import RecordError
+from nlp_tasks import RecordError, gold_example
 
 from .errors import Errors
 
@@ -37,12 +37,8 @@ def make_example(nlp: Language, record: dict[str, Any]) -> Example:
     context = _text(record, "context", record_id)
     question = _text(record, "question", record_id)
     answers = _answers(record, context, record_id)
-    predicted = nlp.make_doc(context)
-    reference = nlp.make_doc(context)
-    predicted._.questions = [question]
-    reference._.questions = [question]
-    reference._.qa_gold = {"id": record_id, "question": question, "answers": answers}
-    return Example(predicted, reference)
+    gold = {"id": record_id, "question": question, "answers": answers}
+    return gold_example(nlp, context, {"qa_gold": gold}, inputs={"questions": [question]})
 
 
 def _text(record: dict[str, Any], field: str, record_id: Any) -> str:

@@ -6,8 +6,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import registry
+
+from nlp_tasks import examples_with_gold
 
 _PUNCTUATION = frozenset(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -72,10 +75,8 @@ def score_qa(examples: Iterable[Example], **_: Any) -> dict[str, float | None]:
         when no example has QA gold.
     """
     predictions, golds = [], []
-    for eg in examples:
-        gold = eg.reference._.qa_gold if eg.reference.has_extension("qa_gold") else None
-        if not gold:
-            continue
+    for eg in examples_with_gold(examples, _gold_of):
+        gold = eg.reference._.qa_gold
         outputs = eg.predicted._.qa_output or []
         best = outputs[0] if outputs else None
         predictions.append(best["text"] if best else "")
@@ -84,6 +85,10 @@ def score_qa(examples: Iterable[Example], **_: Any) -> dict[str, float | None]:
         return {"qa_exact": None, "qa_f1": None}
     scores = squad_scores(predictions, golds)
     return {"qa_exact": scores["exact"], "qa_f1": scores["f1"]}
+
+
+def _gold_of(doc: Doc) -> dict[str, Any] | None:
+    return doc._.qa_gold if doc.has_extension("qa_gold") else None
 
 
 @registry.scorers("nlp_tasks_qa.scorer.v1")

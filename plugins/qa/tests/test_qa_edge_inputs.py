@@ -57,7 +57,7 @@ def test_blank_contexts_are_not_read(nlp, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("the model ran on a blank context")
 
-    monkeypatch.setattr(qa, "_predict_joint", fail)
+    monkeypatch.setattr(qa, "_score_spans", fail)
     assert qa.ask_many([("", QUESTION), ("  ", QUESTION)], top_k=2) == [[], []]
 
 

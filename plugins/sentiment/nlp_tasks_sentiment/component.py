@@ -6,11 +6,11 @@ from typing import Any
 from spacy.language import Language
 from spacy.pipeline.textcat import TextCategorizer
 from spacy.tokens import Doc
-from spacy.training import Example
+from spacy.training import Example, validate_examples
 from thinc.api import Config, Model
+from thinc.types import Floats2d
 
-from nlp_tasks import SharedBackboneHead, listener_config
-from nlp_tasks.task import is_blank
+from nlp_tasks import SharedBackboneHead, ensure_doc_extensions, is_blank, listener_config
 
 from . import scorer as _scorer  # noqa: F401  (registers its scorer)
 
@@ -69,8 +69,18 @@ class SentimentClassifier(SharedBackboneHead, TextCategorizer):
         super().__init__(vocab, model, name, threshold=threshold, scorer=scorer)
         install_extensions()
 
-    def _examples_to_truth(self, examples: Iterable[Example]) -> tuple[Any, Any]:
+    def get_loss(self, examples: Iterable[Example], scores: Floats2d) -> tuple[float, Floats2d]:
+        """The mean squared error of the scores, with unlabelled docs masked out.
+
+        spaCy's textcat loss, except that a doc without any of this head's
+        labels is missing: its row adds no error and gets no gradient.
+
+        examples (Iterable[Example]): The batch.
+        scores (Floats2d): The model's scores for it, one row per example.
+        RETURNS (tuple[float, Floats2d]): The loss and its gradient.
+        """
         examples = list(examples)
+        validate_examples(examples, "SentimentClassifier.get_loss")
         labels = list(self.labels)
         truths = self.model.ops.alloc2f(len(examples), len(labels))
         not_missing = self.model.ops.alloc2f(len(examples), len(labels))
@@ -79,7 +89,8 @@ class SentimentClassifier(SharedBackboneHead, TextCategorizer):
                 not_missing[i] = 1.0
                 for j, label in enumerate(labels):
                     truths[i, j] = eg.reference.cats.get(label, 0.0)
-        return truths, not_missing
+        d_scores = (scores - truths) * not_missing
+        return float((d_scores**2).mean()), d_scores
 
     def set_annotations(self, docs: Iterable[Doc], scores: Any) -> None:
         """Write ``doc.cats`` and the winning label with its score.
@@ -109,6 +120,4 @@ class SentimentClassifier(SharedBackboneHead, TextCategorizer):
 
 def install_extensions() -> None:
     """Add ``Doc._.sentiment`` and ``Doc._.sentiment_score``; safe to call twice."""
-    for attr in ("sentiment", "sentiment_score"):
-        if not Doc.has_extension(attr):
-            Doc.set_extension(attr, default=None)
+    ensure_doc_extensions("sentiment", "sentiment_score")

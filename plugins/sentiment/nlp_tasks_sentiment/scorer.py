@@ -7,6 +7,8 @@ from spacy.scorer import Scorer
 from spacy.training import Example
 from spacy.util import registry
 
+from nlp_tasks import examples_with_gold
+
 
 def score_sentiment(examples: Iterable[Example], *, labels: Iterable[str], **_: Any) -> dict:
     """Accuracy and macro F1 over the examples annotated with a sentiment label.
@@ -20,7 +22,7 @@ def score_sentiment(examples: Iterable[Example], *, labels: Iterable[str], **_: 
         ``sentiment_f_per_type``; None when no example has a label.
     """
     labels = list(labels)
-    gold = [eg for eg in examples if any(eg.reference.cats.get(lb) for lb in labels)]
+    gold = examples_with_gold(examples, lambda doc: any(doc.cats.get(lb) for lb in labels))
     if not gold or not labels:
         return {
             "sentiment_acc": None,

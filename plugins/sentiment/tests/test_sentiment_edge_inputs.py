@@ -4,9 +4,8 @@ import pytest
 import spacy
 from spacy.training import Example
 
-from nlp_tasks import load
+from nlp_tasks import is_blank, load
 from nlp_tasks.registry import get_task
-from nlp_tasks.task import is_blank
 from nlp_tasks.testing import check_task, make_tiny_backbone, train_steps
 from nlp_tasks.training.config import make_config
 

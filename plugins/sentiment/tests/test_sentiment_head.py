@@ -56,9 +56,13 @@ def test_unlabelled_docs_are_missing_not_negative(nlp):
     head = nlp.get_pipe("sentiment")
     unlabelled = Example(nlp.make_doc("Paris is in France."), nlp.make_doc("Paris is in France."))
     labelled = nlp.examples[0]
-    truths, mask = head._examples_to_truth([labelled, unlabelled])
-    assert mask[0].tolist() == [1.0, 1.0] and mask[1].tolist() == [0.0, 0.0]
-    assert sorted(truths[0].tolist()) == [0.0, 1.0]
+    scores = head.predict([labelled.predicted, unlabelled.predicted])
+    loss, d_scores = head.get_loss([labelled, unlabelled], scores)
+    truths = [labelled.reference.cats.get(label, 0.0) for label in head.labels]
+    assert sorted(truths) == [0.0, 1.0]  # the other label counts as 0
+    assert d_scores[0].tolist() == pytest.approx((scores[0] - truths).tolist())
+    assert d_scores[1].tolist() == [0.0, 0.0]  # no gradient for the unlabelled doc
+    assert loss == pytest.approx(float((d_scores[0] ** 2).sum()) / 4)
     scores = nlp.evaluate([labelled, unlabelled])
     assert scores["sentiment_acc"] == 1.0  # the unlabelled doc is not counted as wrong
 

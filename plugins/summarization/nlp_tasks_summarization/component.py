@@ -1,8 +1,8 @@
 """The summarization component: ``doc._.summary`` from the shared transformer.
 
 The factory builds the component class of the model's mode, so a config
-switches modes in its model block alone: ``nlp_tasks_summarization.Summarizer.v1``
-chooses sentences (``ExtractiveSummarizer``),
+switches modes in its model block alone: ``nlp_tasks_summarization.Summarizer.v2``
+(or ``.v1``) chooses sentences (``ExtractiveSummarizer``),
 ``nlp_tasks_summarization.AbstractiveSummarizer.v1`` writes a summary with the
 core's decoder (``AbstractiveSummarizer``).
 """
@@ -19,8 +19,7 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model
 from thinc.types import Floats1d
 
-from nlp_tasks import GenerativeHead, SharedBackboneHead, listener_config
-from nlp_tasks.task import is_blank
+from nlp_tasks import ConfigError, GenerativeHead, SharedBackboneHead, is_blank, listener_config
 
 from . import model as _model  # noqa: F401  (registers its architectures)
 from . import scorer as _scorer  # noqa: F401  (registers its scorer)
@@ -30,8 +29,7 @@ from .sentences import count_tokens, select_sentences, token_budget
 
 DEFAULT_MODEL_CONFIG = """
 [model]
-@architectures = "nlp_tasks_summarization.Summarizer.v1"
-mode = "extractive"
+@architectures = "nlp_tasks_summarization.Summarizer.v2"
 hidden_width = 256
 n_layers = 0
 n_heads = 4
@@ -108,8 +106,9 @@ def make_summarizer(
 
     The model's architecture decides the mode, and with it the settings that apply.
 
-    model (Model): The summarization model: ``nlp_tasks_summarization.Summarizer.v1``
-        (extractive) or ``nlp_tasks_summarization.AbstractiveSummarizer.v1``.
+    model (Model): The summarization model: ``nlp_tasks_summarization.Summarizer.v2``
+        (extractive; or the older ``Summarizer.v1``) or
+        ``nlp_tasks_summarization.AbstractiveSummarizer.v1``.
     max_sentences (int): Most sentences in a summary; 0 for no limit. Both modes
         (an abstractive summary is cut after that many sentences).
     max_tokens (int): Most tokens in a summary; 0 for no limit. Extractive: spaCy
@@ -132,7 +131,7 @@ def make_summarizer(
     """
     mode = model.attrs.get("summarization_mode")
     if mode not in COMPONENTS:
-        raise ValueError(Errors.SUM004.format(component=name, architecture=model.name))
+        raise ConfigError(Errors.SUM004.format(component=name, architecture=model.name))
     if mode == "abstractive":
         return AbstractiveSummarizer(
             nlp.vocab,
@@ -197,7 +196,7 @@ class ExtractiveSummarizer(SharedBackboneHead, TrainablePipe):
             ("threshold", threshold, _is_share(threshold), "a number from 0 to 1"),
         ):
             if not ok:
-                raise ValueError(
+                raise ConfigError(
                     Errors.SUM003.format(name=setting, rule=rule, value=value, component=name)
                 )
         self.vocab = vocab
@@ -358,7 +357,7 @@ class AbstractiveSummarizer(GenerativeHead):
     ) -> None:
         for setting, value in (("max_sentences", max_sentences), ("max_tokens", max_tokens)):
             if not _is_count(value):
-                raise ValueError(
+                raise ConfigError(
                     Errors.SUM003.format(
                         name=setting, rule="an integer >= 0", value=value, component=name
                     )

@@ -25,6 +25,28 @@ class Errors(metaclass=CodedMessages):
     SUM004 = (
         "The summarization component '{component}' was given a model without a "
         "summarization mode (architecture {architecture!r}). Use the architecture "
-        "nlp_tasks_summarization.Summarizer.v1 (extractive) or "
+        "nlp_tasks_summarization.Summarizer.v2 (extractive) or "
         "nlp_tasks_summarization.AbstractiveSummarizer.v1 in [components.{component}.model]."
+    )
+    # Settings of the extractive architecture (Summarizer.v2 and v1), in the
+    # component's model block
+    SUM005 = (
+        "{name} must be a positive integer, got {value!r}. Fix it in the summarization "
+        "component's model block."
+    )
+    SUM006 = (
+        "n_layers must be an integer >= 0, got {value!r}. Use 0 to score each sentence "
+        "on its own, in the summarization component's model block."
+    )
+    SUM007 = (
+        "n_heads ({n_heads}) must divide hidden_width ({hidden_width}). Change either in "
+        "the summarization component's model block."
+    )
+    SUM008 = (
+        "dropout must be in [0, 1), got {value!r}. Fix it in the summarization "
+        "component's model block."
+    )
+    SUM009 = (
+        "Cannot tell the width of the token vectors: the summarizer's listener has no "
+        "output width yet. Initialize the pipeline's transformer component first."
     )

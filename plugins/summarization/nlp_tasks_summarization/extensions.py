@@ -2,6 +2,8 @@
 
 from spacy.tokens import Doc, Span
 
+from nlp_tasks import ensure_doc_extensions
+
 #: ``doc.spans`` key of the chosen sentences (scores in the group's ``attrs``).
 SPANS_KEY = "summary"
 
@@ -14,10 +16,7 @@ def install_extensions() -> None:
     sentences from ``doc.spans["summary"]``, which, unlike Spans kept in
     ``doc.user_data``, survive ``Doc.to_bytes`` and multiprocessing.
     """
-    if not Doc.has_extension("summary"):
-        Doc.set_extension("summary", default=None)
-    if not Doc.has_extension("summary_sents"):
-        Doc.set_extension("summary_sents", getter=summary_sents)
+    ensure_doc_extensions("summary", summary_sents=summary_sents)
 
 
 def summary_sents(doc: Doc) -> list[Span]:

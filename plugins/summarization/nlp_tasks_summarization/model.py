@@ -1,10 +1,11 @@
 """Architectures of the summarization head, one per mode.
 
 The summarization mode is chosen here, in the component's model block, so a
-config switches modes in one place: ``nlp_tasks_summarization.Summarizer.v1``
-is extractive, ``nlp_tasks_summarization.AbstractiveSummarizer.v1`` writes new
-text with the core's decoder. The extractive model scores each sentence of a
-doc from the shared transformer's token vectors:
+config switches modes in one place: ``nlp_tasks_summarization.Summarizer.v2``
+(and the older ``Summarizer.v1``) is extractive,
+``nlp_tasks_summarization.AbstractiveSummarizer.v1`` writes new text with the
+core's decoder. The extractive model scores each sentence of a doc from the
+shared transformer's token vectors:
 
     listener (token vectors) -> mean over each sentence's tokens -> Linear
     -> + sentence position -> [transformer layers over sentences] -> one logit each
@@ -21,6 +22,8 @@ from spacy.util import registry
 from thinc.api import Linear, Model, Ragged, with_array
 from thinc.types import Floats1d, Floats2d
 
+from nlp_tasks import ConfigError
+
 from .errors import Errors
 
 #: The summarization modes, each with its architecture.
@@ -33,11 +36,10 @@ InT = list[Doc]
 OutT = list[Floats1d]
 
 
-@registry.architectures("nlp_tasks_summarization.Summarizer.v1")
+@registry.architectures("nlp_tasks_summarization.Summarizer.v2")
 def build_summarizer(
     tok2vec: Model[list[Doc], list[Floats2d]],
     get_sentences: Callable[[Doc], numpy.ndarray],
-    mode: str = "extractive",
     hidden_width: int = 256,
     n_layers: int = 0,
     n_heads: int = 4,
@@ -45,19 +47,16 @@ def build_summarizer(
     window: int = 64,
     dropout: float = 0.1,
 ) -> Model[InT, OutT]:
-    """Build the summarization model for a mode.
+    """Build the extractive summarization model: one logit per sentence of a doc.
 
-    Registered as ``nlp_tasks_summarization.Summarizer.v1`` through a
-    ``spacy_architectures`` entry point. ``mode`` must be "extractive": the
-    abstractive mode has its own settings and architecture
-    (``nlp_tasks_summarization.AbstractiveSummarizer.v1``), and asking this one
-    for it raises [SUM001], which says so.
+    Registered as ``nlp_tasks_summarization.Summarizer.v2`` when the component
+    module is imported. The abstractive mode has its own architecture,
+    ``nlp_tasks_summarization.AbstractiveSummarizer.v1``.
 
     tok2vec (Model[List[Doc], List[Floats2d]]): The listener to the shared transformer.
     get_sentences (Callable[[Doc], numpy.ndarray]): The sentence getter
         (``nlp_tasks_summarization.RuleSentences.v1``); the component selects
         from the same sentences.
-    mode (str): "extractive": score the doc's sentences and pick the best.
     hidden_width (int): Width of the sentence vectors the scorer works on.
     n_layers (int): Transformer layers over the sentences of a doc; 0 scores
         each sentence from its own vector and position only.
@@ -69,25 +68,61 @@ def build_summarizer(
     dropout (float): Dropout rate in the sentence scorer.
     RETURNS (Model[List[Doc], List[Floats1d]]): One logit per sentence of each doc.
     """
-    if mode == "abstractive":
-        raise ValueError(Errors.SUM001)
-    if mode != "extractive":
-        raise ValueError(Errors.SUM002.format(mode=mode, modes=", ".join(MODES)))
-    for name, value, rule in (
-        ("hidden_width", hidden_width, "a positive integer"),
-        ("n_heads", n_heads, "a positive integer"),
-        ("max_positions", max_positions, "a positive integer"),
-        ("window", window, "a positive integer"),
+    for name, value in (
+        ("hidden_width", hidden_width),
+        ("n_heads", n_heads),
+        ("max_positions", max_positions),
+        ("window", window),
     ):
         if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be {rule}, got {value!r}")
+            raise ConfigError(Errors.SUM005.format(name=name, value=value))
     if not isinstance(n_layers, int) or n_layers < 0:
-        raise ValueError(f"n_layers must be an integer >= 0, got {n_layers!r}")
+        raise ConfigError(Errors.SUM006.format(value=n_layers))
     if hidden_width % n_heads:
-        raise ValueError(f"n_heads ({n_heads}) must divide hidden_width ({hidden_width})")
+        raise ConfigError(Errors.SUM007.format(n_heads=n_heads, hidden_width=hidden_width))
     if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        raise ConfigError(Errors.SUM008.format(value=dropout))
     return build_extractive_scorer(
+        tok2vec,
+        get_sentences,
+        hidden_width=hidden_width,
+        n_layers=n_layers,
+        n_heads=n_heads,
+        max_positions=max_positions,
+        window=window,
+        dropout=dropout,
+    )
+
+
+@registry.architectures("nlp_tasks_summarization.Summarizer.v1")
+def build_summarizer_v1(
+    tok2vec: Model[list[Doc], list[Floats2d]],
+    get_sentences: Callable[[Doc], numpy.ndarray],
+    mode: str = "extractive",
+    hidden_width: int = 256,
+    n_layers: int = 0,
+    n_heads: int = 4,
+    max_positions: int = 64,
+    window: int = 64,
+    dropout: float = 0.1,
+) -> Model[InT, OutT]:
+    """``Summarizer.v2`` with a ``mode`` setting whose only value is "extractive".
+
+    Registered as ``nlp_tasks_summarization.Summarizer.v1``, for the configs
+    and pipelines written before v2; it builds the same model. ``mode =
+    "abstractive"`` raises [SUM001], which names the abstractive architecture,
+    and any other value but "extractive" [SUM002].
+
+    tok2vec, get_sentences, hidden_width, n_layers, n_heads, max_positions,
+        window, dropout: As in ``build_summarizer`` (``Summarizer.v2``).
+    mode (str): "extractive", the only value.
+    RETURNS (Model[List[Doc], List[Floats1d]]): One logit per sentence of each doc.
+    """
+    if mode == "abstractive":
+        raise ConfigError(Errors.SUM001)
+    if mode != "extractive":
+        raise ConfigError(Errors.SUM002.format(mode=mode, modes=", ".join(MODES)))
+    return build_summarizer(
         tok2vec,
         get_sentences,
         hidden_width=hidden_width,
@@ -266,10 +301,7 @@ def _listener_width(tok2vec: Model) -> int:
     for node in tok2vec.walk():
         if node.has_dim("nO"):
             return node.get_dim("nO")
-    raise ValueError(
-        "Cannot tell the width of the token vectors: the summarizer's listener has no "
-        "output width yet. Initialize the pipeline's transformer component first."
-    )
+    raise ValueError(Errors.SUM009)
 
 
 def _ragged_to_torch(model: Model, X: Ragged, is_train: bool) -> tuple[Any, Callable]:

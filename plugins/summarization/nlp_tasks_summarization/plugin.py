@@ -14,6 +14,6 @@ def register_tasks(register):
             make_example=make_example,
             to_json=to_json,
             description="Summaries: key sentences (extractive) or new text (abstractive).",
-            api_version=">=1.0,<2",
+            api_version=">=1.1,<2",
         )
     )

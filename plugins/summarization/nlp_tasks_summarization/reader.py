@@ -6,7 +6,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from nlp_tasks import RecordError, require_text
+from nlp_tasks import RecordError, gold_example, require_text
 
 from .extensions import SPANS_KEY, install_extensions
 
@@ -29,10 +29,7 @@ def make_example(nlp: Language, record: dict[str, Any]) -> Example:
             f"no 'summary' field (fields: {sorted(record)}); a summarization record is "
             '{"text": str, "summary": str}'
         )
-    summary = require_text(record, "summary")
-    reference = nlp.make_doc(text)
-    reference._.summary = summary
-    return Example(nlp.make_doc(text), reference)
+    return gold_example(nlp, text, {"summary": require_text(record, "summary")})
 
 
 def to_json(doc: Doc) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from typing import Any
 from spacy.training import Example
 from spacy.util import registry
 
+from nlp_tasks import examples_with_gold
+
 #: The ROUGE variants reported, as rouge-score names them. ROUGE-L is computed
 #: on the summary as one sequence ("rougeL", not the sentence-split "rougeLsum").
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
@@ -37,17 +39,14 @@ def score_summarization(examples: Iterable[Example], **_: Any) -> dict[str, floa
         also with ``_p`` and ``_r`` (precision, recall), between 0 and 1; None
         when no example has a summary.
     """
+    gold = examples_with_gold(examples, _summary_of)
+    count = len(gold)
     totals = {name: [0.0, 0.0, 0.0] for name in ROUGE_TYPES}
-    count = 0
-    for eg in examples:
-        target = _summary_of(eg.reference)
-        if not target:
-            continue
+    for eg in gold:
         prediction = _summary_of(eg.predicted) or ""
-        for name, values in rouge(target, prediction).items():
+        for name, values in rouge(_summary_of(eg.reference), prediction).items():
             for i, value in enumerate(values):
                 totals[name][i] += value
-        count += 1
     result: dict[str, float | None] = {}
     for name in ROUGE_TYPES:
         p, r, f = (value / count if count else None for value in totals[name])

@@ -120,6 +120,8 @@ def test_warm_start_needs_the_backbone_tokenizer(backbone):
 
 def test_extractive_architecture_points_to_the_abstractive_one(build_pipeline):
     config = Config().from_str(build_pipeline().config.to_str())
-    config["components"]["summarization"]["model"]["mode"] = "abstractive"
+    model = config["components"]["summarization"]["model"]
+    model["@architectures"] = "nlp_tasks_summarization.Summarizer.v1"
+    model["mode"] = "abstractive"
     with pytest.raises(ValueError, match=r"\[SUM001\].*AbstractiveSummarizer\.v1"):
         spacy.util.load_model_from_config(config, auto_fill=True)

@@ -9,6 +9,7 @@ import spacy
 from spacy.tokens import Doc
 
 import nlp_tasks
+from nlp_tasks import ConfigError
 from nlp_tasks.registry import get_task
 from nlp_tasks.testing import train_steps
 
@@ -191,7 +192,7 @@ def test_length_controls(trained, records):
 
 
 def test_length_controls_are_checked(build_pipeline):
-    with pytest.raises(ValueError, match=r"\[SUM003\] ratio must be a number from 0 to 1"):
+    with pytest.raises(ConfigError, match=r"\[SUM003\] ratio must be a number from 0 to 1"):
         build_pipeline(ratio=1.5)
     with pytest.raises(ValueError, match=r"\[SUM003\] max_sentences must be an integer >= 0"):
         build_pipeline(max_sentences=-1)
@@ -201,9 +202,50 @@ def test_unknown_mode_is_refused(build_pipeline):
     from thinc.api import Config
 
     config = Config().from_str(build_pipeline().config.to_str())
-    config["components"]["summarization"]["model"]["mode"] = "generative"
-    with pytest.raises(ValueError, match=r"\[SUM002\] Unknown summarization mode 'generative'"):
+    model = config["components"]["summarization"]["model"]
+    model["@architectures"] = "nlp_tasks_summarization.Summarizer.v1"
+    model["mode"] = "generative"
+    with pytest.raises(ConfigError, match=r"\[SUM002\] Unknown summarization mode 'generative'"):
         spacy.util.load_model_from_config(config, auto_fill=True)
+
+
+def test_generated_config_uses_summarizer_v2_which_has_no_mode(build_pipeline):
+    from thinc.api import Config
+
+    config = Config().from_str(build_pipeline().config.to_str())
+    model = config["components"]["summarization"]["model"]
+    assert model["@architectures"] == "nlp_tasks_summarization.Summarizer.v2"
+    assert "mode" not in model
+    model["mode"] = "extractive"
+    with pytest.raises(ValueError, match="unexpected argument: 'mode'"):
+        spacy.util.load_model_from_config(config, auto_fill=True)
+
+
+def test_a_summarizer_v1_pipeline_still_loads_and_agrees_with_v2(build_pipeline, records, tmp_path):
+    # Pipelines trained before Summarizer.v2 name v1, with mode = "extractive".
+    from thinc.api import Config
+
+    v1 = build_pipeline(
+        model={"@architectures": "nlp_tasks_summarization.Summarizer.v1", "mode": "extractive"}
+    )
+    task = get_task("summarization")
+    examples = [task.make_example(v1, record) for record in records]
+    v1.initialize(lambda: examples)
+    v1.to_disk(tmp_path / "v1")
+    loaded = spacy.load(tmp_path / "v1")
+    model = loaded.config["components"]["summarization"]["model"]
+    assert model["@architectures"] == "nlp_tasks_summarization.Summarizer.v1"
+    assert model["mode"] == "extractive"
+    config = Config().from_str(loaded.config.to_str())
+    model = config["components"]["summarization"]["model"]
+    model["@architectures"] = "nlp_tasks_summarization.Summarizer.v2"
+    del model["mode"]
+    v2 = spacy.util.load_model_from_config(config, auto_fill=True)
+    v2.from_disk(tmp_path / "v1")
+    texts = [record["text"] for record in records]
+    expected = [task.to_json(doc) for doc in v1.pipe(texts)]
+    assert [task.to_json(doc) for doc in loaded.pipe(texts)] == expected
+    assert [task.to_json(doc) for doc in v2.pipe(texts)] == expected
 
 
 def test_factory_declares_its_contract():
@@ -214,3 +256,22 @@ def test_factory_declares_its_contract():
     assert meta.default_score_weights["summarization_rougeL"] == 1.0
     assert get_task("summarization").factory == "nlp_tasks_summarization"
     assert get_task("summarization").supports_api(nlp_tasks.PLUGIN_API_VERSION)
+
+
+@pytest.mark.parametrize(
+    "setting, code",
+    [
+        ({"hidden_width": 0}, r"\[SUM005\] hidden_width must be a positive integer, got 0"),
+        ({"window": 2.5}, r"\[SUM005\] window must be a positive integer, got 2.5"),
+        ({"n_layers": -1}, r"\[SUM006\] n_layers must be an integer >= 0"),
+        ({"n_heads": 3}, r"\[SUM007\] n_heads \(3\) must divide hidden_width \(256\)"),
+        ({"dropout": 1.0}, r"\[SUM008\] dropout must be in \[0, 1\), got 1.0"),
+    ],
+)
+def test_bad_model_settings_are_coded_config_errors(setting, code):
+    from nlp_tasks_summarization.model import build_summarizer, build_summarizer_v1
+    from thinc.api import Linear
+
+    for build in (build_summarizer, build_summarizer_v1):
+        with pytest.raises(ConfigError, match=code):
+            build(Linear(), lambda doc: None, **setting)

@@ -119,7 +119,7 @@ def test_spacy_train_and_load_without_code(backbone, records, sentiment_records,
         "--eval-frequency",
         "2",
     )
-    assert "nlp_tasks_summarization.Summarizer.v1" in config.read_text()
+    assert "nlp_tasks_summarization.Summarizer.v2" in config.read_text()
     run(
         "-m",
         "spacy",

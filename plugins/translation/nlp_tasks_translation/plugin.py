@@ -14,6 +14,6 @@ def register_tasks(register):
             make_example=make_example,
             to_json=to_json,
             description="Translation: the document in the target language, by a decoder.",
-            api_version=">=1.0,<2",
+            api_version=">=1.1,<2",
         )
     )

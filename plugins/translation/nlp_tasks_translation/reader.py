@@ -6,13 +6,12 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from nlp_tasks import require_text
+from nlp_tasks import ensure_doc_extensions, gold_example, require_text
 
 
 def install_extensions() -> None:
     """Add ``Doc._.translation``; safe to call twice."""
-    if not Doc.has_extension("translation"):
-        Doc.set_extension("translation", default=None)
+    ensure_doc_extensions("translation")
 
 
 def make_example(nlp: Language, record: dict[str, Any]) -> Example:
@@ -29,9 +28,7 @@ def make_example(nlp: Language, record: dict[str, Any]) -> Example:
     install_extensions()
     source = require_text(record, "src")
     target = require_text(record, "tgt")
-    reference = nlp.make_doc(source)
-    reference._.translation = target
-    return Example(nlp.make_doc(source), reference)
+    return gold_example(nlp, source, {"translation": target})
 
 
 def to_json(doc: Doc) -> dict[str, Any]:

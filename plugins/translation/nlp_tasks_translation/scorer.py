@@ -6,6 +6,8 @@ from typing import Any
 from spacy.training import Example
 from spacy.util import registry
 
+from nlp_tasks import examples_with_gold
+
 
 def score_translation(examples: Iterable[Example], **_: Any) -> dict[str, float | None]:
     """Corpus BLEU and chrF over the examples that have a reference translation.
@@ -22,8 +24,7 @@ def score_translation(examples: Iterable[Example], **_: Any) -> dict[str, float 
 
     pairs = [
         (eg.predicted._.translation or "", eg.reference._.translation)
-        for eg in examples
-        if eg.reference.has_extension("translation") and eg.reference._.translation is not None
+        for eg in examples_with_gold(examples, "translation")
     ]
     if not pairs:
         return {"translation_bleu": None, "translation_chrf": None}

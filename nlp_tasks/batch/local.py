@@ -1,0 +1,129 @@
+"""The local engine: chunks of records through a pipeline in this process, or in a
+pool of worker processes that each load the pipeline once, results in input order.
+"""
+
+import os
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Errors, ProcessError
+from .inputs import InputError, InputRecord
+from .options import ProcessOptions
+from .processor import (
+    RecordProcessor,
+    RecordResult,
+    cpu_count,
+    load_processor,
+    saved_pipeline,
+    setup_torch,
+)
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+
+def run_chunks(
+    pipeline: "Language | str | Path",
+    chunks: Iterable[list[InputRecord]],
+    options: ProcessOptions,
+) -> Iterator[list[RecordResult]]:
+    """Process chunks of records in this process or in worker processes, keeping order.
+
+    pipeline (Language | str | Path): A loaded pipeline, or its directory or package name.
+    chunks (Iterable[list[InputRecord]]): Chunks from ``chunk_records``.
+    options (ProcessOptions): How to run.
+    YIELDS (list[RecordResult]): Each chunk's results, in order.
+    """
+    if options.n_process == 1:
+        processor = RecordProcessor(_load(pipeline, options), **options.processor_options())
+        for chunk in chunks:
+            yield processor(chunk)
+        return
+    with saved_pipeline(pipeline) as path:
+        yield from _run_pool(path, chunks, options)
+
+
+def _load(pipeline: "Language | str | Path", options: ProcessOptions) -> "Language":
+    from spacy.language import Language
+
+    if isinstance(pipeline, Language):
+        return pipeline
+    setup_torch(options.gpu_id, options.threads)
+    from ..inference import load
+
+    return load(pipeline)
+
+
+# Worker processes ----------------------------------------------------------------
+
+_worker_processor: RecordProcessor | None = None
+
+
+def _worker_init(
+    pipeline: str, gpu_id: int, threads: int, options: dict[str, Any], parent: int
+) -> None:
+    import threading
+
+    def exit_with_parent() -> None:
+        # A parent killed by a signal cannot stop its workers; they notice and go.
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=exit_with_parent, daemon=True).start()
+    global _worker_processor
+    _worker_processor = load_processor(pipeline, gpu_id, threads, options)
+
+
+def _worker_run(chunk: list[InputRecord]) -> list[RecordResult]:
+    assert _worker_processor is not None
+    return _worker_processor(chunk)
+
+
+def _run_pool(
+    pipeline: str, chunks: Iterable[list[InputRecord]], options: ProcessOptions
+) -> Iterator[list[RecordResult]]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    threads = options.threads or max(1, cpu_count() // options.n_process)
+    # spawn, not fork: a forked copy of a process that has run PyTorch can deadlock,
+    # and each worker loading the pipeline itself works the same on every platform.
+    executor = ProcessPoolExecutor(
+        max_workers=options.n_process,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+        initargs=(pipeline, options.gpu_id, threads, options.processor_options(), os.getpid()),
+    )
+    pending: deque = deque()
+    try:
+        try:
+            for chunk in chunks:
+                pending.append((chunk, executor.submit(_worker_run, chunk)))
+                # Two chunks a worker in flight keeps every worker busy and memory bounded.
+                if len(pending) >= 2 * options.n_process:
+                    yield _result_of(*pending.popleft(), BrokenProcessPool)
+        except InputError:
+            # The input broke off: finish the chunks in flight, so every record read
+            # before the break is written and checkpointed, then stop.
+            while pending:
+                yield _result_of(*pending.popleft(), BrokenProcessPool)
+            raise
+        while pending:
+            yield _result_of(*pending.popleft(), BrokenProcessPool)
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _result_of(chunk: list[InputRecord], future: Any, broken: type) -> list[RecordResult]:
+    try:
+        return future.result()
+    except broken as error:
+        raise ProcessError(
+            Errors.E056.format(error=error, first=chunk[0].line, last=chunk[-1].line)
+        ) from None
