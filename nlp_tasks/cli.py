@@ -91,7 +91,7 @@ def init_config_command(
         output.parent.mkdir(parents=True, exist_ok=True)
         config.to_disk(output)
     except OSError as error:
-        _fail(Errors.E028.format(path=output, option="OUTPUT", problem=_reason(error)))
+        _fail(Errors.E047.format(path=output, option="OUTPUT", problem=_reason(error)))
     typer.echo(f"Wrote {output} (tasks: {', '.join(names)}; backbone: {backbone})")
 
 
@@ -105,7 +105,7 @@ def new_plugin_command(
     from .registry.scaffold import new_plugin
 
     if directory.exists() and not directory.is_dir():
-        _fail(Errors.E028.format(path=directory, option="--directory", problem="it is a file"))
+        _fail(Errors.E047.format(path=directory, option="--directory", problem="it is a file"))
     target = new_plugin(name, directory, description=description)
     typer.echo(f"Wrote {target}. Next: pip install -e {target} && nlp-tasks plugins")
 
@@ -132,16 +132,16 @@ def add_task_command(
 
     for role, path in (("train", train), ("dev", dev)):
         if not path.is_file():
-            _fail(Errors.E021.format(role=role, task=task, path=path))
+            _fail(Errors.E030.format(role=role, task=task, path=path))
     if output.exists() and not output.is_dir():
-        _fail(Errors.E028.format(path=output, option="--output", problem="it is a file"))
+        _fail(Errors.E047.format(path=output, option="--output", problem="it is a file"))
     check_texts = None
     if check_file is not None:
         records, _ = _read_texts(check_file, "--check-file")
         check_texts = [record["text"] for record in records]
         if not check_texts:
             problem = "it holds no text (blank lines are skipped)"
-            _fail(Errors.E027.format(path=check_file, option="--check-file", problem=problem))
+            _fail(Errors.E046.format(path=check_file, option="--check-file", problem=problem))
     result = add_task(
         pipeline,
         task,
@@ -189,7 +189,7 @@ def evaluate_command(
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(json.dumps(result, indent=2, default=str), encoding="utf8")
         except OSError as error:
-            _fail(Errors.E028.format(path=output, option="--output", problem=_reason(error)))
+            _fail(Errors.E047.format(path=output, option="--output", problem=_reason(error)))
 
 
 def _source_pairs(pairs: list[str]) -> dict[str, Path]:
@@ -399,12 +399,12 @@ def _reason(error: OSError) -> str:
 def _check_readable(path: Path, option: str) -> None:
     if not path.is_file():
         problem = "it is a directory" if path.is_dir() else "it does not exist"
-        _fail(Errors.E027.format(path=path, option=option, problem=problem))
+        _fail(Errors.E046.format(path=path, option=option, problem=problem))
 
 
 def _check_writable(path: Path, option: str) -> None:
     if path.is_dir():
-        _fail(Errors.E028.format(path=path, option=option, problem="it is a directory"))
+        _fail(Errors.E047.format(path=path, option=option, problem="it is a directory"))
 
 
 def _read_texts(
@@ -438,5 +438,5 @@ def _read_texts(
             else:
                 records.append({"text": record.text})
     except OSError as error:
-        _fail(Errors.E027.format(path=path, option=option, problem=_reason(error)))
+        _fail(Errors.E046.format(path=path, option=option, problem=_reason(error)))
     return records, blank

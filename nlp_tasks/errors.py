@@ -105,7 +105,7 @@ class WriteError(OutputError):
     """
 
     def __init__(self, path: Path, error: OSError) -> None:
-        super().__init__(Errors.E091.format(path=path, error=error))
+        super().__init__(Errors.E076.format(path=path, error=error))
         self.path = path
         self.error = error
 
@@ -164,7 +164,6 @@ class Warnings(metaclass=CodedMessages):
         "document). Raise [components.{component}] max_source_tokens to see more. This "
         "warning is shown once."
     )
-    # -- reliability (issue 18): warnings (W006-W009)
     W006 = (
         "{setting}: {problem}. Installed plugins: {available}. The setting takes a "
         "comma-separated list of these distribution names, or '*' for all of them."
@@ -201,290 +200,287 @@ class Errors(metaclass=CodedMessages):
         "`nlp-tasks plugins` lists what is installed."
     )
     E006 = (
-        "No pipeline directory or installed pipeline package named '{name}'. Give the "
-        "directory that `spacy train` wrote (e.g. training/model-best), or `pip install` "
-        "the package that `spacy package` built."
-    )
-    # Backbones
-    E010 = (
-        "The backbone '{name}' could not be loaded: it is not a registered backbone alias "
-        "({aliases}), not an existing local directory, and Hugging Face could not provide "
-        "it ({error}). Give a local model directory, an alias, or a Hub name with network "
-        "access. Setting: [components.transformer.model] name."
-    )
-    E011 = (
-        "The backbone path '{name}' looks like a local path but does not exist. Setting: "
-        "[components.transformer.model] name (or --backbone)."
-    )
-    # Data
-    E020 = "{path}, line {line}: {reason}"
-    E021 = "The {role} file for task '{task}' does not exist: {path}"
-    E022 = (
-        "{path}, line {line}: label {label!r} is not one of the labels of component "
-        "'{component}' ({labels}). Fix the record, or add the label and retrain."
-    )
-    E023 = "Sampling temperature must be > 0, got {temperature}."
-    E024 = "The corpus names no sources. Give at least one task and its JSONL file."
-    # Config and CLI
-    E030 = "No tasks given. Use --tasks with one or more of: {available}."
-    E031 = "Pipeline '{path}' has no component of task '{task}'. Its components: {components}."
-    E032 = (
-        "'{name}' cannot name a task plugin: use lowercase letters, digits and underscores, "
-        "starting with a letter (e.g. keyphrases, topic_tags)."
-    )
-    E033 = (
-        "A task named '{name}' is already provided by an installed plugin (see `nlp-tasks "
-        "plugins`). Choose another name: two plugins may not claim one task."
-    )
-    E034 = "{path} already exists and is not empty; choose another --directory or remove it."
-    E035 = (
-        "The pipeline already has a component for task '{task}' (components: {components}). "
-        "To retrain it, train a new pipeline with `nlp-tasks init config`."
-    )
-    E036 = (
-        "Pipeline '{name}' was not loaded from a directory, so its components cannot be "
-        "sourced. Give the pipeline's directory or installed package name."
-    )
-    E037 = (
-        "Pipeline '{path}' has no shared transformer component (components: {components}); "
-        "a task can only be added to a pipeline built by nlp-tasks."
-    )
-    E038 = (
-        "Adding task '{task}' changed the output of existing components on some of "
-        "{total} texts: {changed} (component: texts changed). The extended pipeline was "
-        "not accepted; please report this as a bug."
-    )
-    # Generative heads
-    E070 = (
-        "The target tokenizer '{source}' is not a fast (Rust) Hugging Face tokenizer. Give a "
-        'tokenizer that has a fast version, or target_tokenizer = "train".'
-    )
-    E071 = (
-        "The target tokenizer '{source}' has neither BOS/EOS nor CLS/SEP tokens, so targets "
-        'cannot be framed for the decoder. Choose another tokenizer, or "train".'
-    )
-    E072 = (
-        "The target tokenizer '{name}' could not be loaded ({error}). Give a local "
-        'tokenizer directory, a Hub name with network access, "backbone" or "train".'
-    )
-    E073 = (
-        "Unknown generation setting '{key}' for '{component}' (did you mean: {near}?). "
-        "Settings are those of Hugging Face's GenerationConfig, e.g. num_beams, "
-        "max_new_tokens, length_penalty, no_repeat_ngram_size."
-    )
-    E074 = (
-        "No training example has a target for '{component}'. Check that the corpus names "
-        "this task's JSONL file ([corpora.train.sources])."
-    )
-    E075 = (
-        "'{component}' warm-starts its decoder from the backbone (init_from_backbone = true), "
-        "which needs target_tokenizer = \"backbone\", not '{tokenizer}'. Use the backbone's "
-        "tokenizer, or a fresh decoder (init_from_backbone = false)."
-    )
-    E076 = "max_target_tokens of '{component}' must be at least 3 (BOS, a token, EOS), got {value}."
-    E077 = (
-        "'{component}' needs the shared transformer (its tokenizer or checkpoint) at "
-        "initialize, but was initialized without the pipeline. Initialize it through "
-        "nlp.initialize() (or spacy train), which passes the pipeline on."
-    )
-    E078 = (
-        "'{component}' has no target tokenizer yet: initialize the pipeline (spacy train) "
-        "or load a trained one."
-    )
-    # Batch processing: bad records (each goes to the errors file; the run goes on)
-    E040 = "{path}, line {line}: cannot parse the record ({error}). Fix or remove the line."
-    E041 = "{path}, line {line}: expected a JSON object with a {field!r} field, got {type}."
-    E042 = (
-        "{path}, line {line}: the record has no {field!r} field (its fields: {keys}). "
-        "Choose the text field with --text-field."
-    )
-    E043 = "{path}, line {line}: field {field!r} must be a string, got {type}: {value}."
-    E044 = (
-        "{path}, line {line}: the text is longer than the limit ({length} > {limit}). Split "
-        "the document, or raise --max-chars (memory and time grow with a document's length)."
-    )
-    E045 = "{path}, line {line}: the record is not valid UTF-8 ({error})."
-    E046 = (
-        "{path}, line {line}: field {field!r} must be a list of strings (questions to ask "
-        "of the text), got {value}."
-    )
-    E047 = (
-        "{path}, line {line}: the pipeline failed on this record ({error}). The record is left "
-        "out of the output and the run goes on. If the text looks ordinary, the failing "
-        "component has a bug: run the pipeline on this text alone (nlp_tasks.load(PIPELINE)"
-        "(text)) to see the traceback, and report it to the component's plugin."
-    )
-    # Batch processing: the run as a whole
-    E048 = (
-        "Cannot tell the input format of '{path}'. Give --input-format, one of: {formats}; or "
-        "end the file's name in .jsonl, .txt, .csv, .tsv or .parquet (.gz may follow)."
-    )
-    E049 = "The input file does not exist: {path}"
-    E050 = "{path} has no column {field!r} (columns: {columns}). Choose it with --text-field."
-    E051 = (
-        "The output '{output}' exists and has no checkpoint ({checkpoint}), so no unfinished "
-        "run of this command wrote it. Pass --overwrite to replace it, or choose another path."
-    )
-    E052 = (
-        "The checkpoint {checkpoint} belongs to another job: {what} was {old!r}, now {new!r}. "
-        "Rerun the original command to resume it, or pass --overwrite to start again."
-    )
-    E053 = (
-        "The output '{output}' does not match its checkpoint {checkpoint} ({problem}); it "
-        "was changed after the run stopped. Pass --overwrite to start again."
-    )
-    E054 = "Reading or writing Parquet needs pyarrow: pip install 'nlp-tasks[parquet]'."
-    E055 = (
-        "The Ray engine needs Ray Data: pip install 'nlp-tasks[ray]' (or 'ray[data]'). "
-        "The local engine (--engine local, with --n-process) needs nothing more."
-    )
-    E056 = (
-        "A worker stopped unexpectedly ({error}) while processing lines {first}-{last}: it "
-        "failed to start (see the messages above) or ran out of memory. Work up to the last "
-        "checkpoint is kept: rerun the same command to resume, if need be with a smaller "
-        "--batch-size, --batch-words or --max-chars."
-    )
-    E057 = "{name} must be {rule}, got {value!r}."
-    E058 = (
-        "Returning Docs needs n_process=1 and the local engine: worker processes send back "
-        "each record's JSON output only."
-    )
-    E059 = (
-        "Lines {first}-{last} give Parquet columns of another type than the lines before "
-        "({error}). Write JSONL output instead (a .jsonl path), which takes any JSON."
-    )
-    # Heads that run the shared backbone themselves
-    E060 = (
-        "Component '{component}' needs the pipeline's shared transformer (a component made "
-        "by the 'transformer' factory), but the pipeline has none (components: {components}). "
-        "Generate the config with `nlp-tasks init config`, which puts it first."
-    )
-    # -- reliability (issue 18): plugin loading and blocking (E007-E009)
-    E007 = (
         "Pipeline component '{component}' (factory '{factory}', pipeline {path}) needs the "
         "plugin '{plugin}', which is {status} by {setting}, so nlp-tasks does not run its "
         "code. Allow the plugin in {var}, or leave the component out: "
         "nlp_tasks.load(..., exclude=['{component}'])."
     )
-    E008 = (
+    E007 = (
         "Pipeline component '{component}' (factory '{factory}', pipeline {path}) needs the "
         "plugin '{plugin}', which failed to load and was quarantined: {error}. Fix or "
         "reinstall the plugin (`nlp-tasks plugins` shows its status, "
         "NLP_TASKS_STRICT_PLUGINS=1 the traceback), or leave the component out: "
         "nlp_tasks.load(..., exclude=['{component}'])."
     )
-    # -- reliability (issue 18): pipelines and backbones at load time (E013-E016)
-    E013 = (
+    # Pipelines: loading and predicting
+    E008 = (
+        "No pipeline directory or installed pipeline package named '{name}'. Give the "
+        "directory that `spacy train` wrote (e.g. training/model-best), or `pip install` "
+        "the package that `spacy package` built."
+    )
+    E009 = (
         "Pipeline {path}: its {file} cannot be read ({error}). The file is damaged or was "
         "edited by hand; restore the pipeline directory from a good copy, or save the "
         "pipeline again (nlp.to_disk, or retrain)."
     )
-    E014 = (
+    E010 = (
         "Pipeline {path}: the file '{file}' of component '{component}' cannot be loaded "
         "({error}). It is damaged or incomplete (an interrupted copy or download?); restore "
         "the pipeline directory from a good copy, or retrain."
     )
-    E015 = (
+    E011 = (
         "predict: item {index} is {kind}, not a text. Give str texts (decode bytes first, "
         "e.g. data.decode('utf-8')) or records with a str 'text' field."
     )
-    E016 = (
+    E012 = (
         "predict: the text of item {index} holds a lone surrogate {char} at position "
         "{position}, which is not valid Unicode (text decoded with errors='surrogateescape' "
         "or a broken UTF-16 pair?). Decode the source with errors='replace', or fix the text."
     )
-    # -- reliability (issue 18): command line (E025-E029)
-    E025 = (
-        "The --data directory '{path}' {problem}. Give the directory that holds "
-        "<task>/dev.jsonl for the pipeline's tasks (e.g. assets), or name each task's file "
-        "with --source TASK=PATH."
+    # Backbones and the heads that listen to them
+    E013 = (
+        "The backbone '{name}' could not be loaded: it is not a registered backbone alias "
+        "({aliases}), not an existing local directory, and Hugging Face could not provide "
+        "it ({error}). Give a local model directory, an alias, or a Hub name with network "
+        "access. Setting: [components.transformer.model] name."
     )
-    E026 = (
-        "The --data directory '{path}' has no dev file for any task of the pipeline "
-        "({tasks}); looked for: {looked}. Put each task's records in <task>/dev.jsonl "
-        "there, or name the files with --source TASK=PATH."
+    E014 = (
+        "The backbone path '{name}' looks like a local path but does not exist. Setting: "
+        "[components.transformer.model] name (or --backbone)."
     )
-    E027 = "Cannot read '{path}' ({option}): {problem}. Check the path."
-    E028 = "Cannot write '{path}' ({option}): {problem}. Choose another path."
-    E029 = (
-        "Task '{task}' is given more than once in the task list ({tasks}); a pipeline has "
-        "one head per task. Name each task once (--tasks)."
-    )
-    # -- reliability (issue 18): batch input reading (E080-E084)
-    E080 = (
-        "{path}, line {line}: the quote that opens a field on line {quote_line} {problem}, so "
-        "read as CSV it would join the lines after it into this record. {outcome} Close the "
-        'quote, or write a quote inside a quoted field twice ("").'
-    )
-    E081 = (
-        "{path}, line {line}: {what} is {type}, but texts must be str. Decode it first, "
-        "e.g. value.decode('utf-8')."
-    )
-    E082 = (
-        "{path}: the compressed data is truncated or corrupt after line {line} ({error}). "
-        "Nothing after that line can be read; the run stops here and keeps the output it "
-        "wrote for the records before it. Check the file with `gzip -t {path}`, replace it "
-        "with a complete copy and rerun with --overwrite."
-    )
-    E083 = (
-        "{path} starts like a gzip file but cannot be read ({error}). Check it with "
-        "`gzip -t {path}` and replace it with a complete copy, or give it uncompressed."
-    )
-    E084 = (
-        "{path} cannot be read as Parquet ({error}). Check that it is a complete Parquet "
-        "file, or give --input-format if its name says the wrong format."
-    )
-    # -- reliability (issue 18): batch jobs, locks, outputs (E085-E089)
-    E085 = (
-        "Another run is writing '{path}': it holds the lock {lock}{holder}. Two runs on one "
-        "output (or one errors file) would mix their records. Wait for that run to end, or "
-        "stop it and rerun this command to resume; or give this run another output path "
-        "(and --errors file)."
-    )
-    E086 = (
-        "The pipeline '{pipeline}' is not the one the checkpoint {checkpoint} was written "
-        "with ({changes}): resuming would mix the outputs of two pipelines. Put the old "
-        "pipeline back and rerun to resume, or pass --overwrite to start again with this one."
-    )
-    E087 = (
-        "Cannot write '{path}': {error}. {progress} Free disk space (or fix the cause: "
-        "permissions, quota, a file where a folder should be) and rerun the same command: "
-        "{rerun}"
-    )
-    E091 = "Cannot write '{path}': {error}."
-    E088 = (
-        "The {role} '{path}' is {what}, and the run writes or removes it: {lost} would be lost. "
-        "Choose another output path (or --errors file)."
-    )
-    E089 = (
-        "Cannot tell the output format of '{path}' from its name: end it in one of {formats} "
-        "(.parquet needs pyarrow)."
-    )
-    E090 = (
-        "The errors file '{errors}' exists, but no checkpoint of '{output}' accounts for it: "
-        "it is probably another run's (outputs with one stem, such as out.jsonl and "
-        "out.parquet, share the default errors file), and --overwrite would delete it. Give "
-        "this run its own with --errors PATH, or move that file away."
-    )
-    # -- reliability (issue 18): heads and their inputs (E061-E065)
-    E065 = (
+    E015 = (
         "The backbone '{name}' is not a Hugging Face model directory: {problem}. A model "
         "directory holds config.json, the weights (model.safetensors or pytorch_model.bin) "
         "and the tokenizer's files (tokenizer.json, or vocab files), as save_pretrained "
         "writes them. Give such a directory, an alias (`nlp-tasks plugins --all` lists "
         "them) or a Hub name. Setting: [components.transformer.model] name (or --backbone)."
     )
-    # -- upstream adapters (issue 19, helper B3)
-    E140 = (
+    E016 = (
+        "Component '{component}' needs the pipeline's shared transformer (a component made "
+        "by the 'transformer' factory), but the pipeline has none (components: {components}). "
+        "Generate the config with `nlp-tasks init config`, which puts it first."
+    )
+    # Text generation
+    E017 = (
+        "The target tokenizer '{source}' is not a fast (Rust) Hugging Face tokenizer. Give a "
+        'tokenizer that has a fast version, or target_tokenizer = "train".'
+    )
+    E018 = (
+        "The target tokenizer '{source}' has neither BOS/EOS nor CLS/SEP tokens, so targets "
+        'cannot be framed for the decoder. Choose another tokenizer, or "train".'
+    )
+    E019 = (
+        "The target tokenizer '{name}' could not be loaded ({error}). Give a local "
+        'tokenizer directory, a Hub name with network access, "backbone" or "train".'
+    )
+    E020 = (
+        "Unknown generation setting '{key}' for '{component}' (did you mean: {near}?). "
+        "Settings are those of Hugging Face's GenerationConfig, e.g. num_beams, "
+        "max_new_tokens, length_penalty, no_repeat_ngram_size."
+    )
+    E021 = (
+        "No training example has a target for '{component}'. Check that the corpus names "
+        "this task's JSONL file ([corpora.train.sources])."
+    )
+    E022 = (
+        "'{component}' warm-starts its decoder from the backbone (init_from_backbone = true), "
+        "which needs target_tokenizer = \"backbone\", not '{tokenizer}'. Use the backbone's "
+        "tokenizer, or a fresh decoder (init_from_backbone = false)."
+    )
+    E023 = "max_target_tokens of '{component}' must be at least 3 (BOS, a token, EOS), got {value}."
+    E024 = (
+        "'{component}' needs the shared transformer (its tokenizer or checkpoint) at "
+        "initialize, but was initialized without the pipeline. Initialize it through "
+        "nlp.initialize() (or spacy train), which passes the pipeline on."
+    )
+    E025 = (
+        "'{component}' has no target tokenizer yet: initialize the pipeline (spacy train) "
+        "or load a trained one."
+    )
+    E026 = (
         "The decoder's hidden_width ({hidden_width}) must be a multiple of its heads "
         "({heads}): each attention head takes an equal share of the width. Change "
         "hidden_width or heads in the component's model block (nlp_tasks.TransformerDecoder.v1)."
     )
-    E141 = (
+    E027 = (
         "{head} is a GenerativeHead but does not define {method}(), which {purpose}. Define "
         "it in {head} (docs/plugins.md, 'Heads that write text')."
     )
-    E142 = (
+    E028 = (
         "The decoder's model has no transformer listener with a known width; its tok2vec "
         "must be a spacy-transformers TransformerListener (see nlp_tasks.listener_config)."
+    )
+
+    # Training corpora and configs
+    E029 = "{path}, line {line}: {reason}"
+    E030 = "The {role} file for task '{task}' does not exist: {path}"
+    E031 = (
+        "{path}, line {line}: label {label!r} is not one of the labels of component "
+        "'{component}' ({labels}). Fix the record, or add the label and retrain."
+    )
+    E032 = "Sampling temperature must be > 0, got {temperature}."
+    E033 = "The corpus names no sources. Give at least one task and its JSONL file."
+    E034 = "No tasks given. Use --tasks with one or more of: {available}."
+    E035 = (
+        "Task '{task}' is given more than once in the task list ({tasks}); a pipeline has "
+        "one head per task. Name each task once (--tasks)."
+    )
+    # Evaluating, adding a task, new plugins
+    E036 = "Pipeline '{path}' has no component of task '{task}'. Its components: {components}."
+    E037 = (
+        "The pipeline already has a component for task '{task}' (components: {components}). "
+        "To retrain it, train a new pipeline with `nlp-tasks init config`."
+    )
+    E038 = (
+        "Pipeline '{name}' was not loaded from a directory, so its components cannot be "
+        "sourced. Give the pipeline's directory or installed package name."
+    )
+    E039 = (
+        "Pipeline '{path}' has no shared transformer component (components: {components}); "
+        "a task can only be added to a pipeline built by nlp-tasks."
+    )
+    E040 = (
+        "Adding task '{task}' changed the output of existing components on some of "
+        "{total} texts: {changed} (component: texts changed). The extended pipeline was "
+        "not accepted; please report this as a bug."
+    )
+    E041 = (
+        "'{name}' cannot name a task plugin: use lowercase letters, digits and underscores, "
+        "starting with a letter (e.g. keyphrases, topic_tags)."
+    )
+    E042 = (
+        "A task named '{name}' is already provided by an installed plugin (see `nlp-tasks "
+        "plugins`). Choose another name: two plugins may not claim one task."
+    )
+    E043 = "{path} already exists and is not empty; choose another --directory or remove it."
+    # Command line
+    E044 = (
+        "The --data directory '{path}' {problem}. Give the directory that holds "
+        "<task>/dev.jsonl for the pipeline's tasks (e.g. assets), or name each task's file "
+        "with --source TASK=PATH."
+    )
+    E045 = (
+        "The --data directory '{path}' has no dev file for any task of the pipeline "
+        "({tasks}); looked for: {looked}. Put each task's records in <task>/dev.jsonl "
+        "there, or name the files with --source TASK=PATH."
+    )
+    E046 = "Cannot read '{path}' ({option}): {problem}. Check the path."
+    E047 = "Cannot write '{path}' ({option}): {problem}. Choose another path."
+    # Batch processing: bad records (each goes to the errors file; the run goes on)
+    E048 = "{path}, line {line}: cannot parse the record ({error}). Fix or remove the line."
+    E049 = "{path}, line {line}: expected a JSON object with a {field!r} field, got {type}."
+    E050 = (
+        "{path}, line {line}: the record has no {field!r} field (its fields: {keys}). "
+        "Choose the text field with --text-field."
+    )
+    E051 = "{path}, line {line}: field {field!r} must be a string, got {type}: {value}."
+    E052 = (
+        "{path}, line {line}: the text is longer than the limit ({length} > {limit}). Split "
+        "the document, or raise --max-chars (memory and time grow with a document's length)."
+    )
+    E053 = "{path}, line {line}: the record is not valid UTF-8 ({error})."
+    E054 = (
+        "{path}, line {line}: field {field!r} must be a list of strings (questions to ask "
+        "of the text), got {value}."
+    )
+    E055 = (
+        "{path}, line {line}: the pipeline failed on this record ({error}). The record is left "
+        "out of the output and the run goes on. If the text looks ordinary, the failing "
+        "component has a bug: run the pipeline on this text alone (nlp_tasks.load(PIPELINE)"
+        "(text)) to see the traceback, and report it to the component's plugin."
+    )
+    E056 = (
+        "{path}, line {line}: the quote that opens a field on line {quote_line} {problem}, so "
+        "read as CSV it would join the lines after it into this record. {outcome} Close the "
+        'quote, or write a quote inside a quoted field twice ("").'
+    )
+    E057 = (
+        "{path}, line {line}: {what} is {type}, but texts must be str. Decode it first, "
+        "e.g. value.decode('utf-8')."
+    )
+    # Batch processing: the input as a whole
+    E058 = (
+        "Cannot tell the input format of '{path}'. Give --input-format, one of: {formats}; or "
+        "end the file's name in .jsonl, .txt, .csv, .tsv or .parquet (.gz may follow)."
+    )
+    E059 = "The input file does not exist: {path}"
+    E060 = "{path} has no column {field!r} (columns: {columns}). Choose it with --text-field."
+    E061 = (
+        "{path}: the compressed data is truncated or corrupt after line {line} ({error}). "
+        "Nothing after that line can be read; the run stops here and keeps the output it "
+        "wrote for the records before it. Check the file with `gzip -t {path}`, replace it "
+        "with a complete copy and rerun with --overwrite."
+    )
+    E062 = (
+        "{path} starts like a gzip file but cannot be read ({error}). Check it with "
+        "`gzip -t {path}` and replace it with a complete copy, or give it uncompressed."
+    )
+    E063 = (
+        "{path} cannot be read as Parquet ({error}). Check that it is a complete Parquet "
+        "file, or give --input-format if its name says the wrong format."
+    )
+    E064 = "Reading or writing Parquet needs pyarrow: pip install 'nlp-tasks[parquet]'."
+    # Batch processing: settings and engines
+    E065 = "{name} must be {rule}, got {value!r}."
+    E066 = (
+        "Returning Docs needs n_process=1 and the local engine: worker processes send back "
+        "each record's JSON output only."
+    )
+    E067 = (
+        "The Ray engine needs Ray Data: pip install 'nlp-tasks[ray]' (or 'ray[data]'). "
+        "The local engine (--engine local, with --n-process) needs nothing more."
+    )
+    E068 = (
+        "A worker stopped unexpectedly ({error}) while processing lines {first}-{last}: it "
+        "failed to start (see the messages above) or ran out of memory. Work up to the last "
+        "checkpoint is kept: rerun the same command to resume, if need be with a smaller "
+        "--batch-size, --batch-words or --max-chars."
+    )
+    # Batch processing: the job, its checkpoint and its outputs
+    E069 = (
+        "The output '{output}' exists and has no checkpoint ({checkpoint}), so no unfinished "
+        "run of this command wrote it. Pass --overwrite to replace it, or choose another path."
+    )
+    E070 = (
+        "The checkpoint {checkpoint} belongs to another job: {what} was {old!r}, now {new!r}. "
+        "Rerun the original command to resume it, or pass --overwrite to start again."
+    )
+    E071 = (
+        "The output '{output}' does not match its checkpoint {checkpoint} ({problem}); it "
+        "was changed after the run stopped. Pass --overwrite to start again."
+    )
+    E072 = (
+        "Lines {first}-{last} give Parquet columns of another type than the lines before "
+        "({error}). Write JSONL output instead (a .jsonl path), which takes any JSON."
+    )
+    E073 = (
+        "Another run is writing '{path}': it holds the lock {lock}{holder}. Two runs on one "
+        "output (or one errors file) would mix their records. Wait for that run to end, or "
+        "stop it and rerun this command to resume; or give this run another output path "
+        "(and --errors file)."
+    )
+    E074 = (
+        "The pipeline '{pipeline}' is not the one the checkpoint {checkpoint} was written "
+        "with ({changes}): resuming would mix the outputs of two pipelines. Put the old "
+        "pipeline back and rerun to resume, or pass --overwrite to start again with this one."
+    )
+    E075 = (
+        "Cannot write '{path}': {error}. {progress} Free disk space (or fix the cause: "
+        "permissions, quota, a file where a folder should be) and rerun the same command: "
+        "{rerun}"
+    )
+    E076 = "Cannot write '{path}': {error}."
+    E077 = (
+        "The {role} '{path}' is {what}, and the run writes or removes it: {lost} would be lost. "
+        "Choose another output path (or --errors file)."
+    )
+    E078 = (
+        "Cannot tell the output format of '{path}' from its name: end it in one of {formats} "
+        "(.parquet needs pyarrow)."
+    )
+    E079 = (
+        "The errors file '{errors}' exists, but no checkpoint of '{output}' accounts for it: "
+        "it is probably another run's (outputs with one stem, such as out.jsonl and "
+        "out.parquet, share the default errors file), and --overwrite would delete it. Give "
+        "this run its own with --errors PATH, or move that file away."
     )

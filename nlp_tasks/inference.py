@@ -34,7 +34,7 @@ def load(name: str | Path, **kwargs: Any) -> Language:
         if is_package(str(name)) or str(name) in get_installed_models():
             path = package_pipeline_dir(str(name))
         elif not path.exists():
-            raise PipelineNotFoundError(Errors.E006.format(name=name))
+            raise PipelineNotFoundError(Errors.E008.format(name=name))
     if path is not None and (path / "config.cfg").is_file():
         config = _read_config(path)
         _read_meta(path)
@@ -48,7 +48,7 @@ def load(name: str | Path, **kwargs: Any) -> Language:
         file, root = where
         relative = file.relative_to(root) if file.is_relative_to(root) else file
         raise PipelineLoadError(
-            Errors.E014.format(
+            Errors.E010.format(
                 path=root,
                 file=relative.as_posix(),
                 component=relative.parts[0] if relative.parts else "?",
@@ -100,7 +100,7 @@ def _read_config(path: Path) -> Any:
     except Exception as error:
         message = f"{type(error).__name__}: {' '.join(str(error).split())}"
         raise PipelineLoadError(
-            Errors.E013.format(path=path, file="config.cfg", error=message)
+            Errors.E009.format(path=path, file="config.cfg", error=message)
         ) from error
 
 
@@ -112,11 +112,11 @@ def _read_meta(path: Path) -> None:
         value = json.loads(meta.read_text(encoding="utf8"))
     except (ValueError, OSError) as error:
         raise PipelineLoadError(
-            Errors.E013.format(path=path, file="meta.json", error=error)
+            Errors.E009.format(path=path, file="meta.json", error=error)
         ) from error
     if not isinstance(value, dict):
         error = f"expected a JSON object, got {type(value).__name__}"
-        raise PipelineLoadError(Errors.E013.format(path=path, file="meta.json", error=error))
+        raise PipelineLoadError(Errors.E009.format(path=path, file="meta.json", error=error))
 
 
 def _check_components(config: Any, path: Path, exclude: set[str]) -> None:
@@ -212,11 +212,11 @@ def predict(
                 yield nlp.make_doc(_checked_text(item, index))
                 continue
             if not isinstance(item, Mapping):
-                raise PredictInputError(Errors.E015.format(index=index, kind=_kind(item)))
+                raise PredictInputError(Errors.E011.format(index=index, kind=_kind(item)))
             text = item.get("text")
             if not isinstance(text, str):
                 kind = f"a record whose 'text' is {_kind(text)}"
-                raise PredictInputError(Errors.E015.format(index=index, kind=kind))
+                raise PredictInputError(Errors.E011.format(index=index, kind=kind))
             doc = nlp.make_doc(_checked_text(text, index))
             doc._.questions = list(item["questions"]) if item.get("questions") else None
             yield doc
@@ -243,6 +243,6 @@ def _checked_text(text: str, index: int) -> str:
     except UnicodeEncodeError as error:
         char = f"U+{ord(text[error.start]):04X}"
         raise PredictInputError(
-            Errors.E016.format(index=index, char=char, position=error.start)
+            Errors.E012.format(index=index, char=char, position=error.start)
         ) from None
     return text

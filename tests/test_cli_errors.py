@@ -120,28 +120,28 @@ def test_evaluate_without_data_is_a_usage_error(cli):
 
 def test_init_config_with_no_tasks(cli, tmp_path):
     result = cli("init", "config", str(tmp_path / "c.cfg"), "--tasks", "")
-    assert_refused(result, 1, "Error: [E030] No tasks given")
+    assert_refused(result, 1, "Error: [E034] No tasks given")
 
 
 def test_init_config_with_a_task_twice(cli, tmp_path):
     result = cli("init", "config", str(tmp_path / "c.cfg"), "--tasks", "sentiment,sentiment")
-    assert_refused(result, 1, "Error: [E029] Task 'sentiment' is given more than once")
+    assert_refused(result, 1, "Error: [E035] Task 'sentiment' is given more than once")
 
 
 def test_init_config_into_a_directory(cli, tmp_path):
     result = cli("init", "config", str(tmp_path), "--tasks", "sentiment")
-    assert_refused(result, 1, "Error: [E028]", f"'{tmp_path}'", "it is a directory")
+    assert_refused(result, 1, "Error: [E047]", f"'{tmp_path}'", "it is a directory")
 
 
 def test_predict_file_that_does_not_exist(cli, tmp_path):
     missing = tmp_path / "missing.txt"
     result = cli("predict", "M", "--file", str(missing))
-    assert_refused(result, 1, "Error: [E027]", f"'{missing}' (--file)", "does not exist")
+    assert_refused(result, 1, "Error: [E046]", f"'{missing}' (--file)", "does not exist")
 
 
 def test_predict_file_that_is_not_utf8(cli, bad_utf8):
     result = cli("predict", "M", "--file", str(bad_utf8))
-    assert_refused(result, 1, f"Error: [E045] {bad_utf8}, line 2:", "not valid UTF-8")
+    assert_refused(result, 1, f"Error: [E053] {bad_utf8}, line 2:", "not valid UTF-8")
 
 
 def test_predict_skips_blank_texts_and_says_so(cli, pipeline_dir):
@@ -154,30 +154,30 @@ def test_predict_skips_blank_texts_and_says_so(cli, pipeline_dir):
 def test_evaluate_data_directory_that_does_not_exist(cli, tmp_path):
     missing = tmp_path / "missing"
     result = cli("evaluate", "M", "--data", str(missing))
-    assert_refused(result, 1, f"Error: [E025] The --data directory '{missing}' does not exist")
+    assert_refused(result, 1, f"Error: [E044] The --data directory '{missing}' does not exist")
 
 
 def test_evaluate_data_directory_without_dev_files(cli, pipeline_dir, tmp_path):
     result = cli("evaluate", str(pipeline_dir), "--data", str(tmp_path))
     looked = tmp_path / "sentiment" / "dev.jsonl"
-    assert_refused(result, 1, "Error: [E026]", f"looked for: {looked}")
+    assert_refused(result, 1, "Error: [E045]", f"looked for: {looked}")
 
 
 def test_evaluate_source_of_a_task_the_pipeline_lacks(cli, pipeline_dir, data_dir):
     source = f"ner={data_dir / 'ner' / 'dev.jsonl'}"
     result = cli("evaluate", str(pipeline_dir), "--source", source)
-    assert_refused(result, 1, "Error: [E031]", "no component of task 'ner'", "sentiment")
+    assert_refused(result, 1, "Error: [E036]", "no component of task 'ner'", "sentiment")
 
 
 def test_evaluate_source_file_that_does_not_exist(cli, tmp_path):
     missing = tmp_path / "dev.jsonl"
     result = cli("evaluate", "M", "--source", f"sentiment={missing}")
-    assert_refused(result, 1, "Error: [E027]", f"'{missing}'", "does not exist")
+    assert_refused(result, 1, "Error: [E046]", f"'{missing}'", "does not exist")
 
 
 def test_evaluate_output_that_is_a_directory(cli, data_dir, tmp_path):
     result = cli("evaluate", "M", "--data", str(data_dir), "--output", str(tmp_path))
-    assert_refused(result, 1, "Error: [E028]", "(--output): it is a directory")
+    assert_refused(result, 1, "Error: [E047]", "(--output): it is a directory")
 
 
 @pytest.mark.parametrize("bad", ["missing", "not-utf8"])
@@ -187,16 +187,16 @@ def test_add_task_check_file(cli, data_dir, tmp_path, bad_utf8, bad):
     args = ["M", "sentiment", "--train", train, "--dev", train, "--output", str(tmp_path / "o")]
     result = cli("add-task", *args, "--check-file", str(check_file))
     if bad == "missing":
-        assert_refused(result, 1, "Error: [E027]", f"'{check_file}' (--check-file)")
+        assert_refused(result, 1, "Error: [E046]", f"'{check_file}' (--check-file)")
     else:
-        assert_refused(result, 1, f"Error: [E045] {check_file}, line 2:")
+        assert_refused(result, 1, f"Error: [E053] {check_file}, line 2:")
 
 
 def test_new_plugin_into_a_file(cli, tmp_path):
     a_file = tmp_path / "a_file"
     a_file.write_text("x", encoding="utf8")
     result = cli("new-plugin", "keyphrases", "--directory", str(a_file))
-    assert_refused(result, 1, "Error: [E028]", "(--directory): it is a file")
+    assert_refused(result, 1, "Error: [E047]", "(--directory): it is a file")
 
 
 # Errors raised inside any command ------------------------------------------------------
@@ -214,7 +214,7 @@ def boom():
     raise raised[0]
 
 project_errors = [
-    cls(Path("out.jsonl"), OSError("[E087] disk full")) if cls is errors.WriteError
+    cls(Path("out.jsonl"), OSError("[E075] disk full")) if cls is errors.WriteError
     else cls(f"[E999] {cls.__name__}")
     for cls in vars(errors).values()
     if isinstance(cls, type) and issubclass(cls, errors.NlpTasksError)
@@ -249,7 +249,7 @@ def test_every_project_error_of_a_command_is_one_coded_line(python):
         status, stderr = results[name]
         assert status == 1, (name, stderr)
         expected = (
-            "Error: [E091] Cannot write 'out.jsonl': [E087]"
+            "Error: [E076] Cannot write 'out.jsonl': [E075]"
             if name == "WriteError"
             else (f"Error: [E999] {name}\n")
         )

@@ -53,7 +53,7 @@ def test_unknown_task_is_a_coded_error():
 
 
 def test_missing_backbone_path_is_a_coded_error(tmp_path):
-    with pytest.raises(BackboneError, match=r"\[E011\].*does-not-exist.*--backbone"):
+    with pytest.raises(BackboneError, match=r"\[E014\].*does-not-exist.*--backbone"):
         resolve_backbone(str(tmp_path / "does-not-exist"))
 
 
@@ -70,8 +70,8 @@ def test_default_backbone_resolves_to_the_bundled_copy():
     "args,message",
     [
         (["init", "config", "-", "--tasks", "sentiment,nope"], "[E002] No installed plugin"),
-        (["init", "config", "-", "--tasks", "ner", "--backbone", "./missing-model"], "[E011]"),
-        (["predict", "./no-such-pipeline", "hello"], "[E006]"),
+        (["init", "config", "-", "--tasks", "ner", "--backbone", "./missing-model"], "[E014]"),
+        (["predict", "./no-such-pipeline", "hello"], "[E008]"),
     ],
 )
 def test_cli_errors_are_one_clean_line(cli, args, message):

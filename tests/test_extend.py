@@ -98,7 +98,7 @@ def test_changed_outputs_counts_a_real_change(extended):
 
 def test_adding_a_task_the_pipeline_has_is_refused(extended, tmp_path):
     base, _, train = extended
-    with pytest.raises(DataError, match=r"\[E035\].*'sentiment'"):
+    with pytest.raises(DataError, match=r"\[E037\].*'sentiment'"):
         add_task(base, "sentiment", train=train, dev=train, output=tmp_path)
 
 
@@ -116,4 +116,4 @@ def test_missing_training_file_is_named(extended, tmp_path, cli):
         str(tmp_path / "run"),
     )
     assert result.returncode == 1
-    assert "[E021]" in result.stderr and "nope.jsonl" in result.stderr
+    assert "[E030]" in result.stderr and "nope.jsonl" in result.stderr

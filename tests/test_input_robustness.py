@@ -51,11 +51,11 @@ def test_an_unterminated_quote_is_a_bad_record_and_the_rows_after_it_are_read(tm
     path = write(tmp_path / "b.csv", 'id,text\nx1,"unterminated quote\nx2,ok row\n')
     records = list(read_records(path))
     assert [(r.line, r.id, r.text, r.code) for r in records] == [
-        (2, "x1", None, "E080"),
+        (2, "x1", None, "E056"),
         (3, "x2", "ok row", None),
     ]
     error = records[0].error
-    assert error.startswith(f"[E080] {path}, line 2: the quote that opens a field on line 2 ")
+    assert error.startswith(f"[E056] {path}, line 2: the quote that opens a field on line 2 ")
     assert "never closed" in error and "after line 2" in error
 
 
@@ -64,7 +64,7 @@ def test_a_quote_closed_out_of_place_on_a_later_line_swallows_nothing(tmp_path):
     path = write(tmp_path / "c.csv", 'id,text\nx1,"stray quote\nx2,"ok row"\nx3,fine\n')
     records = list(read_records(path))
     assert [(r.line, r.id, r.text, r.code) for r in records] == [
-        (2, "x1", None, "E080"),
+        (2, "x1", None, "E056"),
         (3, "x2", "ok row", None),
         (4, "x3", "fine", None),
     ]
@@ -116,13 +116,13 @@ def test_garbled_csv_gives_records_or_coded_errors_in_line_order(tmp_path):
     records = list(read_records(path))
     lines = [r.line for r in records]
     assert lines == sorted(set(lines)) and records
-    assert all(r.ok or r.skipped or r.code in ("E042", "E080") for r in records)
-    assert any(r.code == "E080" for r in records), "stray quotes are reported, not merged"
+    assert all(r.ok or r.skipped or r.code in ("E050", "E056") for r in records)
+    assert any(r.code == "E056" for r in records), "stray quotes are reported, not merged"
 
 
 def test_an_unterminated_quote_on_the_last_line_is_still_reported(tmp_path):
     path = write(tmp_path / "end.csv", 'text,id\nfine,1\n"never closed,2')
-    assert rows(path) == [(2, "1", "fine", None), (3, None, None, "E080")]
+    assert rows(path) == [(2, "1", "fine", None), (3, None, None, "E056")]
 
 
 def test_a_blank_csv_line_is_counted_as_skipped(tmp_path):
@@ -144,7 +144,7 @@ def test_a_stray_quote_in_a_big_file_loses_no_row(tmp_path):
     assert len(body) > 6 * 20 + (1 << 20)
     records = list(read_records(path, fields=RecordFields(max_chars=20)))
     assert len(records) == n + 1
-    assert (records[0].line, records[0].code) == (2, "E080")
+    assert (records[0].line, records[0].code) == (2, "E056")
     assert all(r.ok for r in records[1:])
     assert (records[-1].line, records[-1].id) == (n + 2, f"r{n - 1}")
 
@@ -153,7 +153,7 @@ def test_a_huge_quoted_field_is_one_bad_record_not_many_fragments(tmp_path):
     document = "".join(f"sentence {i}, of a long document\n" for i in range(40_000))
     path = write(tmp_path / "huge.csv", f'id,text\na,"{document}"\nb,after\n')
     records = list(read_records(path, fields=RecordFields(max_chars=10)))
-    assert [(r.line, r.code) for r in records] == [(2, "E044"), (40_003, None)]
+    assert [(r.line, r.code) for r in records] == [(2, "E052"), (40_003, None)]
     assert "lines 2-40002" in records[0].error and records[1].text == "after"
 
 
@@ -164,11 +164,11 @@ def test_resuming_a_csv_with_broken_quotes_gives_the_same_records(tmp_path):
     )
     everything = list(read_records(path))
     assert [(r.line, r.code) for r in everything] == [
-        (2, "E080"),
-        (3, "E080"),
+        (2, "E056"),
+        (3, "E056"),
         (4, None),
         (5, None),
-        (7, "E080"),
+        (7, "E056"),
     ]
     for cut in range(len(everything) + 1):
         done = everything[cut - 1].line if cut else 0
@@ -184,13 +184,13 @@ def test_process_file_reports_the_unterminated_quote_and_processes_the_next_row(
     assert (summary.processed, summary.failed) == (1, 1)
     assert read_jsonl(output) == [{"line": 3, "id": "x2", "text": "ok row"}]
     [error] = read_jsonl(tmp_path / "o.errors.jsonl")
-    assert error["line"] == 2 and error["code"] == "E080" and error["id"] == "x1"
+    assert error["line"] == 2 and error["code"] == "E056" and error["id"] == "x1"
 
 
 def test_a_header_with_an_unclosed_quote_is_refused_up_front(tmp_path):
     path = write(tmp_path / "h.csv", 'id,"text\nx,y\n')
     for read in (check_input, lambda p: list(read_records(p))):
-        with pytest.raises(InputError, match=r"^\[E080\] .*line 1: .*header cannot be read"):
+        with pytest.raises(InputError, match=r"^\[E056\] .*line 1: .*header cannot be read"):
             read(path)
 
 
@@ -250,7 +250,7 @@ def test_a_broken_gzip_stream_is_a_coded_error_naming_the_file_and_line(tmp_path
         for record in read_records(path):
             seen.append(record)
     message = str(caught.value)
-    assert message.startswith(f"[E082] {path}: ")
+    assert message.startswith(f"[E061] {path}: ")
     assert "--overwrite" in message and "gzip -t" in message
     last = int(message.split("after line ")[1].split()[0])
     assert seen and 1000 < seen[-1].line <= last
@@ -263,12 +263,12 @@ def test_an_unreadable_gzip_is_refused_before_any_output(pipeline_dir, tmp_path)
     path = tmp_path / "in.jsonl.gz"
     good = gzip.compress(b'{"text": "a"}\n' * 10)
     path.write_bytes(good[:10] + b"\xff" * 20)  # header, then garbage
-    with pytest.raises(InputError, match=r"^\[E083\] .*in\.jsonl\.gz.*gzip -t"):
+    with pytest.raises(InputError, match=r"^\[E062\] .*in\.jsonl\.gz.*gzip -t"):
         check_input(path)
-    with pytest.raises(InputError, match=r"^\[E083\]"):
+    with pytest.raises(InputError, match=r"^\[E062\]"):
         list(read_records(path))
     output = tmp_path / "out.jsonl"
-    with pytest.raises(InputError, match=r"^\[E083\]"):
+    with pytest.raises(InputError, match=r"^\[E062\]"):
         process_file(pipeline_dir, path, output, progress=False)
     assert not output.exists() and not checkpoint_path(output).exists()
 
@@ -283,7 +283,7 @@ def test_cli_on_a_truncated_gzip_says_which_file_and_line_without_a_traceback(
     result = cli("process", str(pipeline_dir), str(path), str(output), "--batch-size", "64")
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
-    assert "Error: [E082]" in result.stderr and str(path) in result.stderr
+    assert "Error: [E061]" in result.stderr and str(path) in result.stderr
     state = json.loads(checkpoint_path(output).read_text())
     kept = read_jsonl(output)
     assert len(kept) == state["done"] > 0 and not state["complete"]
@@ -294,7 +294,7 @@ def test_a_damaged_parquet_file_is_a_coded_error(tmp_path):
     path = tmp_path / "in.parquet"
     path.write_bytes(b"PAR1 this is not really parquet")
     for read in (check_input, lambda p: list(read_records(p))):
-        with pytest.raises(InputError, match=r"^\[E084\] .*in\.parquet cannot be read"):
+        with pytest.raises(InputError, match=r"^\[E063\] .*in\.parquet cannot be read"):
             read(path)
 
 
@@ -305,11 +305,11 @@ def test_bytes_records_are_bad_records_that_say_to_decode():
     given = [b"abc", {"text": b"x", "id": 7}, bytearray(b"y"), "fine", memoryview(b"z")]
     records = list(records_from_python(given))
     assert [(r.line, r.code) for r in records] == [
-        (1, "E081"),
-        (2, "E081"),
-        (3, "E081"),
+        (1, "E057"),
+        (2, "E057"),
+        (3, "E057"),
         (4, None),
-        (5, "E081"),
+        (5, "E057"),
     ]
     assert "must be str" in records[0].error and "decode" in records[0].error
     assert "'text'" in records[1].error and records[1].id == 7
@@ -317,4 +317,4 @@ def test_bytes_records_are_bad_records_that_say_to_decode():
 
 def test_process_records_with_bytes_goes_on():
     results = list(process_records(spacy.blank("en"), [b"abc", "A text."]))
-    assert [(r.code, r.ok) for r in results] == [("E081", False), (None, True)]
+    assert [(r.code, r.ok) for r in results] == [("E057", False), (None, True)]

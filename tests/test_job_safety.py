@@ -119,7 +119,7 @@ def test_a_second_run_on_the_same_output_is_refused(pipeline_dir, tmp_path, cli)
         if first.poll() is None:
             first.kill()
     assert second.returncode == 1, second.stderr
-    assert "[E085]" in second.stderr and "Traceback" not in second.stderr
+    assert "[E073]" in second.stderr and "Traceback" not in second.stderr
     assert str(output) in second.stderr and "out.jsonl.lock" in second.stderr
     assert output.read_bytes() == reference.read_bytes()
     assert json.loads(checkpoint_path(output).read_text())["complete"]
@@ -134,13 +134,13 @@ def test_a_held_lock_refuses_before_touching_any_file(pipeline_dir, corpus, tmp_
     lock = tmp_path / "out.jsonl.lock"
     with lock.open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(OutputError, match=r"\[E085\].*out\.jsonl.*out\.jsonl\.lock"):
+        with pytest.raises(OutputError, match=r"\[E073\].*out\.jsonl.*out\.jsonl\.lock"):
             process_file(pipeline_dir, corpus, output, overwrite=True, progress=False)
         # Another output, but the same (default) errors file: out.errors.jsonl.
         errors_lock = tmp_path / "out.errors.jsonl.lock"
         with errors_lock.open("w") as held_errors:
             fcntl.flock(held_errors, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            with pytest.raises(OutputError, match=r"\[E085\].*out\.errors\.jsonl"):
+            with pytest.raises(OutputError, match=r"\[E073\].*out\.errors\.jsonl"):
                 process_file(pipeline_dir, corpus, tmp_path / "out.json", progress=False)
         errors_lock.unlink()
     after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
@@ -168,14 +168,14 @@ def test_resume_refuses_a_changed_pipeline_directory(
     retrained = spacy.load(pipeline)
     perturb(retrained.get_pipe("sentiment"))
     retrained.to_disk(pipeline)
-    with pytest.raises(OutputError, match=r"\[E086\].*changed: sentiment/model\b") as info:
+    with pytest.raises(OutputError, match=r"\[E074\].*changed: sentiment/model\b") as info:
         process_file(pipeline, corpus, output, **FAST)
     assert "--overwrite" in str(info.value)
     shutil.rmtree(pipeline)
     shutil.copytree(pipeline_dir, pipeline)
     config = pipeline / "config.cfg"
     config.write_text(config.read_text() + "\n# edited\n")
-    with pytest.raises(OutputError, match=r"\[E086\].*changed: config\.cfg\)"):
+    with pytest.raises(OutputError, match=r"\[E074\].*changed: config\.cfg\)"):
         process_file(pipeline, corpus, output, **FAST)
     # The pipeline as it was: the run resumes, as if it had never stopped.
     shutil.copy(pipeline_dir / "config.cfg", config)
@@ -195,7 +195,7 @@ def test_resume_refuses_a_changed_loaded_pipeline(
         process_file(nlp, corpus, output, on_chunk=stop_after(2), **FAST)
     same = spacy.load(pipeline_dir)
     perturb(same.get_pipe("ner"))
-    with pytest.raises(OutputError, match=r"\[E086\].*changed: component 'ner'"):
+    with pytest.raises(OutputError, match=r"\[E074\].*changed: component 'ner'"):
         process_file(same, corpus, output, **FAST)
     summary = process_file(spacy.load(pipeline_dir), corpus, output, **FAST)
     assert summary.resumed_after > 0 and output.read_bytes() == reference[0]
@@ -222,7 +222,7 @@ def test_no_file_the_run_writes_or_removes_is_the_input(
     source.parent.mkdir(exist_ok=True)
     write_corpus(source, 20)
     kept = source.read_bytes()
-    with pytest.raises(OptionError, match=rf"\[E088\] The {role} '.*' is .*the input"):
+    with pytest.raises(OptionError, match=rf"\[E077\] The {role} '.*' is .*the input"):
         process_file(
             pipeline_dir,
             source,
@@ -240,11 +240,11 @@ def test_links_to_the_input_are_refused(pipeline_dir, tmp_path):
     kept = source.read_bytes()
     hard = tmp_path / "hard.jsonl"
     os.link(source, hard)
-    with pytest.raises(OptionError, match=r"\[E088\] The output .* \(a hard link\)"):
+    with pytest.raises(OptionError, match=r"\[E077\] The output .* \(a hard link\)"):
         process_file(pipeline_dir, source, hard, progress=False)
     soft = tmp_path / "o.jsonl.checkpoint.json"
     soft.symlink_to(source)
-    with pytest.raises(OptionError, match=r"\[E088\] The checkpoint .* a link to the input"):
+    with pytest.raises(OptionError, match=r"\[E077\] The checkpoint .* a link to the input"):
         process_file(pipeline_dir, source, tmp_path / "o.jsonl", overwrite=True, progress=False)
     assert source.read_bytes() == kept and soft.exists()
 
@@ -253,10 +253,10 @@ def test_no_file_the_run_writes_is_part_of_the_pipeline(pipeline_dir, corpus, tm
     pipeline = tmp_path / "pipeline"
     shutil.copytree(pipeline_dir, pipeline)
     meta = (pipeline / "meta.json").read_bytes()
-    with pytest.raises(OptionError, match=r"\[E088\] The output .* part of the pipeline"):
+    with pytest.raises(OptionError, match=r"\[E077\] The output .* part of the pipeline"):
         process_file(pipeline, corpus, pipeline / "meta.json", overwrite=True, progress=False)
     assert (pipeline / "meta.json").read_bytes() == meta
-    with pytest.raises(OptionError, match=r"\[E088\] The output .* inside part of the pipeline"):
+    with pytest.raises(OptionError, match=r"\[E077\] The output .* inside part of the pipeline"):
         process_file(pipeline, corpus, pipeline / "sentiment" / "o.jsonl", progress=False)
     # Beside the pipeline's own files is fine, and resumes (the output is no part of it).
     output = pipeline / "predictions.jsonl"
@@ -276,7 +276,7 @@ def test_missing_output_folders_are_created(pipeline_dir, corpus, tmp_path):
     assert [e["line"] for e in read_jsonl(errors)] == [4, 8, 13]
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    with pytest.raises(OutputError, match=r"\[E087\] Cannot write '.*a-file'.*No record was"):
+    with pytest.raises(OutputError, match=r"\[E075\] Cannot write '.*a-file'.*No record was"):
         process_file(pipeline_dir, corpus, blocker / "out.jsonl", progress=False)
 
 
@@ -331,7 +331,7 @@ def test_a_full_disk_stops_cleanly_and_the_rerun_resumes(
 
         monkeypatch.setattr(AppendFile, "write", write)
     output = tmp_path / "out.jsonl"
-    with pytest.raises(OutputError, match=r"\[E087\]") as info:
+    with pytest.raises(OutputError, match=r"\[E075\]") as info:
         process_file(pipeline_dir, corpus, output, **FAST)
     message = str(info.value)
     assert f"Cannot write '{tmp_path / full}'" in message and "No space left" in message
@@ -356,9 +356,9 @@ def test_resume_refuses_settings_that_change_the_bytes(
     with pytest.raises(stop_after.Stop):
         process_file(pipeline_dir, corpus, output, on_chunk=stop_after(2), **FAST)
     other = {**FAST, "batch_size": 8}
-    with pytest.raises(OutputError, match=r"\[E052\].*batch size \(--batch-size.*was 4, now 8"):
+    with pytest.raises(OutputError, match=r"\[E070\].*batch size \(--batch-size.*was 4, now 8"):
         process_file(pipeline_dir, corpus, output, **other)
-    with pytest.raises(OutputError, match=r"\[E052\].*batch words .*was 16384, now 30"):
+    with pytest.raises(OutputError, match=r"\[E070\].*batch words .*was 16384, now 30"):
         process_file(pipeline_dir, corpus, output, batch_words=30, **FAST)
     summary = process_file(pipeline_dir, corpus, output, **FAST)
     assert summary.resumed_after > 0 and output.read_bytes() == reference[0]
@@ -367,7 +367,7 @@ def test_resume_refuses_settings_that_change_the_bytes(
 
 
 def test_an_unknown_output_ending_names_the_output_endings(pipeline_dir, corpus, tmp_path):
-    with pytest.raises(OutputError, match=r"\[E089\].*\.jsonl.*\.parquet") as info:
+    with pytest.raises(OutputError, match=r"\[E078\].*\.jsonl.*\.parquet") as info:
         process_file(pipeline_dir, corpus, tmp_path / "out.txt", progress=False)
     assert "--input-format" not in str(info.value)
 
@@ -377,7 +377,7 @@ def test_another_jobs_errors_file_is_not_deleted(pipeline_dir, corpus, tmp_path)
     process_file(pipeline_dir, corpus, tmp_path / "out.jsonl", **FAST)
     errors = (tmp_path / "out.errors.jsonl").read_bytes()
     assert errors
-    with pytest.raises(Exception, match=r"\[E090\].*out\.errors\.jsonl.*--errors"):
+    with pytest.raises(Exception, match=r"\[E079\].*out\.errors\.jsonl.*--errors"):
         process_file(pipeline_dir, corpus, tmp_path / "out.json", **FAST)
     assert (tmp_path / "out.errors.jsonl").read_bytes() == errors
     assert not (tmp_path / "out.json").exists()

@@ -212,16 +212,16 @@ def test_extractive_summarization_pickles(tmp_path):
 def test_a_directory_that_is_no_model_is_refused_as_a_backbone(tmp_path, tiny_backbone):
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(BackboneError, match=r"\[E065\].*empty.*no config\.json, no weights"):
+    with pytest.raises(BackboneError, match=r"\[E015\].*empty.*no config\.json, no weights"):
         resolve_backbone(str(empty))
     config_only = tmp_path / "config-only"
     config_only.mkdir()
     (config_only / "config.json").write_text((tiny_backbone / "config.json").read_text())
-    with pytest.raises(BackboneError, match=r"\[E065\].*config-only.*no weights.*no tokenizer"):
+    with pytest.raises(BackboneError, match=r"\[E015\].*config-only.*no weights.*no tokenizer"):
         resolve_backbone(str(config_only))
     a_file = tmp_path / "weights.bin"
     a_file.write_bytes(b"")
-    with pytest.raises(BackboneError, match=r"\[E065\].*weights\.bin.*a file, not a directory"):
+    with pytest.raises(BackboneError, match=r"\[E015\].*weights\.bin.*a file, not a directory"):
         resolve_backbone(str(a_file))
     assert resolve_backbone(str(tiny_backbone)) == str(tiny_backbone)
 
@@ -232,7 +232,7 @@ def test_init_config_refuses_a_directory_that_is_no_model(cli, tmp_path):
     output = tmp_path / "c.cfg"
     result = cli("init", "config", str(output), "--tasks", "sentiment", "--backbone", str(empty))
     assert result.returncode != 0
-    assert "[E065]" in result.stderr and str(empty) in result.stderr
+    assert "[E015]" in result.stderr and str(empty) in result.stderr
     assert "Traceback" not in result.stderr
     assert not output.exists()
 

@@ -18,7 +18,7 @@ def test_shared_transformer_is_found_by_factory_even_when_disabled():
 def test_shared_transformer_missing_is_a_coded_error():
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    with pytest.raises(ValueError, match=r"\[E060\].*'qa'.*sentencizer"):
+    with pytest.raises(ValueError, match=r"\[E016\].*'qa'.*sentencizer"):
         shared_transformer(nlp, component="qa")
 
 

@@ -127,7 +127,7 @@ def test_broken_plugin_breaks_neither_spacy_nor_the_core(python, cli, site, pipe
     assert result["blank"] == "en"
     assert "[W001]" in stderr and "nlp-tasks-frob" in stderr
     assert result["plain"] == ["transformer", "sentiment"]
-    assert result["needs"].startswith("PluginError: [E008]")
+    assert result["needs"].startswith("PluginError: [E007]")
     assert "'frob'" in result["needs"] and "nlp-tasks-frob" in result["needs"]
     assert "frobnicate" in result["needs"]
     listing = cli("plugins", env={"PYTHONPATH": str(site)})
@@ -155,13 +155,13 @@ def test_plugin_not_loaded_runs_no_code(python, site, pipeline_dir, tmp_path, en
     result, _ = run_load(python, site, (pipeline_dir, needs), factory, **env)
     assert result["modules"] == []
     assert result["blank"] == "en"
-    assert result["needs"].startswith("PluginError: [E007]")
+    assert result["needs"].startswith("PluginError: [E006]")
     assert setting in result["needs"]
     if setting == "NLP_TASKS_BLOCK_PLUGINS='nlp-tasks-kp'":
         assert "'kp'" in result["needs"] and "nlp-tasks-kp" in result["needs"]
         assert result["plain"] == ["transformer", "sentiment"]
     else:  # the sentiment plugin is not loaded either
-        assert result["plain"].startswith("PluginError: [E007] Pipeline component 'sentiment'")
+        assert result["plain"].startswith("PluginError: [E006] Pipeline component 'sentiment'")
 
 
 def test_allowed_plugin_factory_is_found_by_spacy_without_code(python, site):
@@ -185,7 +185,7 @@ def test_blocked_builtin_qa_is_refused_by_load(python, pipeline_dir, tmp_path):
         NLP_TASKS_BLOCK_PLUGINS="nlp-tasks-qa",
     )
     assert result["plain"] == ["transformer", "sentiment"]
-    assert result["needs"].startswith("PluginError: [E007]")
+    assert result["needs"].startswith("PluginError: [E006]")
     assert "NLP_TASKS_BLOCK_PLUGINS='nlp-tasks-qa'" in result["needs"]
     if result["modules"]:
         # QA's distribution still names its own code in `spacy_factories`: spaCy imports
@@ -231,11 +231,11 @@ def test_star_means_every_plugin(fresh_plugins, monkeypatch, capsys, var, status
 @pytest.mark.parametrize(
     "items, expected",
     [
-        (["fine", b"some bytes"], r"\[E015\] predict: item 1 is bytes \(10 bytes\)"),
-        ([42], r"\[E015\] predict: item 0 is of type int"),
-        ([{"text": None}], r"\[E015\] predict: item 0 is a record whose 'text' is None"),
-        (["ok", "ok", "bad \ud800 text"], r"\[E016\] .* item 2 .* U\+D800 at position 4"),
-        ([{"text": "a\udcff"}], r"\[E016\] .* item 0 .* U\+DCFF at position 1"),
+        (["fine", b"some bytes"], r"\[E011\] predict: item 1 is bytes \(10 bytes\)"),
+        ([42], r"\[E011\] predict: item 0 is of type int"),
+        ([{"text": None}], r"\[E011\] predict: item 0 is a record whose 'text' is None"),
+        (["ok", "ok", "bad \ud800 text"], r"\[E012\] .* item 2 .* U\+D800 at position 4"),
+        ([{"text": "a\udcff"}], r"\[E012\] .* item 0 .* U\+DCFF at position 1"),
     ],
 )
 def test_predict_refuses_items_that_are_no_text(nlp, items, expected):
@@ -255,12 +255,12 @@ def truncate(path: Path) -> None:
 @pytest.mark.parametrize(
     "damage, code, file",
     [
-        (lambda d: truncate(d / "sentiment" / "model"), "E014", "'sentiment/model'"),
-        (lambda d: truncate(d / "transformer" / "model"), "E014", "'transformer/model'"),
-        (lambda d: (d / "sentiment" / "cfg").write_text("{junk"), "E014", "'sentiment/cfg'"),
-        (lambda d: (d / "meta.json").write_text("{junk"), "E013", "meta.json"),
-        (lambda d: (d / "meta.json").write_text("[1, 2]"), "E013", "meta.json"),
-        (lambda d: (d / "config.cfg").write_text("[nlp\njunk = = ="), "E013", "config.cfg"),
+        (lambda d: truncate(d / "sentiment" / "model"), "E010", "'sentiment/model'"),
+        (lambda d: truncate(d / "transformer" / "model"), "E010", "'transformer/model'"),
+        (lambda d: (d / "sentiment" / "cfg").write_text("{junk"), "E010", "'sentiment/cfg'"),
+        (lambda d: (d / "meta.json").write_text("{junk"), "E009", "meta.json"),
+        (lambda d: (d / "meta.json").write_text("[1, 2]"), "E009", "meta.json"),
+        (lambda d: (d / "config.cfg").write_text("[nlp\njunk = = ="), "E009", "config.cfg"),
     ],
 )
 def test_damaged_pipeline_names_the_directory_and_file(pipeline_dir, tmp_path, damage, code, file):

@@ -87,7 +87,7 @@ def test_process_records_gives_each_heads_output_in_order(nlp):
 def test_process_records_reports_bad_records_and_goes_on(nlp):
     records = ["A fine text.", {"body": "x"}, {"text": 3}, "y" * 50, {"text": "Last."}]
     results = list(process_records(nlp, records, max_chars=40))
-    assert [r.code for r in results] == [None, "E042", "E043", "E044", None]
+    assert [r.code for r in results] == [None, "E050", "E051", "E052", None]
     assert [r.ok for r in results] == [True, False, False, False, True]
     assert all(r.error.startswith(f"[{r.code}] <records>, line {r.line}") for r in results[1:4])
 
@@ -115,7 +115,7 @@ def test_trf_data_is_freed_unless_asked_to_keep_it(nlp):
     assert all(r.doc is not None and r.doc._.trf_data is None for r in freed)
     assert all(r.doc._.trf_data is not None for r in kept)
     assert [r.doc.text for r in kept] == texts
-    with pytest.raises(OptionError, match=r"\[E058\]"):
+    with pytest.raises(OptionError, match=r"\[E066\]"):
         list(process_records(nlp, texts, return_docs=True, n_process=2))
 
 
@@ -149,12 +149,12 @@ def test_a_record_that_breaks_the_pipeline_fails_alone(nlp, monkeypatch):
     monkeypatch.setattr(ner, "pipe", fragile)
     texts = ["Fine one.", "A POISON text.", "Fine two.", "Fine three."]
     results = list(process_records(nlp, texts, batch_size=4))
-    assert [r.code for r in results] == [None, "E047", None, None]
+    assert [r.code for r in results] == [None, "E055", None, None]
     assert "RuntimeError: cannot handle this one" in results[1].error
 
 
 def test_bad_settings_are_refused(nlp):
-    with pytest.raises(OptionError, match=r"\[E057\] batch_size"):
+    with pytest.raises(OptionError, match=r"\[E065\] batch_size"):
         list(process_records(nlp, ["x"], batch_size=0))
 
 
@@ -172,7 +172,7 @@ def test_process_file_writes_outputs_errors_and_summary(pipeline_dir, corpus, tm
     assert [r["id"] for r in records] == [f"doc-{n - 1}" for n in expected_lines]
     assert set(records[0]) == {"line", "id", "sentiment", "ner"}
     errors = read_jsonl(tmp_path / "out.errors.jsonl")
-    assert [(e["line"], e["code"]) for e in errors] == [(4, "E040"), (8, "E042"), (13, "E043")]
+    assert [(e["line"], e["code"]) for e in errors] == [(4, "E048"), (8, "E050"), (13, "E051")]
     assert [e.get("id") for e in errors] == [None, "doc-7", "doc-12"]
     assert all(e["input"] == str(corpus) and f"line {e['line']}" in e["error"] for e in errors)
     state = json.loads(checkpoint_path(output).read_text())
@@ -191,7 +191,7 @@ def test_rerunning_a_finished_job_does_nothing(pipeline_dir, corpus, tmp_path):
 def test_an_output_from_elsewhere_is_not_overwritten(pipeline_dir, corpus, tmp_path):
     output = tmp_path / "out.jsonl"
     output.write_text("precious\n")
-    with pytest.raises(ProcessError, match=r"\[E051\].*--overwrite"):
+    with pytest.raises(ProcessError, match=r"\[E069\].*--overwrite"):
         process_file(pipeline_dir, corpus, output, progress=False)
     assert output.read_text() == "precious\n"
     summary = process_file(pipeline_dir, corpus, output, overwrite=True, progress=False)
@@ -199,7 +199,7 @@ def test_an_output_from_elsewhere_is_not_overwritten(pipeline_dir, corpus, tmp_p
 
 
 def test_the_input_is_never_the_output(pipeline_dir, corpus):
-    with pytest.raises(OptionError, match=r"\[E057\] the output must be another file"):
+    with pytest.raises(OptionError, match=r"\[E065\] the output must be another file"):
         process_file(pipeline_dir, corpus, corpus, overwrite=True, progress=False)
     assert len(read_jsonl_lines(corpus)) == 40
 
@@ -214,11 +214,11 @@ def test_a_changed_input_does_not_resume_an_old_checkpoint(pipeline_dir, corpus,
     process_file(pipeline_dir, corpus, output, progress=False)
     original, stat = corpus.read_bytes(), corpus.stat()
     write_lines(corpus, corpus_lines(41))
-    with pytest.raises(OutputError, match=r"\[E052\].*input size"):
+    with pytest.raises(OutputError, match=r"\[E070\].*input size"):
         process_file(pipeline_dir, corpus, output, progress=False)
     corpus.write_bytes(original)
     os.utime(corpus, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    with pytest.raises(OutputError, match=r"\[E052\].*text field was 'text', now 'body'"):
+    with pytest.raises(OutputError, match=r"\[E070\].*text field was 'text', now 'body'"):
         process_file(pipeline_dir, corpus, output, text_field="body", progress=False)
     assert json.loads(state.read_text())["complete"], "the old job is untouched"
 
@@ -227,7 +227,7 @@ def test_an_unreadable_input_leaves_no_output_behind(pipeline_dir, tmp_path):
     corpus = tmp_path / "in.csv"
     corpus.write_text("id,body\n1,Some text.\n", encoding="utf8")
     output = tmp_path / "out.jsonl"
-    with pytest.raises(InputError, match=r"\[E050\].*--text-field"):
+    with pytest.raises(InputError, match=r"\[E060\].*--text-field"):
         process_file(pipeline_dir, corpus, output, progress=False)
     assert not output.exists() and not checkpoint_path(output).exists()
     summary = process_file(pipeline_dir, corpus, output, text_field="body", progress=False)
@@ -375,7 +375,7 @@ def test_cli_reports_a_bad_setup_without_a_traceback(pipeline_dir, tmp_path, cli
     missing, output = str(tmp_path / "nope.jsonl"), str(tmp_path / "o.jsonl")
     result = cli("process", str(pipeline_dir), missing, output)
     assert result.returncode == 1
-    assert "[E049]" in result.stderr and "Traceback" not in result.stderr
+    assert "[E059]" in result.stderr and "Traceback" not in result.stderr
 
 
 # Ray --------------------------------------------------------------------------------

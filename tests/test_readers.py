@@ -23,12 +23,12 @@ def one_record(tmp_path, task, record, nlp):
 def test_malformed_line_names_file_and_line(tmp_path, nlp):
     path = tmp_path / "sentiment.jsonl"
     path.write_text('{"text": "fine", "label": "positive"}\n\n{"text": oops}\n', encoding="utf8")
-    with pytest.raises(DataError, match=r"\[E020\] .*sentiment\.jsonl, line 3: invalid JSON"):
+    with pytest.raises(DataError, match=r"\[E029\] .*sentiment\.jsonl, line 3: invalid JSON"):
         list(MultiTaskCorpus({"sentiment": path})(nlp))
 
 
 def test_missing_file_names_task_and_path(tmp_path):
-    with pytest.raises(DataError, match=r"\[E021\].*'ner'.*nope\.jsonl"):
+    with pytest.raises(DataError, match=r"\[E030\].*'ner'.*nope\.jsonl"):
         MultiTaskCorpus({"ner": tmp_path / "nope.jsonl"})
 
 
@@ -70,7 +70,7 @@ def test_bad_record_names_file_line_and_reason(tmp_path, nlp, task, record, reas
     with pytest.raises(DataError) as error:
         one_record(tmp_path, task, record, nlp)
     message = str(error.value)
-    assert message.startswith("[E020]")
+    assert message.startswith("[E029]")
     assert f"{task}.jsonl, line 1: " in message
     assert reason in message
 
@@ -123,7 +123,7 @@ def test_label_outside_a_trained_component_names_the_line(tmp_path, nlp):
     )
     head.add_label("positive")
     head.add_label("negative")
-    with pytest.raises(DataError, match=r"\[E022\] .*line 2: label 'neutral'.*'sentiment'"):
+    with pytest.raises(DataError, match=r"\[E031\] .*line 2: label 'neutral'.*'sentiment'"):
         list(corpus(nlp))
 
 

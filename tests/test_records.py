@@ -18,14 +18,14 @@ from nlp_tasks.batch.processor import chunk_records
 
 BAD_JSONL_LINES = [
     (b'{"id": 1, "text": "A good one."}', None),
-    (b'{"id": 2, "text": "Broken', "E040"),
-    (b'["a", "list"]', "E041"),
-    (b'{"id": 4, "body": "no text field"}', "E042"),
-    (b'{"id": 5, "text": 42}', "E043"),
-    (b'{"id": 6, "text": "' + b"x" * 50 + b'"}', "E044"),
-    (b'{"id": 7, "text": "caf\xe9"}', "E045"),
-    (b'{"id": 8, "text": "lone \\ud800 surrogate"}', "E045"),
-    (b'{"id": 9, "text": "Q?", "questions": [1, 2]}', "E046"),
+    (b'{"id": 2, "text": "Broken', "E048"),
+    (b'["a", "list"]', "E049"),
+    (b'{"id": 4, "body": "no text field"}', "E050"),
+    (b'{"id": 5, "text": 42}', "E051"),
+    (b'{"id": 6, "text": "' + b"x" * 50 + b'"}', "E052"),
+    (b'{"id": 7, "text": "caf\xe9"}', "E053"),
+    (b'{"id": 8, "text": "lone \\ud800 surrogate"}', "E053"),
+    (b'{"id": 9, "text": "Q?", "questions": [1, 2]}', "E054"),
     (b"   ", "skipped"),
     (b'{"id": 11, "text": "With questions.", "questions": ["Who?", "Where?"]}', None),
 ]
@@ -69,7 +69,7 @@ def test_a_huge_line_is_a_bad_record_not_a_memory_spike(tmp_path):
     huge = '{"text": "' + "y" * (1 << 21) + '"}'
     path.write_text(f'{{"text": "ok"}}\n{huge}\n{{"text": "after"}}\n', encoding="utf8")
     records = list(read_records(path, fields=RecordFields(max_chars=10)))
-    assert [r.code for r in records] == [None, "E044", None]
+    assert [r.code for r in records] == [None, "E052", None]
     assert "bytes" in records[1].error
     assert records[2].text == "after" and records[2].line == 3
 
@@ -82,7 +82,7 @@ def test_plain_text_one_doc_per_line(tmp_path):
         (1, "First doc.", None),
         (2, None, "skipped"),
         (3, "Second doc.", None),
-        (4, None, "E044"),
+        (4, None, "E052"),
     ]
     assert not records[0].has_id
 
@@ -97,7 +97,7 @@ def test_csv_and_tsv(tmp_path):
     assert [(r.line, r.id, r.text, r.code) for r in records] == [
         (2, "1", "Line one\nstill one", None),
         (4, "2", "Two", None),
-        (5, "3", None, "E042"),
+        (5, "3", None, "E050"),
         (6, "4", "Four", None),
     ]
     assert records[1].questions == ["Why?"] and records[3].questions == ["Who?"]
@@ -109,7 +109,7 @@ def test_csv_and_tsv(tmp_path):
 def test_csv_without_the_text_column_is_an_input_error(tmp_path):
     path = tmp_path / "in.csv"
     path.write_text("id,body\n1,x\n", encoding="utf8")
-    with pytest.raises(InputError, match=r"\[E050\].*'text'.*body"):
+    with pytest.raises(InputError, match=r"\[E060\].*'text'.*body"):
         list(read_records(path))
 
 
@@ -141,7 +141,7 @@ def test_parquet_rows_and_resume_across_row_groups(tmp_path):
     assert [(r.line, r.id, r.text) for r in records if r.ok] == [
         (i + 1, i, f"Row {i}") for i in range(10) if i != 4
     ]
-    assert records[4].code == "E043" and records[4].line == 5
+    assert records[4].code == "E051" and records[4].line == 5
     assert count_records(path) == 10
     for start_after in (0, 2, 3, 7, 10):
         resumed = list(read_records(path, start_after=start_after))
@@ -167,11 +167,11 @@ def test_formats_from_names_and_counts(tmp_path):
     assert detect_format("a.JSONL.gz") == "jsonl"
     assert detect_format("a.tsv") == "csv"
     assert detect_format("a.data", "txt") == "txt"
-    with pytest.raises(InputError, match=r"\[E048\]"):
+    with pytest.raises(InputError, match=r"\[E058\]"):
         detect_format("a.data")
-    with pytest.raises(InputError, match=r"\[E057\] --input-format must be one of .*'xml'"):
+    with pytest.raises(InputError, match=r"\[E065\] --input-format must be one of .*'xml'"):
         detect_format("a.jsonl", "xml")
-    with pytest.raises(InputError, match=r"\[E049\]"):
+    with pytest.raises(InputError, match=r"\[E059\]"):
         list(read_records(tmp_path / "missing.jsonl"))
     path = tmp_path / "n.txt"
     path.write_text("a\n\nb", encoding="utf8")
@@ -185,9 +185,9 @@ def test_records_from_python():
     assert [(r.line, r.text, r.id, r.code) for r in records] == [
         (1, "plain", None, None),
         (2, "dict", "x", None),
-        (3, None, None, "E041"),
-        (4, None, None, "E043"),
-        (5, None, None, "E042"),
+        (3, None, None, "E049"),
+        (4, None, None, "E051"),
+        (5, None, None, "E050"),
     ]
 
 
@@ -197,7 +197,7 @@ def good(line: int, words: int) -> InputRecord:
 
 def test_chunks_respect_doc_count_and_word_budget():
     records = [good(1, 5), good(2, 5), good(3, 50), good(4, 1), good(5, 1), good(6, 1)]
-    records.insert(3, InputRecord(line=99, error="bad", code="E040"))
+    records.insert(3, InputRecord(line=99, error="bad", code="E048"))
     chunks = list(chunk_records(records, batch_size=2, batch_words=20))
     assert [[r.line for r in chunk] for chunk in chunks] == [[1, 2], [3, 99], [4, 5], [6]]
     # No word budget: only the count matters.

@@ -122,7 +122,7 @@ def test_scaffold_tests_train_save_load_and_process(scaffold):
 
 
 @pytest.mark.parametrize(
-    "name, code", [("Question-Type", "E032"), ("9lives", "E032"), ("sentiment", "E033")]
+    "name, code", [("Question-Type", "E041"), ("9lives", "E041"), ("sentiment", "E042")]
 )
 def test_bad_or_taken_names_are_refused(cli, tmp_path, name, code):
     result = cli("new-plugin", name, "--directory", str(tmp_path))
@@ -137,5 +137,5 @@ def test_existing_directory_is_not_overwritten(cli, tmp_path):
     (target / "notes.txt").write_text("mine", encoding="utf8")
     result = cli("new-plugin", "keyphrases", "--directory", str(tmp_path))
     assert result.returncode == 1
-    assert "[E034]" in result.stderr
+    assert "[E043]" in result.stderr
     assert [p.name for p in target.iterdir()] == ["notes.txt"]

@@ -125,7 +125,7 @@ def check_job(
     fingerprint: PipelineFingerprint,
     path: Path,
 ) -> None:
-    """Refuse to resume a checkpoint of another job (E052) or another pipeline (E086).
+    """Refuse to resume a checkpoint of another job (E070) or another pipeline (E074).
 
     state (dict[str, Any]): The checkpoint.
     job (dict[str, Any]): This run's job, from ``job_identity``.
@@ -134,7 +134,7 @@ def check_job(
     """
     if state.get("version") != CHECKPOINT_VERSION:
         raise OutputError(
-            Errors.E052.format(
+            Errors.E070.format(
                 checkpoint=path,
                 what="checkpoint version (an older nlp-tasks wrote it; it cannot be resumed)",
                 old=state.get("version"),
@@ -144,17 +144,17 @@ def check_job(
     for key, value in job.items():
         if key != "pipeline digest" and state["job"].get(key) != value:
             raise OutputError(
-                Errors.E052.format(checkpoint=path, what=key, old=state["job"].get(key), new=value)
+                Errors.E070.format(checkpoint=path, what=key, old=state["job"].get(key), new=value)
             )
     if state["job"].get("pipeline digest") != fingerprint.digest:
         changes = fingerprint.changes(state.get("pipeline parts") or {})
         raise OutputError(
-            Errors.E086.format(pipeline=job["pipeline"], checkpoint=path, changes=changes)
+            Errors.E074.format(pipeline=job["pipeline"], checkpoint=path, changes=changes)
         )
 
 
 def check_settings(state: dict[str, Any], settings: dict[str, Any], path: Path) -> None:
-    """Refuse to resume with a setting that changes the output's bytes (E052).
+    """Refuse to resume with a setting that changes the output's bytes (E070).
 
     state (dict[str, Any]): The checkpoint.
     settings (dict[str, Any]): This run's, from ``output_settings``.
@@ -164,4 +164,4 @@ def check_settings(state: dict[str, Any], settings: dict[str, Any], path: Path) 
         old = state["settings"].get(key)
         if old != value:
             what = f"{key} ({_SETTING_OPTIONS[key]}, which changes the output's last digits)"
-            raise OutputError(Errors.E052.format(checkpoint=path, what=what, old=old, new=value))
+            raise OutputError(Errors.E070.format(checkpoint=path, what=what, old=old, new=value))

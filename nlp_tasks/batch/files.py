@@ -61,7 +61,7 @@ class JobFiles:
         for path, name in ((self.output, "the output"), (self.errors, "the errors file")):
             if path.resolve() == input_path.resolve():
                 raise OptionError(
-                    Errors.E057.format(
+                    Errors.E065.format(
                         name=name, rule="another file than the input", value=str(path)
                     )
                 )
@@ -103,7 +103,7 @@ class JobFiles:
 
     @staticmethod
     def _refuse(role: str, path: Path, what: str, lost: str) -> None:
-        raise OptionError(Errors.E088.format(role=role, path=path, what=what, lost=lost))
+        raise OptionError(Errors.E077.format(role=role, path=path, what=what, lost=lost))
 
 
 def _naming(path: Path, target: Path, what: str) -> str:

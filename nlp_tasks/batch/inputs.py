@@ -57,7 +57,7 @@ class InputRecord:
     has_id (bool): Whether the record has an id field (its value may be null).
     questions (list[str] | None): Questions to ask of the text, if the record has any.
     error (str | None): What is wrong with the record (a coded message), if anything.
-    code (str | None): The error's code, e.g. "E042".
+    code (str | None): The error's code, e.g. "E050".
     skipped (bool): A blank line: not a record, counted as skipped.
     """
 
@@ -105,7 +105,7 @@ def detect_format(path: str | Path, input_format: str | None = None) -> str:
         if input_format not in FORMATS:
             rule = f"one of {', '.join(FORMATS)}"
             raise InputError(
-                Errors.E057.format(name="--input-format", rule=rule, value=input_format)
+                Errors.E065.format(name="--input-format", rule=rule, value=input_format)
             )
         return input_format
     path = Path(path)
@@ -114,7 +114,7 @@ def detect_format(path: str | Path, input_format: str | None = None) -> str:
         suffixes = suffixes[:-1]
     found = _SUFFIXES.get(suffixes[-1]) if suffixes else None
     if found is None:
-        raise InputError(Errors.E048.format(path=path, formats=", ".join(FORMATS)))
+        raise InputError(Errors.E058.format(path=path, formats=", ".join(FORMATS)))
     return found
 
 
@@ -137,7 +137,7 @@ def read_records(
     """
     fmt = detect_format(path, input_format)
     if not Path(path).is_file():
-        raise InputError(Errors.E049.format(path=path))
+        raise InputError(Errors.E059.format(path=path))
     if fmt == "parquet":
         yield from _read_parquet(Path(path), fields, start_after)
     elif fmt == "csv":
@@ -157,15 +157,15 @@ def check_input(path: str | Path, input_format: str | None = None, *, field: str
     fmt = detect_format(path, input_format)
     path = Path(path)
     if not path.is_file():
-        raise InputError(Errors.E049.format(path=path))
+        raise InputError(Errors.E059.format(path=path))
     if fmt != "parquet" and _is_gzip(path):
         # A bad header or first block: refuse before the run creates any output.
-        # Damage further in shows up while reading (E082).
+        # Damage further in shows up while reading (E061).
         try:
             with gzip.open(path, "rb") as file:
                 file.read(1)
         except _GZIP_ERRORS as error:
-            raise InputError(Errors.E083.format(path=path, error=_describe(error))) from None
+            raise InputError(Errors.E062.format(path=path, error=_describe(error))) from None
     columns: list[str] | None = None
     if fmt == "parquet":
         columns = list(_parquet_file(path).schema_arrow.names)
@@ -174,7 +174,7 @@ def check_input(path: str | Path, input_format: str | None = None, *, field: str
         with _CsvLines(path) as lines:
             columns = _csv_header(_csv_chunks(lines, _delimiter(path), limit), path, limit)
     if columns is not None and field not in columns:
-        raise InputError(Errors.E050.format(path=path, field=field, columns=columns[:30]))
+        raise InputError(Errors.E060.format(path=path, field=field, columns=columns[:30]))
     return fmt
 
 
@@ -195,10 +195,10 @@ def records_from_python(
         if isinstance(record, str):
             record = {fields.text: record}
         if isinstance(record, _BYTES):
-            yield _bad(number, "E081", path=source, what="the record", type=_type_name(record))
+            yield _bad(number, "E057", path=source, what="the record", type=_type_name(record))
             continue
         if not isinstance(record, Mapping):
-            yield _bad(number, "E041", path=source, field=fields.text, type=_type_name(record))
+            yield _bad(number, "E049", path=source, field=fields.text, type=_type_name(record))
             continue
         yield check_record(record, number, fields=fields, source=source)
 
@@ -223,20 +223,20 @@ def check_record(
 def _check(data: Mapping[str, Any], line: int, fields: RecordFields, source: str) -> InputRecord:
     if fields.text not in data:
         keys = sorted(str(key) for key in data)[:20]
-        return _bad(line, "E042", path=source, field=fields.text, keys=keys)
+        return _bad(line, "E050", path=source, field=fields.text, keys=keys)
     text = data[fields.text]
     if isinstance(text, _BYTES):
         what = f"field {fields.text!r}"
-        return _bad(line, "E081", path=source, what=what, type=_type_name(text))
+        return _bad(line, "E057", path=source, what=what, type=_type_name(text))
     if not isinstance(text, str):
         return _bad(
-            line, "E043", path=source, field=fields.text, type=_type_name(text), value=_clip(text)
+            line, "E051", path=source, field=fields.text, type=_type_name(text), value=_clip(text)
         )
     if fields.max_chars and len(text) > fields.max_chars:
         return _too_long(line, source, len(text), fields.max_chars)
     if not _encodes(text):
         # A lone surrogate: a stray byte in CSV input, or a bad "\udXXX" escape in JSON.
-        return _bad(line, "E045", path=source, error="a lone surrogate or a byte that is not UTF-8")
+        return _bad(line, "E053", path=source, error="a lone surrogate or a byte that is not UTF-8")
     questions = data.get(fields.questions)
     if isinstance(questions, str):
         questions = _parse_questions(questions)
@@ -244,7 +244,7 @@ def _check(data: Mapping[str, Any], line: int, fields: RecordFields, source: str
         not isinstance(questions, (list, tuple)) or not all(isinstance(q, str) for q in questions)
     ):
         return _bad(
-            line, "E046", path=source, field=fields.questions, value=_clip(data[fields.questions])
+            line, "E054", path=source, field=fields.questions, value=_clip(data[fields.questions])
         )
     return InputRecord(
         line=line, text=text, questions=list(questions) if questions is not None else None
@@ -284,7 +284,7 @@ def _bad(line: int, code: str, **values: Any) -> InputRecord:
 
 
 def _too_long(line: int, source: str, length: int, limit: int) -> InputRecord:
-    return _bad(line, "E044", path=source, length=f"{length} characters", limit=f"{limit}")
+    return _bad(line, "E052", path=source, length=f"{length} characters", limit=f"{limit}")
 
 
 def _type_name(value: Any) -> str:
@@ -326,8 +326,8 @@ def _describe(error: BaseException) -> str:
 def _read_error(path: Path, line: int, error: BaseException) -> InputError:
     # Only gzip streams get here: a plain file has no format to break.
     if line == 0:
-        return InputError(Errors.E083.format(path=path, error=_describe(error)))
-    return InputError(Errors.E082.format(path=path, line=line, error=_describe(error)))
+        return InputError(Errors.E062.format(path=path, error=_describe(error)))
+    return InputError(Errors.E061.format(path=path, line=line, error=_describe(error)))
 
 
 def _file_lines(path: Path, limit: int) -> Iterator[tuple[bytes | None, int]]:
@@ -384,12 +384,12 @@ def _read_lines(
         if line_no <= start_after:
             continue
         if raw is None:
-            yield _bad(line_no, "E044", path=source, length=f"{size} bytes", limit=f"{limit} bytes")
+            yield _bad(line_no, "E052", path=source, length=f"{size} bytes", limit=f"{limit} bytes")
             continue
         try:
             line = raw.decode("utf8")
         except UnicodeDecodeError as error:
-            yield _bad(line_no, "E045", path=source, error=error)
+            yield _bad(line_no, "E053", path=source, error=error)
             continue
         if not line.strip():
             yield InputRecord(line=line_no, skipped=True)
@@ -404,10 +404,10 @@ def _read_lines(
         try:
             data = json.loads(line)
         except json.JSONDecodeError as error:
-            yield _bad(line_no, "E040", path=source, error=f"invalid JSON: {error}")
+            yield _bad(line_no, "E048", path=source, error=f"invalid JSON: {error}")
             continue
         if not isinstance(data, dict):
-            yield _bad(line_no, "E041", path=source, field=fields.text, type=_type_name(data))
+            yield _bad(line_no, "E049", path=source, field=fields.text, type=_type_name(data))
             continue
         yield check_record(data, line_no, fields=fields, source=source)
 
@@ -441,7 +441,7 @@ class _CsvLines:
     def _open(self) -> None:
         self.close()
         # utf-8-sig drops a byte-order mark. surrogateescape keeps a stray non-UTF-8
-        # byte from ending the whole read; the record holding it is reported (E045).
+        # byte from ending the whole read; the record holding it is reported (E053).
         raw = _open_binary(self.path)
         self._file = io.TextIOWrapper(
             raw, encoding="utf-8-sig", errors="surrogateescape", newline=""
@@ -613,7 +613,7 @@ def _quote_error(chunk: _CsvChunk, source: str, outcome: str) -> str:
             f"closes on line {chunk.last} followed by {chunk.misplaced!r} instead of a "
             "delimiter or the end of the line"
         )
-    return Errors.E080.format(
+    return Errors.E056.format(
         path=source, line=chunk.first, quote_line=chunk.quote_line, problem=problem, outcome=outcome
     )
 
@@ -621,7 +621,7 @@ def _quote_error(chunk: _CsvChunk, source: str, outcome: str) -> str:
 def _long_csv_record(chunk: _CsvChunk, source: str, limit: int | None) -> InputRecord:
     where = f" on lines {chunk.first}-{chunk.last}" if chunk.last > chunk.first else ""
     length = f"{chunk.size} characters{where}"
-    return _bad(chunk.first, "E044", path=source, length=length, limit=f"{limit} characters")
+    return _bad(chunk.first, "E052", path=source, length=length, limit=f"{limit} characters")
 
 
 def _csv_header(chunks: Iterator[_CsvChunk], path: Path, limit: int | None) -> list[str] | None:
@@ -636,7 +636,7 @@ def _csv_header(chunks: Iterator[_CsvChunk], path: Path, limit: int | None) -> l
     try:
         return _parse_row(chunk.lines, _delimiter(path))
     except csv.Error as error:
-        raise InputError(Errors.E040.format(path=source, line=1, error=error)) from None
+        raise InputError(Errors.E048.format(path=source, line=1, error=error)) from None
 
 
 def _csv_record(
@@ -651,7 +651,7 @@ def _csv_record(
         try:
             row = _parse_row(chunk.lines, delimiter)
         except csv.Error as error:
-            return _bad(chunk.first, "E040", path=source, error=f"malformed CSV: {error}")
+            return _bad(chunk.first, "E048", path=source, error=f"malformed CSV: {error}")
         if not row:
             return InputRecord(line=chunk.first, skipped=True)
         data = {key: value for key, value in zip(header, row) if value is not None}
@@ -663,7 +663,7 @@ def _csv_record(
             f"The record goes to the errors file and reading goes on after line {chunk.quote_line}."
         )
         message = _quote_error(chunk, source, outcome)
-        record = InputRecord(line=chunk.first, error=message, code="E080")
+        record = InputRecord(line=chunk.first, error=message, code="E056")
     # The fields before the broken one are whole: a bad record keeps its id.
     try:
         row = next(csv.reader(chunk.lines, delimiter=delimiter), [])
@@ -689,7 +689,7 @@ def _read_csv(path: Path, fields: RecordFields, start_after: int) -> Iterator[In
         if header is None:
             return
         if fields.text not in header:
-            raise InputError(Errors.E050.format(path=path, field=fields.text, columns=header[:30]))
+            raise InputError(Errors.E060.format(path=path, field=fields.text, columns=header[:30]))
         for chunk in chunks:
             if chunk.first > start_after:
                 yield _csv_record(chunk, header, delimiter, fields, source, limit)
@@ -711,11 +711,11 @@ def _parquet_file(path: Path) -> Any:
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise InputError(Errors.E054) from None
+        raise InputError(Errors.E064) from None
     try:
         return pq.ParquetFile(path)
     except _parquet_errors() as error:
-        raise InputError(Errors.E084.format(path=path, error=_describe(error))) from None
+        raise InputError(Errors.E063.format(path=path, error=_describe(error))) from None
 
 
 def _parquet_errors() -> tuple[type[BaseException], ...]:
@@ -733,7 +733,7 @@ def _parquet_batches(parquet: Any, path: Path, **options: Any) -> Iterator[Any]:
         except StopIteration:
             return
         except _parquet_errors() as error:
-            raise InputError(Errors.E084.format(path=path, error=_describe(error))) from None
+            raise InputError(Errors.E063.format(path=path, error=_describe(error))) from None
         yield batch
 
 
@@ -742,7 +742,7 @@ def _read_parquet(path: Path, fields: RecordFields, start_after: int) -> Iterato
     parquet = _parquet_file(path)
     names = parquet.schema_arrow.names
     if fields.text not in names:
-        raise InputError(Errors.E050.format(path=path, field=fields.text, columns=names[:30]))
+        raise InputError(Errors.E060.format(path=path, field=fields.text, columns=names[:30]))
     columns = [name for name in (fields.text, fields.id, fields.questions) if name in names]
     # Skip whole row groups before the resume point without reading them.
     first_group, row = 0, 0

@@ -296,7 +296,7 @@ class Job:
             state = checkpoint.load()
         except ValueError as error:
             raise OutputError(
-                Errors.E053.format(
+                Errors.E071.format(
                     output=files.output,
                     checkpoint=checkpoint.path,
                     problem=f"the checkpoint cannot be read: {error}",
@@ -308,7 +308,7 @@ class Job:
             if state["complete"]:
                 if not files.output.exists():
                     raise OutputError(
-                        Errors.E053.format(
+                        Errors.E071.format(
                             output=files.output, checkpoint=checkpoint.path, problem="it is missing"
                         )
                     )
@@ -321,11 +321,11 @@ class Job:
             for existing in (files.output, files.parts_dir):
                 if existing.exists():
                     raise ProcessError(
-                        Errors.E051.format(output=existing, checkpoint=checkpoint.path)
+                        Errors.E069.format(output=existing, checkpoint=checkpoint.path)
                     )
             if files.errors.exists():
                 # Another job's, most likely: never delete it unasked.
-                raise ProcessError(Errors.E090.format(errors=files.errors, output=files.output))
+                raise ProcessError(Errors.E079.format(errors=files.errors, output=files.output))
             state = new_state(self.identity, self.fingerprint, settings)
             checkpoint.save(state)
         self.state = state
@@ -434,7 +434,7 @@ class Job:
                 from .ray_engine import ray_results
             except ImportError as error:
                 if (error.name or "").split(".")[0] in ("ray", "pyarrow"):
-                    raise ProcessError(Errors.E055) from None
+                    raise ProcessError(Errors.E067) from None
                 raise
             with saved_pipeline(self.pipeline) as path:
                 yield from ray_results(
@@ -478,7 +478,7 @@ def _write_failed(error: Any, checkpoint: Any, output: Path) -> Exception:
     else:
         progress = "No record was written yet."
         rerun = "it starts the job."
-    message = Errors.E087.format(path=error.path, error=error.error, progress=progress, rerun=rerun)
+    message = Errors.E075.format(path=error.path, error=error.error, progress=progress, rerun=rerun)
     return OutputError(message)
 
 

@@ -125,5 +125,5 @@ def _result_of(chunk: list[InputRecord], future: Any, broken: type) -> list[Reco
         return future.result()
     except broken as error:
         raise ProcessError(
-            Errors.E056.format(error=error, first=chunk[0].line, last=chunk[-1].line)
+            Errors.E068.format(error=error, first=chunk[0].line, last=chunk[-1].line)
         ) from None

@@ -59,10 +59,10 @@ class ProcessOptions:
         for name, ok, rule in rules:
             if not ok:
                 raise OptionError(
-                    Errors.E057.format(name=name, rule=rule, value=getattr(self, name))
+                    Errors.E065.format(name=name, rule=rule, value=getattr(self, name))
                 )
         if self.return_docs and (self.n_process > 1 or self.engine != "local"):
-            raise OptionError(Errors.E058)
+            raise OptionError(Errors.E066)
 
     def processor_options(self) -> dict[str, Any]:
         """The settings a ``RecordProcessor`` takes.

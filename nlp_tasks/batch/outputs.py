@@ -44,7 +44,7 @@ def output_format(path: str | Path) -> str:
     """
     found = OUTPUT_FORMATS.get(Path(path).suffix.lower())
     if found is None:
-        raise OutputError(Errors.E089.format(path=path, formats=", ".join(OUTPUT_FORMATS)))
+        raise OutputError(Errors.E078.format(path=path, formats=", ".join(OUTPUT_FORMATS)))
     return found
 
 
@@ -144,7 +144,7 @@ class AppendFile:
         actual = path.stat().st_size if path.exists() else 0
         if actual < size:
             raise OutputError(
-                Errors.E053.format(
+                Errors.E071.format(
                     output=path,
                     checkpoint=checkpoint,
                     problem=f"{actual} bytes, the checkpoint says {size}",
@@ -259,7 +259,7 @@ class ParquetOutput:
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise OutputError(Errors.E054) from None
+            raise OutputError(Errors.E064) from None
         self.path = path
         self.parts_dir = path.with_name(path.name + ".parts")
         self.part_rows = part_rows
@@ -272,7 +272,7 @@ class ParquetOutput:
         existing = sorted(self.parts_dir.glob("part-*.parquet"))
         if len(existing) < self.parts:
             raise OutputError(
-                Errors.E053.format(
+                Errors.E071.format(
                     output=self.parts_dir,
                     checkpoint=checkpoint,
                     problem=f"{len(existing)} part files, the checkpoint says {self.parts}",
@@ -336,7 +336,7 @@ class ParquetOutput:
                 schema = _unify([self.schema, table.schema] if self.schema else [table.schema])
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as error:
                 raise OutputError(
-                    Errors.E059.format(first=self.first_line, last=self.last_line, error=error)
+                    Errors.E072.format(first=self.first_line, last=self.last_line, error=error)
                 ) from None
             part = self._part(self.parts)
             tmp = temp_path(part)
@@ -502,7 +502,7 @@ def _lock(file: Path, lock: Path) -> int:
             os.close(fd)
             if error.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK, errno.EDEADLK):
                 raise LockedError(
-                    Errors.E085.format(path=file, lock=lock, holder=_holder(lock))
+                    Errors.E073.format(path=file, lock=lock, holder=_holder(lock))
                 ) from None
             raise WriteError(lock, error) from None
         # The run that held it may have removed the file between our open and lock:
@@ -530,7 +530,7 @@ def _lock_exclusive(file: Path, lock: Path) -> int:  # pragma: no cover - neithe
             "; this system has no file locks, so a run that was killed leaves it behind: "
             "delete it if no run is going"
         )
-        raise LockedError(Errors.E085.format(path=file, lock=lock, holder=holder)) from None
+        raise LockedError(Errors.E073.format(path=file, lock=lock, holder=holder)) from None
     except OSError as error:
         raise WriteError(lock, error) from None
     os.write(fd, f"{os.getpid()}\n".encode())

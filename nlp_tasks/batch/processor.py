@@ -33,7 +33,7 @@ class RecordResult:
     output (dict[str, Any] | None): Each head's output (component name to its task's
         ``to_json``), for a processed record.
     error (str | None): Why the record failed (a coded message), for a failed one.
-    code (str | None): The error's code, e.g. "E042".
+    code (str | None): The error's code, e.g. "E050".
     skipped (bool): A blank line: nothing to process.
     text (str | None): The text, when asked for (``include_text``).
     doc (Doc | None): The processed Doc, when asked for (``return_docs``).
@@ -85,7 +85,7 @@ class RecordProcessor:
 
     Used alike in the calling process, in worker processes and in Ray actors.
     If the pipeline raises on a chunk, its records are retried one at a time, so
-    only the record that fails is reported as failed (code E047).
+    only the record that fails is reported as failed (code E055).
 
     nlp (Language): The pipeline.
     include_text (bool): Copy each text into its result.
@@ -149,7 +149,7 @@ class RecordProcessor:
         except Exception as error:
             if len(records) == 1:
                 record = records[0]
-                message = Errors.E047.format(
+                message = Errors.E055.format(
                     path="<pipeline>", line=record.line, error=f"{type(error).__name__}: {error}"
                 )
                 return [
@@ -158,7 +158,7 @@ class RecordProcessor:
                         id=record.id,
                         has_id=record.has_id,
                         error=message,
-                        code="E047",
+                        code="E055",
                     )
                 ]
         return [result for record in records for result in self._run([record])]
@@ -316,7 +316,7 @@ class saved_pipeline:
 
 
 def check_pipeline_exists(name: str | Path) -> None:
-    """Raise ``PipelineNotFoundError`` (E006) for a pipeline that is neither a path
+    """Raise ``PipelineNotFoundError`` (E008) for a pipeline that is neither a path
     nor an installed package.
 
     name (str | Path): The pipeline's directory or package name.
@@ -328,4 +328,4 @@ def check_pipeline_exists(name: str | Path) -> None:
     from ..inference import PipelineNotFoundError
 
     if not Path(name).exists() and str(name) not in get_installed_models():
-        raise PipelineNotFoundError(Errors.E006.format(name=name))
+        raise PipelineNotFoundError(Errors.E008.format(name=name))

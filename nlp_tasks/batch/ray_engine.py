@@ -8,7 +8,7 @@ checkpoint as the local engine does. So both engines give the same output, and a
 Ray run resumes like a local one.
 
 Importing this module imports Ray: the job (``job.py``) imports it only for
-``engine="ray"`` and turns a missing Ray into a clear error (E055). It imports
+``engine="ray"`` and turns a missing Ray into a clear error (E067). It imports
 the shared pieces (``processor.py``, ``options.py``) and nothing of the job's.
 """
 

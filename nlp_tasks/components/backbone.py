@@ -48,10 +48,10 @@ def resolve_backbone(name: str) -> str:
     if path.exists():
         problem = _not_a_model_directory(path)
         if problem:
-            raise BackboneError(Errors.E065.format(name=path, problem=problem))
+            raise BackboneError(Errors.E015.format(name=path, problem=problem))
         return str(path)
     if name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name:
-        raise BackboneError(Errors.E011.format(name=name))
+        raise BackboneError(Errors.E014.format(name=name))
     return name
 
 
@@ -156,5 +156,5 @@ class _ResolvingInit:
         except OSError as error:
             aliases = ", ".join(sorted(backbone_aliases())) or "none registered"
             raise BackboneError(
-                Errors.E010.format(name=name, aliases=aliases, error=str(error).splitlines()[0])
+                Errors.E013.format(name=name, aliases=aliases, error=str(error).splitlines()[0])
             ) from error

@@ -97,7 +97,7 @@ def shared_transformer(nlp: "Language", *, component: str = "?", model: Model | 
     for name in nlp.component_names:
         if nlp.get_pipe_meta(name).factory == "transformer":
             return nlp.get_pipe(name)
-    raise ConfigError(Errors.E060.format(component=component, components=list(nlp.component_names)))
+    raise ConfigError(Errors.E016.format(component=component, components=list(nlp.component_names)))
 
 
 def release_listeners(model: Model) -> int:

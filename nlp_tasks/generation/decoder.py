@@ -134,7 +134,7 @@ def build_transformer_decoder(
         "init_from_backbone": init_from_backbone,
     }
     if hidden_width % heads:
-        raise ConfigError(Errors.E140.format(hidden_width=hidden_width, heads=heads))
+        raise ConfigError(Errors.E026.format(hidden_width=hidden_width, heads=heads))
     shim = PyTorchShim(
         None, serialize_model=_serialize_decoder, deserialize_model=_deserialize_decoder
     )

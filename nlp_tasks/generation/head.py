@@ -72,7 +72,7 @@ def check_generation_settings(settings: dict[str, Any], *, component: str = "") 
         if key not in known:
             near = difflib.get_close_matches(key, sorted(known), n=3)
             raise GenerationSettingsError(
-                Errors.E073.format(
+                Errors.E020.format(
                     key=key, component=component, near=", ".join(near) or "none close"
                 )
             )
@@ -126,9 +126,9 @@ class GenerativeHead(TrainablePipe):
         self.scorer = scorer
         settings = model.attrs["settings"]
         if settings["init_from_backbone"] and target_tokenizer != "backbone":
-            raise ConfigError(Errors.E075.format(component=name, tokenizer=target_tokenizer))
+            raise ConfigError(Errors.E022.format(component=name, tokenizer=target_tokenizer))
         if max_target_tokens < 3:
-            raise ConfigError(Errors.E076.format(component=name, value=max_target_tokens))
+            raise ConfigError(Errors.E023.format(component=name, value=max_target_tokens))
         self.cfg: dict[str, Any] = {
             "target_tokenizer": target_tokenizer,
             "target_vocab_size": target_vocab_size,
@@ -152,7 +152,7 @@ class GenerativeHead(TrainablePipe):
             belongs to another task).
         """
         raise NotImplementedError(
-            Errors.E141.format(
+            Errors.E027.format(
                 head=type(self).__name__,
                 method="target_of",
                 purpose="gives a training example's gold text",
@@ -167,7 +167,7 @@ class GenerativeHead(TrainablePipe):
             or only whitespace tokens), which is not decoded: no output.
         """
         raise NotImplementedError(
-            Errors.E141.format(
+            Errors.E027.format(
                 head=type(self).__name__,
                 method="set_output",
                 purpose="writes the generated text onto the doc",
@@ -365,7 +365,7 @@ class GenerativeHead(TrainablePipe):
         validate_get_examples(get_examples, f"{type(self).__name__}.initialize")
         targets = [t for t in map(self.target_of, get_examples()) if t is not None]
         if not targets:
-            raise ValueError(Errors.E074.format(component=self.name))
+            raise ValueError(Errors.E021.format(component=self.name))
         upstream = (
             shared_transformer(nlp, component=self.name, model=self.model)
             if nlp is not None
@@ -376,7 +376,7 @@ class GenerativeHead(TrainablePipe):
         self.model.initialize(X=sample)
         backbone = upstream.model.attrs.get("name") if upstream is not None else None
         if self.model.attrs["settings"]["init_from_backbone"] and backbone is None:
-            raise ValueError(Errors.E077.format(component=self.name))
+            raise ValueError(Errors.E024.format(component=self.name))
         tokenizer = self.target_tokenizer
         module = build_decoder(
             self.model,
@@ -409,13 +409,13 @@ class GenerativeHead(TrainablePipe):
             return TargetTokenizer.train(targets, vocab_size=self.cfg["target_vocab_size"])
         if spec == "backbone":
             if upstream is None:
-                raise ValueError(Errors.E077.format(component=self.name))
+                raise ValueError(Errors.E024.format(component=self.name))
             return TargetTokenizer(upstream.model.tokenizer, source="backbone")
         return TargetTokenizer.from_pretrained(spec)
 
     def _require_tokenizer(self) -> TargetTokenizer:
         if self.target_tokenizer is None:
-            raise ValueError(Errors.E078.format(component=self.name))
+            raise ValueError(Errors.E025.format(component=self.name))
         return self.target_tokenizer
 
     def _pad_memory(self, memory: list[Any]) -> tuple[Any, Any]:
@@ -510,7 +510,7 @@ def _listener_width(model: Model) -> int:
     for node in model.walk():
         if node.name == "transformer-listener" and node.has_dim("nO"):
             return int(node.get_dim("nO"))
-    raise ConfigError(Errors.E142)
+    raise ConfigError(Errors.E028)
 
 
 def _pad(sequences: list[Any]) -> tuple[Any, Any]:

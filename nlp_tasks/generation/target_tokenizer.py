@@ -32,13 +32,13 @@ class TargetTokenizer:
 
     def __init__(self, tokenizer: Any, source: str = "") -> None:
         if not getattr(tokenizer, "is_fast", False):
-            raise TargetTokenizerError(Errors.E070.format(source=source or repr(tokenizer)))
+            raise TargetTokenizerError(Errors.E017.format(source=source or repr(tokenizer)))
         self.tokenizer = tokenizer
         self.source = source
         bos = _first_id(tokenizer, "bos_token_id", "cls_token_id")
         eos = _first_id(tokenizer, "eos_token_id", "sep_token_id")
         if bos is None or eos is None:
-            raise TargetTokenizerError(Errors.E071.format(source=source))
+            raise TargetTokenizerError(Errors.E018.format(source=source))
         self.bos_id: int = bos
         self.eos_id: int = eos
         pad = tokenizer.pad_token_id
@@ -95,7 +95,7 @@ class TargetTokenizer:
             tokenizer = AutoTokenizer.from_pretrained(name, use_fast=True)
         except OSError as error:
             raise TargetTokenizerError(
-                Errors.E072.format(name=name, error=str(error).splitlines()[0])
+                Errors.E019.format(name=name, error=str(error).splitlines()[0])
             ) from error
         return cls(tokenizer, source=name)
 

@@ -369,7 +369,7 @@ def require_factory(factory: str, component: str, pipeline: str) -> None:
     if not info.allowed:
         setting = _setting_for(info)
         raise PluginError(
-            Errors.E007.format(
+            Errors.E006.format(
                 component=component,
                 factory=factory,
                 path=pipeline,
@@ -383,7 +383,7 @@ def require_factory(factory: str, component: str, pipeline: str) -> None:
     load_factories()
     if info.status == "failed":
         raise PluginError(
-            Errors.E008.format(
+            Errors.E007.format(
                 component=component,
                 factory=factory,
                 path=pipeline,

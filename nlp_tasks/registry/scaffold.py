@@ -28,14 +28,14 @@ def new_plugin(name: str, directory: str | Path = ".", *, description: str = "")
     RETURNS (Path): The new distribution's directory.
     """
     if not _NAME.match(name):
-        raise ScaffoldError(Errors.E032.format(name=name))
+        raise ScaffoldError(Errors.E041.format(name=name))
     installed = plugins.get_tasks()
     if name in installed:
-        raise ScaffoldError(Errors.E033.format(name=name))
+        raise ScaffoldError(Errors.E042.format(name=name))
     dist = "nlp-tasks-" + name.replace("_", "-")
     target = Path(directory) / dist
     if target.exists() and any(target.iterdir()):
-        raise ScaffoldError(Errors.E034.format(path=target))
+        raise ScaffoldError(Errors.E043.format(path=target))
     package = f"nlp_tasks_{name}"
     core_major, core_minor = (int(part) for part in __version__.split(".")[:2])
     api_major = int(PLUGIN_API_VERSION.split(".")[0])

@@ -144,10 +144,10 @@ def make_config(
     from spacy.util import load_model_from_config
 
     if not tasks:
-        raise ConfigError(Errors.E030.format(available=sorted(plugins.get_tasks()) or "none"))
+        raise ConfigError(Errors.E034.format(available=sorted(plugins.get_tasks()) or "none"))
     for name in tasks:
         if tasks.count(name) > 1:
-            raise ConfigError(Errors.E029.format(task=name, tasks=", ".join(tasks)))
+            raise ConfigError(Errors.E035.format(task=name, tasks=", ".join(tasks)))
     resolved = [plugins.get_task(name) for name in tasks]
     text = _BASE.format(
         lang=lang,

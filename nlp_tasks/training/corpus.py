@@ -31,7 +31,7 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
                 yield line_no, json.loads(line)
             except json.JSONDecodeError as error:
                 raise DataError(
-                    Errors.E020.format(path=path, line=line_no, reason=f"invalid JSON ({error})")
+                    Errors.E029.format(path=path, line=line_no, reason=f"invalid JSON ({error})")
                 ) from None
 
 
@@ -57,17 +57,17 @@ def make_task_example(
     """
     if not isinstance(record, dict):
         reason = f"expected a JSON object, got {type(record).__name__}"
-        raise DataError(Errors.E020.format(path=path, line=line, reason=reason))
+        raise DataError(Errors.E029.format(path=path, line=line, reason=reason))
     try:
         example = task.make_example(nlp, record)
     except RecordError as error:
-        raise DataError(Errors.E020.format(path=path, line=line, reason=error)) from None
+        raise DataError(Errors.E029.format(path=path, line=line, reason=error)) from None
     if known_labels is not None and task.labels_of is not None:
         component, labels = known_labels
         for label in task.labels_of(example):
             if label not in labels:
                 raise DataError(
-                    Errors.E022.format(
+                    Errors.E031.format(
                         path=path,
                         line=line,
                         label=label,
@@ -116,14 +116,14 @@ class MultiTaskCorpus:
         seed: int = 0,
     ) -> None:
         if not sources:
-            raise DataError(Errors.E024)
+            raise DataError(Errors.E033)
         if temperature <= 0:
-            raise DataError(Errors.E023.format(temperature=temperature))
+            raise DataError(Errors.E032.format(temperature=temperature))
         self.tasks = {name: plugins.get_task(name) for name in sources}
         self.paths = {name: Path(path) for name, path in sources.items()}
         for name, path in self.paths.items():
             if not path.is_file():
-                raise DataError(Errors.E021.format(role="data", task=name, path=path))
+                raise DataError(Errors.E030.format(role="data", task=name, path=path))
         self.shuffle = shuffle
         self.temperature = temperature
         self.limit = limit

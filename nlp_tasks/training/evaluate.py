@@ -23,13 +23,13 @@ def check_sources(
         data = Path(data)
         if not data.is_dir():
             problem = "is not a directory" if data.exists() else "does not exist"
-            raise DataError(Errors.E025.format(path=data, problem=problem))
+            raise DataError(Errors.E044.format(path=data, problem=problem))
     for task, path in (sources or {}).items():
         path = Path(path)
         if not path.is_file():
             problem = "it is a directory" if path.is_dir() else "it does not exist"
             option = f"--source {task}=PATH"
-            raise DataError(Errors.E027.format(option=option, path=path, problem=problem))
+            raise DataError(Errors.E046.format(option=option, path=path, problem=problem))
 
 
 def dev_sources(
@@ -54,7 +54,7 @@ def dev_sources(
         found = {path.parent.name: path for path in looked if path.is_file()}
         if not found and not sources:
             raise DataError(
-                Errors.E026.format(
+                Errors.E045.format(
                     path=data,
                     tasks=", ".join(tasks) or "none",
                     looked=", ".join(str(path) for path in looked) or "nothing",
@@ -69,7 +69,7 @@ def dev_sources(
 def _check_task(nlp: Language, task: str, tasks: list[str]) -> None:
     if task not in tasks:
         path = nlp.path or nlp.meta.get("name")
-        raise DataError(Errors.E031.format(path=path, task=task, components=tasks))
+        raise DataError(Errors.E036.format(path=path, task=task, components=tasks))
 
 
 def evaluate(

@@ -62,16 +62,16 @@ def add_task_config(
     """
     task = plugins.get_task(task_name)
     if nlp.path is None:
-        raise DataError(Errors.E036.format(name=nlp.meta.get("name")))
+        raise DataError(Errors.E038.format(name=nlp.meta.get("name")))
     existing = list(nlp.pipe_names)
     if task.name in existing or task.factory in {nlp.get_pipe_meta(n).factory for n in existing}:
-        raise DataError(Errors.E035.format(task=task.name, components=existing))
+        raise DataError(Errors.E037.format(task=task.name, components=existing))
     for role, path in (("train", train), ("dev", dev)):
         if not Path(path).is_file():
-            raise DataError(Errors.E021.format(role=role, task=task.name, path=path))
+            raise DataError(Errors.E030.format(role=role, task=task.name, path=path))
     transformers = [n for n in existing if nlp.get_pipe_meta(n).factory == _TRANSFORMER_FACTORY]
     if not transformers:
-        raise DataError(Errors.E037.format(path=nlp.path, components=existing))
+        raise DataError(Errors.E039.format(path=nlp.path, components=existing))
 
     config = nlp.config.copy()
     source = str(Path(nlp.path).resolve())
@@ -179,7 +179,7 @@ def add_task(
     changed = changed_outputs(before, after, check_texts)
     if any(changed.values()):
         raise PipelineChangedError(
-            Errors.E038.format(
+            Errors.E040.format(
                 task=task_name,
                 changed={name: n for name, n in changed.items() if n},
                 total=len(check_texts),

@@ -80,7 +80,7 @@ def test_bad_records_name_the_file_line_and_record_id(tmp_path, changes, pattern
     with pytest.raises(DataError) as error:
         list(corpus(spacy.blank("en")))
     message = str(error.value)
-    assert message.startswith(f"[E020] {path}, line 2: ")
+    assert message.startswith(f"[E029] {path}, line 2: ")
     assert __import__("re").search(pattern, message), message
 
 

@@ -114,7 +114,7 @@ def test_round_trip_keeps_the_summaries(trained, tmp_path):
 
 
 def test_warm_start_needs_the_backbone_tokenizer(backbone):
-    with pytest.raises(ValueError, match="E075"):
+    with pytest.raises(ValueError, match="E022"):
         abstractive_pipeline(backbone, target_tokenizer="train")
 
 

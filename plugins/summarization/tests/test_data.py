@@ -58,7 +58,7 @@ def test_bad_record_errors_name_file_and_line(nlp, tmp_path):
     path = tmp_path / "train.jsonl"
     path.write_text('{"text": "A.", "summary": "A."}\n{"text": "B.", "summary": 5}\n')
     corpus = MultiTaskCorpus({"summarization": path})
-    with pytest.raises(DataError, match=r"\[E020\] .*train.jsonl, line 2: 'summary' must be"):
+    with pytest.raises(DataError, match=r"\[E029\] .*train.jsonl, line 2: 'summary' must be"):
         list(corpus(nlp))
 
 
