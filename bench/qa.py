@@ -60,12 +60,24 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="Training questions; 0: all.")
     parser.add_argument("--dev-limit", type=int, default=0, help="Dev questions; 0: all.")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--config-only",
+        action="store_true",
+        help="Write OUTPUT/<system>/config.cfg of the joint and cross systems and exit.",
+    )
     args = parser.parse_args()
 
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = set(systems) - set(SYSTEMS)
     if unknown:
         parser.error(f"unknown systems {sorted(unknown)}; choose from {', '.join(SYSTEMS)}")
+    if args.config_only:
+        for system in [s for s in systems if s != "hf"]:
+            (args.output / system).mkdir(parents=True, exist_ok=True)
+            pipeline_config(system, args, args.output / "data").to_disk(
+                args.output / system / "config.cfg"
+            )
+        return
     args.output.mkdir(parents=True, exist_ok=True)
     data = prepare_data(args)
     results = {}
@@ -98,8 +110,8 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def train_pipeline(system: str, args: argparse.Namespace, data: Path) -> dict[str, Any]:
-    """Train our pipeline with ``spacy train`` and score it on dev."""
+def pipeline_config(system: str, args: argparse.Namespace, data: Path) -> Any:
+    """The ``spacy train`` config of a pipeline system."""
     from thinc.api import Config
 
     from nlp_tasks.training.config import make_config
@@ -129,6 +141,12 @@ def train_pipeline(system: str, args: argparse.Namespace, data: Path) -> dict[st
 
         config["components"]["qa"]["model"] = Config().from_str(CROSS_MODEL_CONFIG)["model"]
     config["training"]["before_update"] = {"@callbacks": "nlp_tasks_bench.step_timer.v1"}
+    return config
+
+
+def train_pipeline(system: str, args: argparse.Namespace, data: Path) -> dict[str, Any]:
+    """Train our pipeline with ``spacy train`` and score it on dev."""
+    config = pipeline_config(system, args, data)
     run_dir = args.output / system
     run_dir.mkdir(parents=True, exist_ok=True)
     config.to_disk(run_dir / "config.cfg")

@@ -133,12 +133,16 @@ def train(args: argparse.Namespace, run: Path, *, abstractive: bool = False) -> 
     start = time.time()
     if args.frozen_backbone:
         base = run / "base"
-        init_nlp(config.interpolate()).to_disk(base)
+        if not args.config_only:
+            init_nlp(config.interpolate()).to_disk(base)
         config["components"]["transformer"] = {"source": str(base.resolve())}
         config["training"]["frozen_components"] = ["transformer"]
         config["training"]["annotating_components"] = ["transformer"]
-        spacy.util.load_model_from_config(config, auto_fill=True)  # fail early if invalid
+        if not args.config_only:
+            spacy.util.load_model_from_config(config, auto_fill=True)  # fail early if invalid
     config.to_disk(run / "config.cfg")
+    if args.config_only:
+        return 0.0
     with (run / "train.log").open("w", encoding="utf8") as log:
         result = subprocess.run(
             [
@@ -222,7 +226,19 @@ def main() -> None:
         default=True,
         help="Train and score the extractive head (--no-extractive: Lead, oracle, abstractive).",
     )
+    parser.add_argument(
+        "--config-only",
+        action="store_true",
+        help="Write the training configs (OUTPUT[/abstractive]/config.cfg) and exit.",
+    )
     args = parser.parse_args()
+    if args.config_only:
+        if args.extractive:
+            train(args, args.output)
+        if args.abstractive_steps:
+            args.steps = args.abstractive_steps
+            train(args, args.output / "abstractive", abstractive=True)
+        return
 
     started = time.time()
     dev = read(args.data / "summarization" / "dev.jsonl")

@@ -104,6 +104,9 @@ def main() -> None:
         "--dev-limit", type=int, default=0, help="Dev records for the curve; 0: all."
     )
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "runs" / "translation")
+    parser.add_argument(
+        "--config-only", action="store_true", help="Write OUTPUT/config.cfg and exit."
+    )
     args = parser.parse_args()
 
     args.output.mkdir(parents=True, exist_ok=True)
@@ -111,6 +114,8 @@ def main() -> None:
     log = args.output / "log.jsonl"
     log.unlink(missing_ok=True)
     write_config(config, args)
+    if args.config_only:
+        return
     command = [
         sys.executable, "-m", "spacy", "train", str(config),
         "--output", str(args.output / "model"), "--paths.data", str(args.data),
