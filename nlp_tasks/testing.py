@@ -207,7 +207,8 @@ def check_task(
     ``spacy train`` on a JSONL file of ``records``, save, ``nlp_tasks.load`` in a
     fresh interpreter, process the texts and turn each doc into JSON with the
     task's ``to_json``, and the same for ``BLANK_TEXTS`` (empty and
-    whitespace-only texts, which must not crash the task). Fails with an
+    whitespace-only texts, which must not crash the task, alone, in a batch of
+    nothing else, or mixed with text). Fails with an
     ``AssertionError`` that says which stage broke: the loss did not fall, the
     output is not JSON, or the reloaded pipeline disagrees with the trained one.
 
@@ -288,6 +289,17 @@ def check_task(
             f"The trained pipeline failed on blank texts {BLANK_TEXTS!r}: {error!r}. A head "
             "should give no output for them (see nlp_tasks.task.is_blank), not fail."
         ) from error
+    # One text alone, batches of nothing but empty or blank docs, and blank docs
+    # mixed with text: a head must give them no output, in whatever company.
+    for batch in ([""], ["", ""], [" ", " "], ["", texts[0], "\n\t "]):
+        try:
+            list(trained.pipe(batch))
+        except Exception as error:
+            raise AssertionError(
+                f"The trained pipeline failed on the batch {batch!r}: {error!r}. A head "
+                "should give blank docs no output (see nlp_tasks.is_blank), not fail, "
+                "also when the batch holds nothing else."
+            ) from error
     for doc in [*trained.pipe(texts), *docs]:
         output = task.to_json(doc)
         try:

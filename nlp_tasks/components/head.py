@@ -1,12 +1,15 @@
-"""The base of every task head on the shared backbone.
+"""What every task head on the shared backbone relies on, and the backbone's learning rule.
 
 spacy-transformers runs the backbone's backward pass from the LAST listening
 component in pipeline order only; the others just accumulate gradients. A head
 that returns early from ``update`` (spaCy's ``ner`` does, on a batch with no
 entity gold) never calls its listener's backprop, so when that head is last
-the backbone silently stops learning from every other head's gradient.
-``SharedBackboneHead`` closes that gap for any pipe: after the pipe's own
-update, every listener that still holds the batch receives a zero gradient.
+the backbone silently stops learning from every other head's gradient. The
+core closes that gap for every head, whatever its code: ``own_backbone_updates``
+makes the shared transformer release, with a zero gradient, each listener that
+still holds a batch before it steps and before it takes the next batch.
+``SharedBackboneHead``, which did the same from inside a head, is no longer
+needed.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -46,8 +49,10 @@ upstream = "*"
 class SharedBackboneHead:
     """Mixin for a ``TrainablePipe`` whose model listens to the shared transformer.
 
-    Put it first in the bases, before the spaCy pipe it extends:
-    ``class MyHead(SharedBackboneHead, TextCategorizer)``.
+    No longer needed, and harmless: the core now releases every listener that
+    skipped a batch (``own_backbone_updates``), for every head. A head that has
+    it (``class MyHead(SharedBackboneHead, TextCategorizer)``) releases its own
+    listeners right after its update instead, with the same result.
     """
 
     def update(
@@ -137,3 +142,94 @@ def _zero_gradients(outputs: list[Any], ops: Any) -> list[Any]:
             )
         )
     return gradients
+
+
+def own_backbone_updates(nlp: "Language") -> "Language":
+    """Make every shared transformer of ``nlp`` backprop each batch, whatever its heads do.
+
+    Each component that listens to a spacy-transformers ``Transformer`` of the
+    pipeline releases its listeners after its ``update`` (``release_listeners``),
+    so the backbone's backward pass runs even when the last listening head
+    skipped the batch. Components linked later (``nlp.add_pipe``, sourcing)
+    get the same through the transformer's ``find_listeners``. And the
+    transformer releases any listener still holding a batch before it encodes
+    the next one, whatever code ran in between. Called by the
+    ``nlp_tasks.in_place_torch_updates.v1`` callback, which every generated
+    config names in ``[nlp.after_pipeline_creation]``; calling it again is harmless.
+
+    nlp (Language): The pipeline.
+    RETURNS (Language): The same pipeline.
+    """
+    from spacy_transformers import Transformer
+
+    for _, transformer in nlp.pipeline:
+        if not isinstance(transformer, Transformer):
+            continue
+        _wrap(transformer, "update", _ReleasingBefore)
+        _wrap(transformer, "find_listeners", _WrappingListeners)
+        for _, component in nlp.pipeline:
+            _wrap_if_listening(transformer, component)
+    return nlp
+
+
+def release_pending(transformer: Any) -> int:
+    """Release, with a zero gradient, every listener of ``transformer`` still holding a batch.
+
+    The listeners are released in their order, so the last one, whose backprop
+    runs the backbone's backward pass, comes after the others have added theirs.
+
+    transformer (spacy_transformers.Transformer): A transformer component.
+    RETURNS (int): How many listeners were released.
+    """
+    return sum(release_listeners(listener) for listener in transformer.listeners)
+
+
+def _wrap(component: Any, method: str, wrapper: type) -> None:
+    if hasattr(component, method) and not isinstance(component.__dict__.get(method), wrapper):
+        setattr(component, method, wrapper(component, method))
+
+
+def _wrap_if_listening(transformer: Any, component: Any) -> None:
+    model = getattr(component, "model", None)
+    if component is transformer or not isinstance(model, Model):
+        return
+    if any(node in transformer.listeners for node in model.walk()):
+        _wrap(component, "update", _ReleasingAfter)
+
+
+class _Wrapper:
+    # Classes rather than closures so components pickle (``nlp.pipe`` with
+    # ``n_process`` > 1 under the spawn start method). They call the class's
+    # method: a bound method kept here would unpickle as the wrapper itself.
+    def __init__(self, component: Any, method: str) -> None:
+        self.component = component
+        self.method = method
+
+    def _call(self, *args: Any, **kwargs: Any) -> Any:
+        return getattr(type(self.component), self.method)(self.component, *args, **kwargs)
+
+
+class _ReleasingAfter(_Wrapper):
+    """A listening head's ``update``, which then releases the head's listeners."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        losses = self._call(*args, **kwargs)
+        release_listeners(self.component.model)
+        return losses
+
+
+class _ReleasingBefore(_Wrapper):
+    """The transformer's ``update``, which first releases listeners left holding a batch."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        release_pending(self.component)
+        return self._call(*args, **kwargs)
+
+
+class _WrappingListeners(_Wrapper):
+    """The transformer's ``find_listeners``, which also wraps the component it links."""
+
+    def __call__(self, component: Any) -> Any:
+        result = self._call(component)
+        _wrap_if_listening(self.component, component)
+        return result

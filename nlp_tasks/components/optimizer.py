@@ -123,12 +123,18 @@ def make_in_place_updates_callback() -> "Callable[[Language], Language]":
     ``[nlp.after_pipeline_creation]``; generated configs use it, so third-party
     heads that wrap a PyTorch module (``PyTorchWrapper``) are covered too. It
     also makes forked worker processes run PyTorch on one thread
-    (``single_threaded_torch_after_fork``).
+    (``single_threaded_torch_after_fork``), and makes the shared transformer
+    backprop every batch whatever its heads do (``own_backbone_updates`` in
+    ``head.py``): every config generated so far names this callback, so
+    pipelines trained or loaded from them follow that rule too.
 
     RETURNS (Callable[[Language], Language]): The callback.
     """
 
     def in_place_torch_updates(nlp: "Language") -> "Language":
+        from .head import own_backbone_updates
+
+        own_backbone_updates(nlp)
         single_threaded_torch_after_fork()
         for _, component in nlp.pipeline:
             model = getattr(component, "model", None)
