@@ -171,7 +171,7 @@ def test_spacy_train_runs_without_code_in_a_fresh_interpreter(
 
 
 def test_optimizer_steps_leave_no_tensors_behind(tiny_backbone, data_dir):
-    """Each step updates the weights in place: no chain of old tensors grows (shims.py)."""
+    """Each step updates the weights in place: no chain of old tensors grows (optimizer.py)."""
     import gc
 
     import torch
