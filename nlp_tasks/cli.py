@@ -416,7 +416,8 @@ def _read_texts(
     document a line, if the ending says nothing). The first bad record stops
     the command with its coded message, which names the file and line.
     """
-    from .batch.inputs import InputError, RecordFields, detect_format, read_records
+    from .batch.inputs import RecordFields, detect_format, read_records
+    from .errors import InputError
 
     _check_readable(path, option)
     try:

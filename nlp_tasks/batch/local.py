@@ -9,8 +9,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Errors, ProcessError
-from .inputs import InputError, InputRecord
+from ..errors import Errors, InputError, ProcessError
+from .inputs import InputRecord
 from .options import ProcessOptions
 from .processor import (
     RecordProcessor,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Errors
-from .inputs import InputError, InputRecord
+from ..errors import Errors, InputError, PipelineNotFoundError
+from .inputs import InputRecord
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -324,8 +324,6 @@ def check_pipeline_exists(name: str | Path) -> None:
     # Workers load the pipeline; catch a wrong name here, with the usual message,
     # rather than as a broken worker pool.
     from spacy.util import get_installed_models
-
-    from ..inference import PipelineNotFoundError
 
     if not Path(name).exists() and str(name) not in get_installed_models():
         raise PipelineNotFoundError(Errors.E008.format(name=name))

@@ -6,9 +6,9 @@ from typing import Any
 
 from spacy.language import Language
 
-from ..errors import Errors
+from ..errors import DataError, Errors
 from ..inference import pipeline_tasks
-from .corpus import DataError, MultiTaskCorpus
+from .corpus import MultiTaskCorpus
 
 
 def check_sources(

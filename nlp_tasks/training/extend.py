@@ -16,9 +16,9 @@ from spacy.language import Language
 from thinc.api import Config
 
 from ..registry import manager as plugins
-from ..errors import Errors, PipelineChangedError
+from ..errors import DataError, Errors, PipelineChangedError
 from ..inference import load, pipeline_tasks
-from .corpus import DataError, make_task_example, read_jsonl
+from .corpus import make_task_example, read_jsonl
 
 _TRANSFORMER_FACTORY = "transformer"
 
