@@ -9,17 +9,22 @@ from typing import TYPE_CHECKING, Any
 from .errors import CodedMessages, ConfigError, NlpTasksError
 from .registry.hookspecs import hookimpl
 from .task import PLUGIN_API_VERSION, RecordError, Task, is_blank, require_text
+from .task_inputs import ExtraField, TaskInputs, doc_segments, segment_spans, text_list
 
 __version__ = "0.1.0"
 __all__ = [
     "CodedMessages",
     "ConfigError",
+    "ExtraField",
     "NlpTasksError",
     "PLUGIN_API_VERSION",
     "GenerativeHead",
     "RecordError",
     "SharedBackboneHead",
     "Task",
+    "TaskInputs",
+    "accepted_docs",
+    "doc_segments",
     "ensure_doc_extensions",
     "examples_with_gold",
     "gold_example",
@@ -30,12 +35,15 @@ __all__ = [
     "predict",
     "read_jsonl",
     "require_text",
+    "segment_spans",
     "shared_transformer",
+    "text_list",
 ]
 
 if TYPE_CHECKING:
     from .components.extensions import ensure_doc_extensions
     from .components.head import SharedBackboneHead, listener_config, shared_transformer
+    from .components.routing import accepted_docs
     from .generation.head import GenerativeHead
     from .inference import load, predict
     from .training.corpus import read_jsonl
@@ -51,6 +59,7 @@ _LAZY = {
     "shared_transformer": "components.head",
     "read_jsonl": "training.corpus",
     "ensure_doc_extensions": "components.extensions",
+    "accepted_docs": "components.routing",
     "gold_example": "training.examples",
     "examples_with_gold": "training.scoring",
 }

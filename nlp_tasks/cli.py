@@ -100,13 +100,18 @@ def new_plugin_command(
     name: str = typer.Argument(..., help="Task name, e.g. keyphrases."),
     directory: Path = typer.Option(Path("."), help="Where to create nlp-tasks-NAME/."),
     description: str = typer.Option("", help="One line for the package metadata."),
+    input_kind: str = typer.Option(
+        "text",
+        "--input",
+        help="What the task reads: text (one text a record) or pair (text_a and text_b).",
+    ),
 ) -> None:
     """Scaffold a ready-to-publish task plugin distribution."""
     from .registry.scaffold import new_plugin
 
     if directory.exists() and not directory.is_dir():
         _fail(Errors.E047.format(path=directory, option="--directory", problem="it is a file"))
-    target = new_plugin(name, directory, description=description)
+    target = new_plugin(name, directory, description=description, input_kind=input_kind)
     typer.echo(f"Wrote {target}. Next: pip install -e {target} && nlp-tasks plugins")
 
 
@@ -208,36 +213,55 @@ def predict_command(
     texts: list[str] = typer.Argument(None, help="Texts to process."),
     file: Path = typer.Option(
         None,
-        help="A text file, one document per line; or a .jsonl file of records with a "
-        "'text' and optionally 'questions' (a list of questions to ask of it); or any "
-        "input `process` reads (CSV/TSV, Parquet, gzip).",
+        help="A text file, one document per line; or a .jsonl file of records with the "
+        "fields the pipeline's tasks read ('text'; 'text_a' and 'text_b' for a pair task); "
+        "or any input `process` reads (CSV/TSV, Parquet, gzip).",
     ),
     text_field: str = typer.Option("text", help="Field (column) of --file holding the text."),
+    field: list[str] = typer.Option(
+        None, "--field", help="TASK_FIELD=FIELD: read a task's field from another name."
+    ),
 ) -> None:
     """Run a pipeline on a few texts and print each head's output as JSON lines.
 
     Blank texts (and blank lines of the file) are skipped and counted, as
     `process` does; if nothing but blank texts is given, there is nothing to do.
     """
-    from .inference import load, predict
+    from .inference import load, predict, task_inputs_of
 
     if not texts and file is None:
         raise UsageError("Give one or more TEXTS, or --file FILE.")
+    mapping = _field_pairs(field or [])
     items: list[Any] = [text for text in texts or [] if text.strip()]
     skipped = len(texts or []) - len(items)
+    nlp = load(pipeline) if file is not None or items else None
     if file is not None:
-        records, blank = _read_texts(file, "--file", text_field=text_field)
-        items += [record if "questions" in record else record["text"] for record in records]
+        records, blank = _read_texts(
+            file, "--file", text_field=text_field, fields=mapping, inputs=task_inputs_of(nlp)
+        )
+        items += records
         skipped += blank
+        mapping = {}
     if not items:
         raise UsageError(
             f"Nothing to process: every text given is empty or blank ({skipped} skipped)."
         )
     if skipped:
         typer.echo(f"{skipped} blank text(s) skipped.", err=True)
-    nlp = load(pipeline)
-    for record in predict(nlp, items):
+    for record in predict(nlp, items, fields=mapping):
         typer.echo(json.dumps(record, ensure_ascii=False))
+
+
+def _field_pairs(pairs: list[str]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, source = pair.partition("=")
+        if not sep or not name.strip() or not source.strip():
+            raise typer.BadParameter(
+                f"expected TASK_FIELD=FIELD, got {pair!r}", param_hint="--field"
+            )
+        fields[name.strip()] = source.strip()
+    return fields
 
 
 @app.command("process")
@@ -253,8 +277,14 @@ def process_command(
     id_field: str = typer.Option(
         process_options.DEFAULT_FIELDS.id, help="Field holding the id, copied to the output."
     ),
+    field: list[str] = typer.Option(
+        None,
+        "--field",
+        help="TASK_FIELD=FIELD: read a field a task reads (e.g. text_a) from another name. "
+        "Repeat for more.",
+    ),
     questions_field: str = typer.Option(
-        process_options.DEFAULT_FIELDS.questions, help="Field holding questions for QA."
+        None, help="Deprecated: use --field questions=FIELD.", hidden=True
     ),
     input_format: str = typer.Option(
         None, help="jsonl, txt, csv or parquet, if the file name does not say."
@@ -311,6 +341,7 @@ def process_command(
             input_format=input_format,
             text_field=text_field,
             id_field=id_field,
+            fields=_field_pairs(field or []),
             questions_field=questions_field,
             max_chars=max_chars,
             batch_size=batch_size,
@@ -408,15 +439,21 @@ def _check_writable(path: Path, option: str) -> None:
 
 
 def _read_texts(
-    path: Path, option: str, *, text_field: str = "text"
+    path: Path,
+    option: str,
+    *,
+    text_field: str = "text",
+    fields: dict[str, str] | None = None,
+    inputs: Any = (),
 ) -> tuple[list[dict[str, Any]], int]:
-    """The texts of a file given with an option, and how many blank lines it has.
+    """The records of a file given with an option, and how many blank lines it has.
 
     The file is read as ``process`` reads its input (by its ending; text, one
-    document a line, if the ending says nothing). The first bad record stops
-    the command with its coded message, which names the file and line.
+    document a line, if the ending says nothing), each record checked against
+    the tasks' inputs. The first bad record stops the command with its coded
+    message, which names the file and line.
     """
-    from .batch.inputs import RecordFields, detect_format, read_records
+    from .batch.inputs import RecordFields, check_input, detect_format, read_records
     from .errors import InputError
 
     _check_readable(path, option)
@@ -424,20 +461,21 @@ def _read_texts(
         input_format = detect_format(path)
     except InputError:
         input_format = "txt"
+    record_fields = RecordFields(
+        text=text_field, fields=fields or {}, max_chars=0, inputs=tuple(inputs)
+    )
     records: list[dict[str, Any]] = []
     blank = 0
     try:
-        for record in read_records(
-            path, input_format=input_format, fields=RecordFields(text=text_field, max_chars=0)
-        ):
+        check_input(path, input_format, fields=record_fields)
+        for record in read_records(path, input_format=input_format, fields=record_fields):
             if record.error:
                 _fail(record.error)
-            if record.skipped or not record.text or not record.text.strip():
+            texts = record.input.texts.values() if record.input else ()
+            if record.skipped or not any(text.strip() for text in texts):
                 blank += 1
-            elif record.questions is not None:
-                records.append({"text": record.text, "questions": record.questions})
             else:
-                records.append({"text": record.text})
+                records.append(record.input.to_json())
     except OSError as error:
         _fail(Errors.E046.format(path=path, option=option, problem=_reason(error)))
     return records, blank

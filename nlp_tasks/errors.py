@@ -212,6 +212,10 @@ class Errors(metaclass=CodedMessages):
         "NLP_TASKS_STRICT_PLUGINS=1 the traceback), or leave the component out: "
         "nlp_tasks.load(..., exclude=['{component}'])."
     )
+    E082 = (
+        "A task declares inputs that cannot be used: {problem}. Fix the task's "
+        "TaskInputs (docs/plugins.md, 'Inputs')."
+    )
     # Pipelines: loading and predicting
     E008 = (
         "No pipeline directory or installed pipeline package named '{name}'. Give the "
@@ -231,6 +235,10 @@ class Errors(metaclass=CodedMessages):
     E011 = (
         "predict: item {index} is {kind}, not a text. Give str texts (decode bytes first, "
         "e.g. data.decode('utf-8')) or records with a str 'text' field."
+    )
+    E085 = (
+        "predict: item {index} is a str, but no task of the pipeline reads a single text: "
+        "they read {shapes}. Give records with those fields instead."
     )
     E012 = (
         "predict: the text of item {index} holds a lone surrogate {char} at position "
@@ -366,12 +374,17 @@ class Errors(metaclass=CodedMessages):
     )
     E046 = "Cannot read '{path}' ({option}): {problem}. Check the path."
     E047 = "Cannot write '{path}' ({option}): {problem}. Choose another path."
+    E083 = (
+        "--field names {names}, but no task of the pipeline reads such a field. The fields "
+        "its tasks read: {known}."
+    )
     # Batch processing: bad records (each goes to the errors file; the run goes on)
     E048 = "{path}, line {line}: cannot parse the record ({error}). Fix or remove the line."
     E049 = "{path}, line {line}: expected a JSON object with a {field!r} field, got {type}."
     E050 = (
-        "{path}, line {line}: the record has no {field!r} field (its fields: {keys}). "
-        "Choose the text field with --text-field."
+        "{path}, line {line}: the record has no {field!r} field (its fields: {keys}). If "
+        "another field holds it, name that one: --field {name}=FIELD (--text-field FIELD "
+        "for 'text')."
     )
     E051 = "{path}, line {line}: field {field!r} must be a string, got {type}: {value}."
     E052 = (
@@ -379,10 +392,7 @@ class Errors(metaclass=CodedMessages):
         "the document, or raise --max-chars (memory and time grow with a document's length)."
     )
     E053 = "{path}, line {line}: the record is not valid UTF-8 ({error})."
-    E054 = (
-        "{path}, line {line}: field {field!r} must be a list of strings (questions to ask "
-        "of the text), got {value}."
-    )
+    E054 = "{path}, line {line}: field {field!r} must be {rule}, got {value}."
     E055 = (
         "{path}, line {line}: the pipeline failed on this record ({error}). The record is left "
         "out of the output and the run goes on. If the text looks ordinary, the failing "
@@ -398,13 +408,24 @@ class Errors(metaclass=CodedMessages):
         "{path}, line {line}: {what} is {type}, but texts must be str. Decode it first, "
         "e.g. value.decode('utf-8')."
     )
+    E080 = (
+        "{path}, line {line}: field {field!r} is empty, and a record of several texts needs "
+        "text in each (an empty side of a pair). Fill it in or leave the record out."
+    )
+    E081 = (
+        "{path}, line {line}: the record has the fields of more than one input ({shapes}), "
+        "so it is unclear which doc to make. Keep one set of fields in each record."
+    )
     # Batch processing: the input as a whole
     E058 = (
         "Cannot tell the input format of '{path}'. Give --input-format, one of: {formats}; or "
         "end the file's name in .jsonl, .txt, .csv, .tsv or .parquet (.gz may follow)."
     )
     E059 = "The input file does not exist: {path}"
-    E060 = "{path} has no column {field!r} (columns: {columns}). Choose it with --text-field."
+    E060 = (
+        "{path} has no column {field!r} (columns: {columns}). Name the column that holds it: "
+        "--field {name}=COLUMN (--text-field COLUMN for 'text')."
+    )
     E061 = (
         "{path}: the compressed data is truncated or corrupt after line {line} ({error}). "
         "Nothing after that line can be read; the run stops here and keeps the output it "
@@ -420,6 +441,10 @@ class Errors(metaclass=CodedMessages):
         "file, or give --input-format if its name says the wrong format."
     )
     E064 = "Reading or writing Parquet needs pyarrow: pip install 'nlp-tasks[parquet]'."
+    E084 = (
+        "{path} is plain text, one text a line, but no task of the pipeline reads a single "
+        "text: they read {shapes}. Give JSONL, CSV or Parquet records with those fields."
+    )
     # Batch processing: settings and engines
     E065 = "{name} must be {rule}, got {value!r}."
     E066 = (

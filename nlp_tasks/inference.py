@@ -12,6 +12,7 @@ from spacy.tokens import Doc
 from .errors import Errors, PipelineLoadError, PipelineNotFoundError, PredictInputError
 from .registry import manager as plugins
 from .task import Task
+from .task_inputs import CheckedInput, FieldError, PipelineInputs, TaskInputs
 
 
 def load(name: str | Path, **kwargs: Any) -> Language:
@@ -40,7 +41,7 @@ def load(name: str | Path, **kwargs: Any) -> Language:
         _read_meta(path)
         _check_components(config, path, _names(kwargs.get("exclude")))
     try:
-        return spacy.load(name, **kwargs)
+        nlp = spacy.load(name, **kwargs)
     except Exception as error:
         where = _failing_file(error.__traceback__)
         if where is None or path is None or not _reads_as_damage(error):
@@ -55,6 +56,10 @@ def load(name: str | Path, **kwargs: Any) -> Language:
                 error=f"{type(error).__name__}: {error}",
             )
         ) from error
+    from .components.routing import route_docs
+
+    # A pipeline whose config predates the callback that routes docs gets it here.
+    return route_docs(nlp)
 
 
 def _reads_as_damage(error: Exception) -> bool:
@@ -176,58 +181,108 @@ def pipeline_tasks(nlp: Language) -> dict[str, Task]:
     return found
 
 
+def task_inputs_of(pipeline: "Language | str | Path") -> tuple[TaskInputs, ...]:
+    """What the tasks of a pipeline read, without loading its weights.
+
+    pipeline (Language | str | Path): A loaded pipeline, or its directory or
+        package name (its config is read).
+    RETURNS (tuple[TaskInputs, ...]): Each enabled task component's inputs, in
+        pipeline order.
+    """
+    if isinstance(pipeline, Language):
+        return tuple(task.inputs for task in pipeline_tasks(pipeline).values())
+    path: Path | None = Path(pipeline)
+    if not (path / "config.cfg").is_file():
+        path = package_pipeline_dir(str(pipeline))
+    if path is None:
+        return ()
+    config = _read_config(path)
+    components = config.get("components", {})
+    disabled = set(config.get("nlp", {}).get("disabled", []))
+    found = []
+    for name in config.get("nlp", {}).get("pipeline", []):
+        factory = components.get(name, {}).get("factory")
+        task = plugins.task_for_factory(factory) if factory and name not in disabled else None
+        if task is not None:
+            found.append(task.inputs)
+    return tuple(found)
+
+
 def doc_to_json(doc: Doc, tasks: dict[str, Task]) -> dict[str, Any]:
-    """Every task's output for one processed doc.
+    """Every task's output for one processed doc, from the tasks that accept it.
+
+    A task whose head did not run on the doc (a pair doc and a document task,
+    say: ``Task.accepts``) has no key.
 
     doc (Doc): A doc processed by the pipeline.
     tasks (dict[str, Task]): Component name to task, from ``pipeline_tasks``.
     RETURNS (dict[str, Any]): Component name to that task's JSON output.
     """
-    return {name: task.to_json(doc) for name, task in tasks.items()}
+    return {name: task.to_json(doc) for name, task in tasks.items() if task.accepts(doc)}
 
 
 def predict(
-    nlp: Language, texts: "Iterable[str | Mapping[str, Any]]", batch_size: int = 32
+    nlp: Language,
+    texts: "Iterable[str | Mapping[str, Any]]",
+    batch_size: int = 32,
+    *,
+    fields: "Mapping[str, str] | None" = None,
 ) -> list[dict[str, Any]]:
-    """Run a pipeline over texts and collect each task's output.
+    """Run a pipeline over texts or records and collect each task's output.
+
+    Each item becomes a doc as its tasks declare (``Task.inputs``): a str is
+    one ``text``; a record gives the fields its tasks read, e.g. ``text``,
+    ``text`` and ``questions``, or ``text_a`` and ``text_b``. One call may mix
+    them; each doc gets the outputs of the tasks that accept it, no others.
 
     nlp (Language): The pipeline.
-    texts (Iterable[str | Mapping[str, Any]]): Texts, or records with a ``text``
-        and optionally ``questions`` (a list of strings), which go to
-        ``doc._.questions`` for the heads that answer questions.
+    texts (Iterable[str | Mapping[str, Any]]): Texts, or records.
     batch_size (int): Docs per batch.
-    RETURNS (list[dict]): One record per text: its text, its questions (if
-        given) and each component's output.
+    fields (Mapping[str, str] | None): Task field name to the records' field
+        name, for records whose fields are named otherwise.
+    RETURNS (list[dict]): One record per item: its input fields (texts, then
+        extras), then each accepting component's output.
 
     Raises ``PredictInputError`` (a ``ValueError``), naming the item's index,
-    for an item that is no text (bytes, None, a number) or not valid Unicode.
+    for an item that is no text or record (bytes, None, a number), text that
+    is not valid Unicode, or a record that lacks its fields or has them wrong.
     """
-    tasks = pipeline_tasks(nlp)
-    if not Doc.has_extension("questions"):
-        Doc.set_extension("questions", default=None)
+    from .components.routing import route_docs
 
-    def docs() -> Iterable[Doc]:
+    route_docs(nlp)
+    tasks = pipeline_tasks(nlp)
+    inputs = PipelineInputs([task.inputs for task in tasks.values()], fields)
+
+    def items() -> "Iterable[tuple[Doc, CheckedInput]]":
         for index, item in enumerate(texts):
-            if isinstance(item, str):
-                yield nlp.make_doc(_checked_text(item, index))
-                continue
-            if not isinstance(item, Mapping):
-                raise PredictInputError(Errors.E011.format(index=index, kind=_kind(item)))
-            text = item.get("text")
-            if not isinstance(text, str):
-                kind = f"a record whose 'text' is {_kind(text)}"
-                raise PredictInputError(Errors.E011.format(index=index, kind=kind))
-            doc = nlp.make_doc(_checked_text(text, index))
-            doc._.questions = list(item["questions"]) if item.get("questions") else None
-            yield doc
+            checked = _checked_item(inputs, item, index)
+            yield inputs.make_doc(nlp, checked), checked
 
     results = []
-    for doc in nlp.pipe(docs(), batch_size=batch_size):
-        record: dict[str, Any] = {"text": doc.text}
-        if doc._.questions:
-            record["questions"] = list(doc._.questions)
-        results.append({**record, **doc_to_json(doc, tasks)})
+    for doc, checked in nlp.pipe(items(), batch_size=batch_size, as_tuples=True):
+        results.append({**checked.to_json(), **doc_to_json(doc, tasks)})
     return results
+
+
+def _checked_item(inputs: PipelineInputs, item: Any, index: int) -> CheckedInput:
+    if isinstance(item, str):
+        if ("text",) not in inputs.shapes:
+            shapes = " or ".join("+".join(map(inputs.source, shape)) for shape in inputs.shapes)
+            raise PredictInputError(Errors.E085.format(index=index, shapes=shapes))
+        item = {inputs.source("text"): item}
+    elif not isinstance(item, Mapping):
+        raise PredictInputError(Errors.E011.format(index=index, kind=_kind(item)))
+    try:
+        checked = inputs.check(item)
+    except FieldError as error:
+        if error.code in ("E050", "E051", "E057"):
+            field = error.values["field"]
+            kind = f"a record whose {field!r} is {_kind(item.get(field))}"
+            raise PredictInputError(Errors.E011.format(index=index, kind=kind)) from None
+        raise PredictInputError(f"[{error.code}] predict: item {index}: {error.problem}") from None
+    for text in checked.texts.values():
+        _checked_text(text, index)
+    return checked
 
 
 def _kind(value: Any) -> str:

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import RecordError
+from .task_inputs import TaskInputs
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 
 #: The plugin API this core provides. A task declares the range it supports in
 #: ``Task.api_version``; a minor release only adds to the API.
-PLUGIN_API_VERSION = "1.1"
+PLUGIN_API_VERSION = "1.2"
 
 
 def require_text(record: "dict[str, Any]", field: str = "text") -> str:
@@ -64,6 +65,10 @@ class Task:
     component_config (dict): Settings merged into the generated component config.
     api_version (str): The plugin API versions this task supports, as a PEP 440
         specifier (e.g. ">=1.0,<2").
+    inputs (TaskInputs): The record fields the task reads at prediction, and so
+        the docs its head runs on: one ``text`` field by default. A head runs
+        only on the docs its task accepts; the others get no output from it
+        (no key in ``process`` output).
     """
 
     name: str
@@ -74,6 +79,15 @@ class Task:
     description: str = ""
     component_config: dict[str, Any] = field(default_factory=dict)
     api_version: str = ">=1.0,<2"
+    inputs: TaskInputs = field(default_factory=TaskInputs)
+
+    def accepts(self, doc: "Doc") -> bool:
+        """Whether this task's head runs on a doc (``TaskInputs.accepts``).
+
+        doc (Doc): The doc.
+        RETURNS (bool): True if the doc was made from this task's inputs.
+        """
+        return self.inputs.accepts(doc)
 
     def supports_api(self, version: str = PLUGIN_API_VERSION) -> bool:
         """Whether this task supports a plugin API version.

@@ -176,11 +176,13 @@ class TaskCheck:
     loss_before (float): The task's loss on the records before training.
     loss_after (float): The same loss after training, on the saved and reloaded pipeline.
     scores (dict[str, Any]): The pipeline's scores on the records, from ``nlp.evaluate``.
-    outputs (list[dict[str, Any]]): ``Task.to_json`` of each record's text, as a
-        fresh interpreter computed it from the saved pipeline.
-    blank_outputs (list[dict[str, Any]]): ``Task.to_json`` of each of
+    outputs (list[dict[str, Any]]): ``Task.to_json`` of each record's doc (made
+        as ``make_example`` makes it: a text, a pair...), as a fresh interpreter
+        computed it from the saved pipeline.
+    blank_outputs (list[dict[str, Any] | None]): ``Task.to_json`` of each of
         ``BLANK_TEXTS`` (empty, and whitespace only), computed the same way: the
-        task's documented non-answer.
+        task's documented non-answer; None where the task does not take a plain
+        text (a pair task), so its head left the doc alone.
     """
 
     task: str
@@ -189,7 +191,7 @@ class TaskCheck:
     loss_after: float
     scores: dict[str, Any] = field(default_factory=dict)
     outputs: list[dict[str, Any]] = field(default_factory=list)
-    blank_outputs: list[dict[str, Any]] = field(default_factory=list)
+    blank_outputs: list[dict[str, Any] | None] = field(default_factory=list)
 
 
 def check_task(
@@ -205,10 +207,11 @@ def check_task(
 
     The same path a user takes: ``nlp-tasks init config`` (``make_config``),
     ``spacy train`` on a JSONL file of ``records``, save, ``nlp_tasks.load`` in a
-    fresh interpreter, process the texts and turn each doc into JSON with the
-    task's ``to_json``, and the same for ``BLANK_TEXTS`` (empty and
-    whitespace-only texts, which must not crash the task, alone, in a batch of
-    nothing else, or mixed with text). Fails with an
+    fresh interpreter, process each record's doc (made as the task's
+    ``make_example`` makes it, so a pair task gets pair docs) and turn it into
+    JSON with the task's ``to_json``, and the same for ``BLANK_TEXTS`` (empty
+    and whitespace-only texts, which must not crash the task, alone, in a batch
+    of nothing else, or mixed with the task's docs). Fails with an
     ``AssertionError`` that says which stage broke: the loss did not fall, the
     output is not JSON, or the reloaded pipeline disagrees with the trained one.
 
@@ -290,8 +293,10 @@ def check_task(
             "should give no output for them (see nlp_tasks.task.is_blank), not fail."
         ) from error
     # One text alone, batches of nothing but empty or blank docs, and blank docs
-    # mixed with text: a head must give them no output, in whatever company.
-    for batch in ([""], ["", ""], [" ", " "], ["", texts[0], "\n\t "]):
+    # mixed with the task's own docs: a head must give them no output, in
+    # whatever company.
+    mixed = ["", task_docs(task, trained, records, source)[0], "\n\t "]
+    for batch in ([""], ["", ""], [" ", " "], mixed):
         try:
             list(trained.pipe(batch))
         except Exception as error:
@@ -300,8 +305,8 @@ def check_task(
                 "should give blank docs no output (see nlp_tasks.is_blank), not fail, "
                 "also when the batch holds nothing else."
             ) from error
-    for doc in [*trained.pipe(texts), *docs]:
-        output = task.to_json(doc)
+    for doc in [*trained.pipe(task_docs(task, trained, records, source)), *docs]:
+        output = task.to_json(doc) if task.accepts(doc) else None
         try:
             expected.append(json.loads(json.dumps(output)))
         except (TypeError, ValueError) as error:
@@ -313,14 +318,17 @@ def check_task(
         "import json, sys\n"
         "import nlp_tasks\n"
         "from nlp_tasks.registry.manager import get_task\n"
+        "from nlp_tasks.testing import task_docs\n"
         "nlp = nlp_tasks.load(sys.argv[1])\n"
         "task = get_task(sys.argv[2])\n"
-        "texts = json.loads(sys.stdin.read())\n"
-        "print(json.dumps([task.to_json(doc) for doc in nlp.pipe(texts)]))\n"
+        "records, blank = json.loads(sys.stdin.read())\n"
+        "docs = [*task_docs(task, nlp, records, sys.argv[3]), *blank]\n"
+        "outputs = [task.to_json(d) if task.accepts(d) else None for d in nlp.pipe(docs)]\n"
+        "print(json.dumps(outputs))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", script, str(model_path), task.name],
-        input=json.dumps([*texts, *BLANK_TEXTS]),
+        [sys.executable, "-c", script, str(model_path), task.name, str(source)],
+        input=json.dumps([records, list(BLANK_TEXTS)]),
         capture_output=True,
         text=True,
     )
@@ -333,9 +341,31 @@ def check_task(
         f"trained:  {expected}\nreloaded: {outputs}"
     )
     scores = {key: value for key, value in scores.items() if key != "speed"}
-    blank_outputs = outputs[len(texts) :]
-    outputs = outputs[: len(texts)]
+    blank_outputs = outputs[len(records) :]
+    outputs = outputs[: len(records)]
     return TaskCheck(task.name, model_path, loss_before, loss_after, scores, outputs, blank_outputs)
+
+
+def task_docs(
+    task: Any, nlp: Language, records: list[dict[str, Any]], source: str | Path
+) -> list[Any]:
+    """The docs of a task's records as its head sees them at prediction.
+
+    Each is the ``predicted`` doc of the record's training example: the text,
+    or the pair, with the inputs the task declares (questions...), no gold.
+
+    task (Task): The task.
+    nlp (Language): The pipeline, for its tokenizer.
+    records (list[dict[str, Any]]): Records in the task's training format.
+    source (str | Path): Names the records' file in error messages.
+    RETURNS (list[Doc]): One unprocessed doc per record.
+    """
+    from .training.corpus import make_task_example
+
+    return [
+        make_task_example(task, nlp, record, path=source, line=line).predicted
+        for line, record in enumerate(records, start=1)
+    ]
 
 
 def _task_loss(nlp: Language, component: str, records: list[dict[str, Any]], source: Path) -> float:

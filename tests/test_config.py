@@ -29,7 +29,7 @@ def test_config_has_shared_transformer_one_head_per_task_and_a_multitask_reader(
         assert len(listeners) == 1 and listeners[0]["upstream"] == "*"
     model = config["components"]["transformer"]["model"]
     assert model["name"] == "some/model" and model["mixed_precision"] is True
-    assert model["get_spans"]["@span_getters"] == "spacy-transformers.strided_spans.v1"
+    assert model["get_spans"]["@span_getters"] == "nlp_tasks.segmented_spans.v1"
     assert config["system"]["gpu_allocator"] == "pytorch"
     train = config["corpora"]["train"]
     assert train["@readers"] == "nlp_tasks.MultiTaskCorpus.v1" and train["shuffle"] is True

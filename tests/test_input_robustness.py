@@ -19,6 +19,7 @@ from nlp_tasks.batch.inputs import (
     read_records,
     records_from_python,
 )
+from nlp_tasks.task_inputs import ExtraField, TaskInputs
 
 BOM = b"\xef\xbb\xbf"
 
@@ -83,10 +84,11 @@ def test_well_formed_quoted_fields_read_as_before(tmp_path):
     )
     path = write(tmp_path / "ok.csv", text)
     expected = list(csv.reader(io.StringIO(text, newline="")))[1:]
-    records = list(read_records(path))
+    fields = RecordFields(inputs=(TaskInputs(extras=(ExtraField("questions"),)),))
+    records = list(read_records(path, fields=fields))
     assert [(r.id, r.text, r.code) for r in records] == [(row[0], row[1], None) for row in expected]
     assert [r.line for r in records] == [2, 4, 5, 8, 9, 10]
-    assert records[2].questions == ["Why?"]
+    assert records[2].input.extras["questions"] == ["Why?"]
 
 
 @pytest.mark.parametrize("quoting", [csv.QUOTE_MINIMAL, csv.QUOTE_ALL])

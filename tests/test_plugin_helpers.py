@@ -19,10 +19,21 @@ def extensions():
 
 
 def test_plugin_helpers_are_public_and_declared_in_the_api_version():
-    for name in ("ensure_doc_extensions", "gold_example", "examples_with_gold"):
+    for name in (
+        "ensure_doc_extensions",
+        "gold_example",
+        "examples_with_gold",
+        "require_text",
+        "TaskInputs",
+        "ExtraField",
+        "text_list",
+        "segment_spans",
+        "doc_segments",
+        "accepted_docs",
+    ):
         assert name in nlp_tasks.__all__
         assert callable(getattr(nlp_tasks, name))
-    assert nlp_tasks.PLUGIN_API_VERSION == "1.1"
+    assert nlp_tasks.PLUGIN_API_VERSION == "1.2"
     old = nlp_tasks.Task("t", "f", make_example=None, to_json=None, api_version=">=1.0,<2")
     new = nlp_tasks.Task("t", "f", make_example=None, to_json=None, api_version=">=1.1,<2")
     assert old.supports_api() and new.supports_api()

@@ -11,14 +11,16 @@ from pathlib import Path
 import pytest
 from spacy.language import Language
 
+from nlp_tasks import ExtraField, Task, TaskInputs, hookimpl
 from nlp_tasks.batch import process_file, process_records
 from nlp_tasks.batch.files import checkpoint_path
 from nlp_tasks.batch.inputs import InputError
 from nlp_tasks.batch.outputs import OutputError
-from nlp_tasks.errors import OptionError, ProcessError
+from nlp_tasks.errors import ConfigError, OptionError, ProcessError
 from nlp_tasks.inference import doc_to_json, pipeline_tasks
 
-SEEN_QUESTIONS: list = []
+SEEN_EXTRAS: list = []
+EXTRA_NAME: list = []
 WORDS = "Jane Smith loved the wonderful film in Paris but hated the cold food at Acme Corp".split()
 
 
@@ -119,21 +121,63 @@ def test_trf_data_is_freed_unless_asked_to_keep_it(nlp):
         list(process_records(nlp, texts, return_docs=True, n_process=2))
 
 
-@Language.component("nlp_tasks_test_collect_questions")
-def collect_questions(doc):
-    SEEN_QUESTIONS.append(doc._.questions)
+@Language.component("nlp_tasks_test_collect_extra")
+def collect_extra(doc):
+    SEEN_EXTRAS.append(getattr(doc._, EXTRA_NAME[0], None))
     return doc
 
 
-def test_questions_reach_the_doc(nlp):
-    SEEN_QUESTIONS.clear()
-    nlp.add_pipe("nlp_tasks_test_collect_questions", last=True)
-    try:
-        records = [{"text": "Who went?", "questions": ["Who?"]}, {"text": "None here."}]
-        list(process_records(nlp, records))
-    finally:
-        nlp.remove_pipe("nlp_tasks_test_collect_questions")
-    assert SEEN_QUESTIONS == [["Who?"], None]
+class ExtraFieldPlugin:
+    """Registers a task whose component reads an extra field of the records."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @hookimpl
+    def register_tasks(self, register):
+        register(
+            Task(
+                name="collector",
+                factory="nlp_tasks_test_collect_extra",
+                make_example=None,
+                to_json=lambda doc: {"seen": getattr(doc._, self.name)},
+                inputs=TaskInputs(extras=(ExtraField(self.name),)),
+            )
+        )
+
+
+@pytest.fixture
+def collecting(nlp, fresh_plugins):
+    def add(name):
+        EXTRA_NAME[:] = [name]
+        SEEN_EXTRAS.clear()
+        fresh_plugins.register_plugin(ExtraFieldPlugin(name), "collector-plugin")
+        nlp.add_pipe("nlp_tasks_test_collect_extra", name="collector", last=True)
+        return nlp
+
+    yield add
+    if "collector" in nlp.pipe_names:
+        nlp.remove_pipe("collector")
+
+
+def test_a_declared_extra_field_reaches_the_doc_under_any_record_name(collecting):
+    nlp = collecting("hints")
+    records = [{"text": "Who went?", "tips": ["Who?"]}, {"text": "None here."}]
+    results = list(process_records(nlp, records, fields={"hints": "tips"}))
+    assert SEEN_EXTRAS == [["Who?"], None]
+    assert results[0].output["collector"] == {"seen": ["Who?"]}
+    assert "collector" not in results[1].output, "no extra field: the task has nothing to say"
+    assert "sentiment" in results[1].output
+    with pytest.raises(ConfigError, match=r"\[E083\].*'nothing'"):
+        list(process_records(nlp, records, fields={"nothing": "tips"}))
+
+
+def test_the_deprecated_questions_field_is_an_alias_of_a_field_mapping(collecting):
+    nlp = collecting("questions")
+    records = [{"text": "Who went?", "q": ["Who?"]}]
+    with pytest.warns(DeprecationWarning, match="--field questions=q"):
+        results = list(process_records(nlp, records, questions_field="q"))
+    assert results[0].output["collector"] == {"seen": ["Who?"]}
 
 
 def test_a_record_that_breaks_the_pipeline_fails_alone(nlp, monkeypatch):

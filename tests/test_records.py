@@ -15,6 +15,10 @@ from nlp_tasks.batch.inputs import (
     records_from_python,
 )
 from nlp_tasks.batch.processor import chunk_records
+from nlp_tasks.task_inputs import CheckedInput, ExtraField, TaskInputs
+
+#: What a task that answers questions declares: a text, and questions if any.
+WITH_QUESTIONS = (TaskInputs(extras=(ExtraField("questions"),)),)
 
 BAD_JSONL_LINES = [
     (b'{"id": 1, "text": "A good one."}', None),
@@ -38,7 +42,7 @@ def outcome(record: InputRecord) -> str | None:
 def test_every_bad_jsonl_record_is_reported_with_line_and_reason(tmp_path):
     path = tmp_path / "in.jsonl"
     path.write_bytes(b"\n".join(line for line, _ in BAD_JSONL_LINES) + b"\n")
-    records = list(read_records(path, fields=RecordFields(max_chars=40)))
+    records = list(read_records(path, fields=RecordFields(max_chars=40, inputs=WITH_QUESTIONS)))
     assert [outcome(r) for r in records] == [code for _, code in BAD_JSONL_LINES]
     assert [r.line for r in records] == list(range(1, len(BAD_JSONL_LINES) + 1))
     for record in records:
@@ -49,7 +53,8 @@ def test_every_bad_jsonl_record_is_reported_with_line_and_reason(tmp_path):
     assert "int" in by_line[5].error
     assert "50 characters > 40" in by_line[6].error
     assert by_line[4].id == 4 and by_line[4].has_id, "a bad record keeps its id when it has one"
-    assert by_line[11].questions == ["Who?", "Where?"]
+    assert by_line[11].input.extras["questions"] == ["Who?", "Where?"]
+    assert "questions" not in by_line[1].input.extras
     assert by_line[1].text == "A good one." and by_line[1].id == 1
 
 
@@ -93,14 +98,15 @@ def test_csv_and_tsv(tmp_path):
         'id,text,questions\n1,"Line one\nstill one",\n2,Two,"[""Why?""]"\n3\n4,Four,Who?\n',
         encoding="utf8",
     )
-    records = list(read_records(path))
+    records = list(read_records(path, fields=RecordFields(inputs=WITH_QUESTIONS)))
     assert [(r.line, r.id, r.text, r.code) for r in records] == [
         (2, "1", "Line one\nstill one", None),
         (4, "2", "Two", None),
         (5, "3", None, "E050"),
         (6, "4", "Four", None),
     ]
-    assert records[1].questions == ["Why?"] and records[3].questions == ["Who?"]
+    assert records[1].input.extras["questions"] == ["Why?"]
+    assert records[3].input.extras["questions"] == ["Who?"]
     tsv = tmp_path / "in.tsv"
     tsv.write_text("text\tid\nTabbed text\tt1\n", encoding="utf8")
     assert [(r.text, r.id) for r in read_records(tsv)] == [("Tabbed text", "t1")]
@@ -192,7 +198,7 @@ def test_records_from_python():
 
 
 def good(line: int, words: int) -> InputRecord:
-    return InputRecord(line=line, text=" ".join(["w"] * words))
+    return InputRecord(line=line, input=CheckedInput({"text": " ".join(["w"] * words)}))
 
 
 def test_chunks_respect_doc_count_and_word_budget():

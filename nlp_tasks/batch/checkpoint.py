@@ -60,10 +60,7 @@ def job_identity(
         "input size": stat.st_size,
         "input modified": stat.st_mtime_ns,
         "input format": fmt,
-        "text field": fields.text,
-        "id field": fields.id,
-        "questions field": fields.questions,
-        "max chars": fields.max_chars,
+        **fields.describe(),
         "include text": include_text,
         "output format": out_fmt,
     }

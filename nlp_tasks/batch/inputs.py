@@ -15,11 +15,13 @@ import json
 import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
 from ..errors import Errors, InputError
+from ..task_inputs import TEXT, CheckedInput, FieldError, PipelineInputs, TaskInputs
 
 #: The input formats ``read_records`` understands.
 FORMATS = ("jsonl", "txt", "csv", "parquet")
@@ -52,20 +54,20 @@ class InputRecord:
     line (int): 1-based line of the record in the input (its first line, for a CSV
         record spanning several); the row number for Parquet and for records given
         from Python.
-    text (str | None): The text to process; None for a bad or skipped record.
+    input (CheckedInput | None): What the pipeline's tasks read from the record:
+        its texts (one ``text``, or the segments of a pair) and any extra fields.
+        None for a bad or skipped record.
     id (Any): The record's id, if it has one.
     has_id (bool): Whether the record has an id field (its value may be null).
-    questions (list[str] | None): Questions to ask of the text, if the record has any.
     error (str | None): What is wrong with the record (a coded message), if anything.
     code (str | None): The error's code, e.g. "E050".
     skipped (bool): A blank line: not a record, counted as skipped.
     """
 
     line: int
-    text: str | None = None
+    input: CheckedInput | None = None
     id: Any = None
     has_id: bool = False
-    questions: list[str] | None = None
     error: str | None = None
     code: str | None = None
     skipped: bool = False
@@ -75,21 +77,63 @@ class InputRecord:
         """Whether the record is good and should be processed."""
         return self.error is None and not self.skipped
 
+    @property
+    def text(self) -> str | None:
+        """The record's ``text`` field, for a record of one text; None otherwise."""
+        return self.input.texts.get("text") if self.input is not None else None
+
 
 @dataclass(frozen=True)
 class RecordFields:
     """Which fields of a record to read, and the longest text to accept.
 
-    text (str): The field (or column) holding the text.
+    text (str): The field (or column) holding the text (``--text-field``).
     id (str): The field holding the record's id, copied to the output when present.
-    questions (str): The field holding questions to ask of the text.
-    max_chars (int): Longest text in characters; a longer one is a bad record. 0: no limit.
+    max_chars (int): Longest text in characters (all of a record's texts together);
+        a longer one is a bad record. 0: no limit.
+    fields (tuple[tuple[str, str], ...]): Task field name to the record's field
+        name, for the other fields (``--field text_a=left``); a dict is taken too.
+    inputs (tuple[TaskInputs, ...]): What the pipeline's tasks read
+        (``Task.inputs``); none: one ``text`` field.
     """
 
     text: str = "text"
     id: str = "id"
-    questions: str = "questions"
     max_chars: int = DEFAULT_MAX_CHARS
+    fields: tuple[tuple[str, str], ...] = ()
+    inputs: tuple[TaskInputs, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if isinstance(self.fields, dict):
+            object.__setattr__(self, "fields", tuple(sorted(self.fields.items())))
+        object.__setattr__(self, "inputs", tuple(self.inputs))
+
+    @cached_property
+    def pipeline_inputs(self) -> PipelineInputs:
+        """The checker of records against the tasks' inputs, with the field names mapped."""
+        mapping = dict(self.fields)
+        if self.text != "text":
+            mapping.setdefault("text", self.text)
+        return PipelineInputs(self.inputs, mapping)
+
+    @property
+    def text_column(self) -> str:
+        """The first field a record must have (the text field, for document tasks)."""
+        inputs = self.pipeline_inputs
+        return inputs.source(inputs.shapes[0][0])
+
+    def describe(self) -> dict[str, Any]:
+        """The settings as a checkpoint records them: a rerun with others is another job.
+
+        RETURNS (dict[str, Any]): Setting name to value.
+        """
+        mapping = {name: source for name, source in self.fields}
+        return {
+            "text field": self.text,
+            "id field": self.id,
+            "fields": mapping,
+            "max chars": self.max_chars,
+        }
 
 
 def detect_format(path: str | Path, input_format: str | None = None) -> str:
@@ -146,14 +190,19 @@ def read_records(
         yield from _read_lines(Path(path), fmt, fields, start_after)
 
 
-def check_input(path: str | Path, input_format: str | None = None, *, field: str = "text") -> str:
+def check_input(
+    path: str | Path, input_format: str | None = None, *, fields: "RecordFields | None" = None
+) -> str:
     """Check that an input can be read before a run creates any output.
 
     path (str | Path): The input file.
     input_format (str | None): One of ``FORMATS``; None: from the file name.
-    field (str): The text field: a CSV or Parquet file must have this column.
+    fields (RecordFields | None): The fields to read: a CSV or Parquet file must
+        have the columns of one of the tasks' inputs, and plain text needs a
+        task that reads one text.
     RETURNS (str): The input's format.
     """
+    fields = fields or RecordFields()
     fmt = detect_format(path, input_format)
     path = Path(path)
     if not path.is_file():
@@ -166,6 +215,8 @@ def check_input(path: str | Path, input_format: str | None = None, *, field: str
                 file.read(1)
         except _GZIP_ERRORS as error:
             raise InputError(Errors.E062.format(path=path, error=_describe(error))) from None
+    if fmt == "txt" and TEXT not in fields.pipeline_inputs.shapes:
+        raise InputError(Errors.E084.format(path=path, shapes=_shapes(fields)))
     columns: list[str] | None = None
     if fmt == "parquet":
         columns = list(_parquet_file(path).schema_arrow.names)
@@ -173,9 +224,27 @@ def check_input(path: str | Path, input_format: str | None = None, *, field: str
         limit = _record_limit(RecordFields())
         with _CsvLines(path) as lines:
             columns = _csv_header(_csv_chunks(lines, _delimiter(path), limit), path, limit)
-    if columns is not None and field not in columns:
-        raise InputError(Errors.E060.format(path=path, field=field, columns=columns[:30]))
+    if columns is not None:
+        _check_columns(path, columns, fields)
     return fmt
+
+
+def _shapes(fields: RecordFields) -> str:
+    inputs = fields.pipeline_inputs
+    return " or ".join("+".join(map(inputs.source, shape)) for shape in inputs.shapes)
+
+
+def _check_columns(path: Path, columns: list[str], fields: RecordFields) -> None:
+    # A CSV or Parquet input must hold every column of at least one input.
+    inputs = fields.pipeline_inputs
+    for shape in inputs.shapes:
+        if all(inputs.source(name) in columns for name in shape):
+            return
+    shape = inputs.shapes[0]
+    name = next(name for name in shape if inputs.source(name) not in columns)
+    raise InputError(
+        Errors.E060.format(path=path, field=inputs.source(name), name=name, columns=columns[:30])
+    )
 
 
 def records_from_python(
@@ -198,7 +267,9 @@ def records_from_python(
             yield _bad(number, "E057", path=source, what="the record", type=_type_name(record))
             continue
         if not isinstance(record, Mapping):
-            yield _bad(number, "E049", path=source, field=fields.text, type=_type_name(record))
+            yield _bad(
+                number, "E049", path=source, field=fields.text_column, type=_type_name(record)
+            )
             continue
         yield check_record(record, number, fields=fields, source=source)
 
@@ -206,7 +277,7 @@ def records_from_python(
 def check_record(
     data: Mapping[str, Any], line: int, *, fields: RecordFields, source: str
 ) -> InputRecord:
-    """Validate one parsed record and pick out its text, id and questions.
+    """Validate one parsed record and pick out its id and what the tasks read.
 
     data (Mapping[str, Any]): The parsed record.
     line (int): Its line or row number, for messages.
@@ -221,34 +292,16 @@ def check_record(
 
 
 def _check(data: Mapping[str, Any], line: int, fields: RecordFields, source: str) -> InputRecord:
-    if fields.text not in data:
-        keys = sorted(str(key) for key in data)[:20]
-        return _bad(line, "E050", path=source, field=fields.text, keys=keys)
-    text = data[fields.text]
-    if isinstance(text, _BYTES):
-        what = f"field {fields.text!r}"
-        return _bad(line, "E057", path=source, what=what, type=_type_name(text))
-    if not isinstance(text, str):
-        return _bad(
-            line, "E051", path=source, field=fields.text, type=_type_name(text), value=_clip(text)
-        )
-    if fields.max_chars and len(text) > fields.max_chars:
-        return _too_long(line, source, len(text), fields.max_chars)
-    if not _encodes(text):
+    try:
+        checked = fields.pipeline_inputs.check(data)
+    except FieldError as error:
+        return InputRecord(line=line, error=error.located(source, line), code=error.code)
+    if fields.max_chars and checked.length > fields.max_chars:
+        return _too_long(line, source, checked.length, fields.max_chars)
+    if not all(_encodes(text) for text in checked.texts.values()):
         # A lone surrogate: a stray byte in CSV input, or a bad "\udXXX" escape in JSON.
         return _bad(line, "E053", path=source, error="a lone surrogate or a byte that is not UTF-8")
-    questions = data.get(fields.questions)
-    if isinstance(questions, str):
-        questions = _parse_questions(questions)
-    if questions is not None and (
-        not isinstance(questions, (list, tuple)) or not all(isinstance(q, str) for q in questions)
-    ):
-        return _bad(
-            line, "E054", path=source, field=fields.questions, value=_clip(data[fields.questions])
-        )
-    return InputRecord(
-        line=line, text=text, questions=list(questions) if questions is not None else None
-    )
+    return InputRecord(line=line, input=checked)
 
 
 def count_records(path: str | Path, input_format: str | None = None) -> int | None:
@@ -294,16 +347,6 @@ def _type_name(value: Any) -> str:
 def _clip(value: Any, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _parse_questions(value: str) -> Any:
-    # A CSV cell holds a JSON list, or one question as plain text.
-    if value.lstrip().startswith("["):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return [value] if value.strip() else None
 
 
 def _is_gzip(path: Path) -> bool:
@@ -399,7 +442,7 @@ def _read_lines(
             if fields.max_chars and len(text) > fields.max_chars:
                 yield _too_long(line_no, source, len(text), fields.max_chars)
             else:
-                yield InputRecord(line=line_no, text=text)
+                yield InputRecord(line=line_no, input=CheckedInput({"text": text}))
             continue
         try:
             data = json.loads(line)
@@ -407,7 +450,9 @@ def _read_lines(
             yield _bad(line_no, "E048", path=source, error=f"invalid JSON: {error}")
             continue
         if not isinstance(data, dict):
-            yield _bad(line_no, "E049", path=source, field=fields.text, type=_type_name(data))
+            yield _bad(
+                line_no, "E049", path=source, field=fields.text_column, type=_type_name(data)
+            )
             continue
         yield check_record(data, line_no, fields=fields, source=source)
 
@@ -688,8 +733,7 @@ def _read_csv(path: Path, fields: RecordFields, start_after: int) -> Iterator[In
         header = _csv_header(chunks, path, limit)
         if header is None:
             return
-        if fields.text not in header:
-            raise InputError(Errors.E060.format(path=path, field=fields.text, columns=header[:30]))
+        _check_columns(path, header, fields)
         for chunk in chunks:
             if chunk.first > start_after:
                 yield _csv_record(chunk, header, delimiter, fields, source, limit)
@@ -741,9 +785,9 @@ def _read_parquet(path: Path, fields: RecordFields, start_after: int) -> Iterato
     source = str(path)
     parquet = _parquet_file(path)
     names = parquet.schema_arrow.names
-    if fields.text not in names:
-        raise InputError(Errors.E060.format(path=path, field=fields.text, columns=names[:30]))
-    columns = [name for name in (fields.text, fields.id, fields.questions) if name in names]
+    _check_columns(path, names, fields)
+    wanted = [*fields.pipeline_inputs.record_fields, fields.id]
+    columns = [name for name in names if name in wanted]
     # Skip whole row groups before the resume point without reading them.
     first_group, row = 0, 0
     metadata = parquet.metadata

@@ -9,13 +9,14 @@ Which engine processes the records (``local.py`` or ``ray_engine.py``) is one
 of its options.
 """
 
+import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Errors, OutputError, ProcessError, WriteError
+from ..errors import Errors, OutputError, PipelineNotFoundError, ProcessError, WriteError
 from .checkpoint import (
     check_job,
     check_settings,
@@ -100,7 +101,8 @@ def process_file(
     input_format: str | None = None,
     text_field: str = DEFAULT_FIELDS.text,
     id_field: str = DEFAULT_FIELDS.id,
-    questions_field: str = DEFAULT_FIELDS.questions,
+    fields: Mapping[str, str] | None = None,
+    questions_field: str | None = None,
     max_chars: int = DEFAULT_FIELDS.max_chars,
     batch_size: int = DEFAULT_BATCH_SIZE,
     batch_words: int = DEFAULT_BATCH_WORDS,
@@ -144,8 +146,12 @@ def process_file(
     input_format (str | None): "jsonl", "txt", "csv" or "parquet"; default from the name.
     text_field (str): The field (column) holding the text.
     id_field (str): The field holding the id, copied to the output when present.
-    questions_field (str): The field holding questions to ask of the text.
-    max_chars (int): Longest text in characters; a longer one fails. 0: no limit.
+    fields (Mapping[str, str] | None): Task field name to the input's field name,
+        for the other fields the tasks read (``{"text_a": "left"}``); see
+        ``Task.inputs``.
+    questions_field (str | None): Deprecated: ``fields={"questions": NAME}``.
+    max_chars (int): Longest text (all of a record's texts) in characters; a longer
+        one fails. 0: no limit.
     batch_size (int): Most documents per batch.
     batch_words (int): Most words per batch; 0: no limit.
     n_process (int): Worker processes (local engine) or Ray actors (Ray engine).
@@ -165,9 +171,8 @@ def process_file(
         each batch is written.
     RETURNS (Summary): The counts, over all runs of this job.
     """
-    fields = RecordFields(
-        text=text_field, id=id_field, questions=questions_field, max_chars=max_chars
-    )
+    mapping = legacy_fields(pipeline, fields, questions_field)
+    record_fields = RecordFields(text=text_field, id=id_field, fields=mapping, max_chars=max_chars)
     options = ProcessOptions(
         batch_size=batch_size,
         batch_words=batch_words,
@@ -191,11 +196,64 @@ def process_file(
         output_path,
         errors_path=errors_path,
         input_format=input_format,
-        fields=fields,
+        fields=record_fields,
         options=options,
         job_options=job_options,
     )
     return job.run(on_chunk)
+
+
+def legacy_fields(
+    pipeline: "Language | str | Path",
+    fields: Mapping[str, str] | None,
+    questions_field: str | None,
+) -> dict[str, str]:
+    """The field mapping, with the deprecated ``questions_field`` folded in.
+
+    ``questions_field`` (``--questions-field``) named the field of one task's
+    extra input before tasks declared their inputs; it warns, and maps the
+    task field ``questions`` if a task of the pipeline reads one.
+
+    pipeline (Language | str | Path): The pipeline.
+    fields (Mapping[str, str] | None): Task field name to input field name.
+    questions_field (str | None): The deprecated setting, if given.
+    RETURNS (dict[str, str]): The mapping.
+    """
+    mapping = dict(fields or {})
+    if questions_field is None:
+        return mapping
+    import warnings
+
+    from ..inference import task_inputs_of
+
+    warnings.warn(
+        "questions_field (--questions-field) is deprecated and goes in the next release: "
+        f"use fields={{'questions': {questions_field!r}}} (--field questions={questions_field}).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if pipeline_exists(pipeline) and any(
+        "questions" in inputs.fields for inputs in task_inputs_of(pipeline)
+    ):
+        mapping.setdefault("questions", questions_field)
+    return mapping
+
+
+def pipeline_exists(pipeline: "Language | str | Path") -> bool:
+    """Whether a pipeline is loaded, or its path or package is there.
+
+    pipeline (Language | str | Path): The pipeline.
+    RETURNS (bool): True if its tasks can be read.
+    """
+    from spacy.language import Language
+
+    if isinstance(pipeline, Language):
+        return True
+    try:
+        check_pipeline_exists(pipeline)
+    except PipelineNotFoundError:
+        return False
+    return True
 
 
 class Job:
@@ -235,14 +293,19 @@ class Job:
         self.options.check()
         self.job_options = job_options if job_options is not None else JobOptions()
         self.pipeline = pipeline
+        if not isinstance(pipeline, Language):
+            check_pipeline_exists(pipeline)
+        if not fields.inputs:
+            from ..inference import task_inputs_of
+
+            fields = dataclasses.replace(fields, inputs=task_inputs_of(pipeline))
+        fields.pipeline_inputs  # noqa: B018 - a --field no task reads fails here, early
         self.fields = fields
         self.input_path = Path(input_path)
-        self.input_format = check_input(self.input_path, input_format, field=fields.text)
+        self.input_format = check_input(self.input_path, input_format, fields=fields)
         output_path = Path(output_path)
         errors = Path(errors_path) if errors_path else default_errors_path(output_path)
         self.files = JobFiles(output_path, errors)
-        if not isinstance(pipeline, Language):
-            check_pipeline_exists(pipeline)
         self.files.check_input(self.input_path)
         pipeline_dir = pipeline_directory(pipeline)
         pipeline_parts = pipeline_files(pipeline_dir) if pipeline_dir is not None else []

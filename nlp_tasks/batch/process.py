@@ -28,7 +28,7 @@ from .options import (
     DEFAULT_THREADS,
     ProcessOptions,
 )
-from .processor import RecordResult, chunk_records
+from .processor import RecordResult, check_pipeline_exists, chunk_records
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -42,7 +42,8 @@ def process_records(
     *,
     text_field: str = DEFAULT_FIELDS.text,
     id_field: str = DEFAULT_FIELDS.id,
-    questions_field: str = DEFAULT_FIELDS.questions,
+    fields: Mapping[str, str] | None = None,
+    questions_field: str | None = None,
     max_chars: int = DEFAULT_FIELDS.max_chars,
     batch_size: int = DEFAULT_BATCH_SIZE,
     batch_words: int = DEFAULT_BATCH_WORDS,
@@ -55,19 +56,25 @@ def process_records(
 ) -> Iterator[RecordResult]:
     """Run a pipeline over records and yield each one's outputs, in input order.
 
-    Records stream: the input is read as the results are consumed. A bad record
-    (no text, text not a string, text too long, a failure inside the pipeline)
+    Records stream: the input is read as the results are consumed. Each record
+    becomes a doc as the pipeline's tasks declare (``Task.inputs``): a str or a
+    ``text`` field for document tasks, ``text_a`` and ``text_b`` for a pair
+    task; one stream may mix them, and each record gets the outputs of the
+    tasks that accept it. A bad record (a field missing or of the wrong type,
+    an empty side of a pair, text too long, a failure inside the pipeline)
     gives a result with ``error`` and ``code`` set, and the stream goes on.
 
     pipeline (Language | str | Path): A loaded pipeline, or its directory or package
         name (with ``n_process`` > 1 each worker loads it once).
-    records (Iterable[str | Mapping[str, Any]]): Texts, or dicts with a text field
-        and optionally an id and a list of questions.
+    records (Iterable[str | Mapping[str, Any]]): Texts, or dicts holding the fields
+        the tasks read, and optionally an id.
     text_field (str): The field holding the text.
     id_field (str): The field holding the id, copied to the result when present.
-    questions_field (str): The field holding questions to ask of the text; a head
-        that answers questions reads them from ``doc._.questions``.
-    max_chars (int): Longest text in characters; a longer one fails. 0: no limit.
+    fields (Mapping[str, str] | None): Task field name to the records' field name,
+        for the other fields the tasks read (``{"text_a": "left"}``).
+    questions_field (str | None): Deprecated: ``fields={"questions": NAME}``.
+    max_chars (int): Longest text (all of a record's texts) in characters; a longer
+        one fails. 0: no limit.
     batch_size (int): Most documents per batch.
     batch_words (int): Most words per batch, so long documents make smaller
         batches; 0: no limit.
@@ -90,10 +97,23 @@ def process_records(
         keep_trf_data=keep_trf_data,
     )
     options.check()
-    fields = RecordFields(
-        text=text_field, id=id_field, questions=questions_field, max_chars=max_chars
+    from spacy.language import Language
+
+    from ..inference import task_inputs_of
+    from .job import legacy_fields
+
+    if not isinstance(pipeline, Language):
+        check_pipeline_exists(pipeline)
+    mapping = legacy_fields(pipeline, fields, questions_field)
+    record_fields = RecordFields(
+        text=text_field,
+        id=id_field,
+        fields=mapping,
+        max_chars=max_chars,
+        inputs=task_inputs_of(pipeline),
     )
-    checked = records_from_python(records, fields=fields)
+    record_fields.pipeline_inputs  # noqa: B018 - a field no task reads fails here
+    checked = records_from_python(records, fields=record_fields)
     chunks = chunk_records(checked, batch_size=batch_size, batch_words=batch_words)
     for results in run_chunks(pipeline, chunks, options):
         yield from results

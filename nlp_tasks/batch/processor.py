@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Errors, InputError, PipelineNotFoundError
+from ..task_inputs import build_doc
 from .inputs import InputRecord
 
 if TYPE_CHECKING:
@@ -35,7 +36,8 @@ class RecordResult:
     error (str | None): Why the record failed (a coded message), for a failed one.
     code (str | None): The error's code, e.g. "E050".
     skipped (bool): A blank line: nothing to process.
-    text (str | None): The text, when asked for (``include_text``).
+    texts (dict[str, str] | None): The record's texts by field (``text``, or the
+        segments of a pair), when asked for (``include_text``).
     doc (Doc | None): The processed Doc, when asked for (``return_docs``).
     """
 
@@ -46,7 +48,7 @@ class RecordResult:
     error: str | None = None
     code: str | None = None
     skipped: bool = False
-    text: str | None = None
+    texts: dict[str, str] | None = None
     doc: "Doc | None" = None
 
     @property
@@ -55,15 +57,18 @@ class RecordResult:
         return self.output is not None
 
     def to_json(self) -> dict[str, Any]:
-        """The output record: line, id (if any), text (if kept), then each head's output.
+        """The output record: line, id (if any), texts (if kept), then each head's output.
+
+        A head that did not run on the record's doc (a document head and a
+        sentence pair, say) has no key.
 
         RETURNS (dict[str, Any]): JSON-serializable data.
         """
         record: dict[str, Any] = {"line": self.line}
         if self.has_id:
             record["id"] = self.id
-        if self.text is not None:
-            record["text"] = self.text
+        if self.texts is not None:
+            record.update(self.texts)
         record.update(self.output or {})
         return record
 
@@ -104,11 +109,11 @@ class RecordProcessor:
     ) -> None:
         from spacy.tokens import Doc
 
-        from ..inference import pipeline_tasks
+        from ..components.routing import route_docs
+        from ..inference import doc_to_json, pipeline_tasks
 
-        if not Doc.has_extension("questions"):
-            Doc.set_extension("questions", default=None)
-        self.nlp = nlp
+        self.nlp = route_docs(nlp)
+        self._outputs = doc_to_json
         self.tasks = pipeline_tasks(nlp)
         self.include_text = include_text
         self.return_docs = return_docs
@@ -165,12 +170,10 @@ class RecordProcessor:
 
     def _docs(self, records: list[InputRecord]) -> Iterator["Doc"]:
         for record in records:
-            doc = self.nlp.make_doc(record.text)
-            doc._.questions = record.questions
-            yield doc
+            yield build_doc(self.nlp, record.input.texts, record.input.extras)
 
     def _result(self, record: InputRecord, doc: "Doc") -> RecordResult:
-        output = {name: task.to_json(doc) for name, task in self.tasks.items()}
+        output = self._outputs(doc, self.tasks)
         if self._free:
             doc._.trf_data = None
         return RecordResult(
@@ -178,7 +181,7 @@ class RecordProcessor:
             id=record.id,
             has_id=record.has_id,
             output=output,
-            text=record.text if self.include_text else None,
+            texts=dict(record.input.texts) if self.include_text else None,
             doc=doc if self.return_docs else None,
         )
 
@@ -219,7 +222,7 @@ def _fill_chunks(
     for record in records:
         full = False
         if record.ok:
-            size = len(record.text.split()) if batch_words else 0
+            size = record.input.words() if batch_words else 0
             full = bool(docs and batch_words and words + size > batch_words)
         else:
             full = len(chunk) >= _MAX_CHUNK_ITEMS

@@ -125,16 +125,20 @@ def make_in_place_updates_callback() -> "Callable[[Language], Language]":
     also makes forked worker processes run PyTorch on one thread
     (``single_threaded_torch_after_fork``), and makes the shared transformer
     backprop every batch whatever its heads do (``own_backbone_updates`` in
-    ``head.py``): every config generated so far names this callback, so
-    pipelines trained or loaded from them follow that rule too.
+    ``head.py``), and runs each task head only on the docs its task accepts
+    (``route_docs`` in ``routing.py``): every config generated so far names
+    this callback, so pipelines trained or loaded from them follow these
+    rules too.
 
     RETURNS (Callable[[Language], Language]): The callback.
     """
 
     def in_place_torch_updates(nlp: "Language") -> "Language":
         from .head import own_backbone_updates
+        from .routing import route_docs
 
         own_backbone_updates(nlp)
+        route_docs(nlp)
         single_threaded_torch_after_fork()
         for _, component in nlp.pipeline:
             model = getattr(component, "model", None)

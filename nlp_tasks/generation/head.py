@@ -30,6 +30,7 @@ from spacy.vocab import Vocab
 from thinc.api import Model, Optimizer
 
 from ..components.head import shared_transformer
+from ..components.routing import accepted_docs
 from ..errors import ConfigError, Errors, GenerationSettingsError, Warnings
 from ..task import is_blank
 from .target_tokenizer import TargetTokenizer
@@ -185,7 +186,9 @@ class GenerativeHead(TrainablePipe):
         """
         error_handler = self.get_error_handler()
         try:
-            self.set_annotations([doc], self._generate([doc], generation))
+            docs = accepted_docs(self, [doc])
+            if docs:
+                self.set_annotations(docs, self._generate(docs, generation))
             return doc
         except Exception as error:
             error_handler(self.name, self, [doc], error)
@@ -204,7 +207,9 @@ class GenerativeHead(TrainablePipe):
         error_handler = self.get_error_handler()
         for docs in util.minibatch(stream, size=batch_size):
             try:
-                self.set_annotations(docs, self._generate(docs, generation))
+                chosen = accepted_docs(self, docs)
+                if chosen:
+                    self.set_annotations(chosen, self._generate(chosen, generation))
                 yield from docs
             except Exception as error:
                 error_handler(self.name, self, docs, error)

@@ -38,7 +38,7 @@ learn_rate_scale = {backbone_learn_rate_scale}
 layer_decay = 1.0
 
 [components.transformer.model.get_spans]
-@span_getters = "spacy-transformers.strided_spans.v1"
+@span_getters = "nlp_tasks.segmented_spans.v1"
 window = {window}
 stride = {stride}
 

@@ -1,6 +1,6 @@
 """Hook implementations of the QA plugin."""
 
-from nlp_tasks import Task, hookimpl
+from nlp_tasks import ExtraField, Task, TaskInputs, hookimpl
 
 from .reader import make_example, to_json
 
@@ -14,6 +14,8 @@ def register_tasks(register):
             make_example=make_example,
             to_json=to_json,
             description="Extractive question answering: the span of the text that answers.",
-            api_version=">=1.1,<2",
+            api_version=">=1.2,<2",
+            # A record's questions go to doc._.questions; a doc without any gets no answers.
+            inputs=TaskInputs(segments=("text",), extras=(ExtraField("questions"),)),
         )
     )

@@ -1,0 +1,118 @@
+"""Each task head runs only on the docs its task accepts.
+
+A pipeline may serve a mixed stream: plain texts, sentence pairs, texts with
+questions. ``route_docs`` makes every task component of a pipeline pass over
+the docs its task does not accept (``Task.accepts``), so a pair doc gets no
+sentiment and a plain text no similarity: their output is absent, not a guess.
+Docs with no tokens at all (``nlp("")``) are passed over too: a head has
+nothing to read in them (spacy-transformers' listener fails on a batch of
+nothing else), and keeps its "no output" defaults on them (no label, no
+entities, None), which ``to_json`` reports as for any blank doc.
+
+It wraps each task component's ``predict`` and ``set_annotations``, which
+spaCy's ``TrainablePipe.__call__`` and ``pipe`` (and spaCy's parser) call
+for every batch: a head built on them is routed whatever else it does. A head
+that overrides ``__call__`` or ``pipe`` without them narrows its batches
+itself with ``accepted_docs``.
+"""
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+    from ..task_inputs import TaskInputs
+
+#: The attribute holding a routed component's ``TaskInputs``.
+_INPUTS = "nlp_tasks_inputs"
+
+
+def route_docs(nlp: "Language") -> "Language":
+    """Make every task component of ``nlp`` run only on the docs its task accepts.
+
+    Called by the ``nlp_tasks.in_place_torch_updates.v1`` callback, which every
+    generated config names in ``[nlp.after_pipeline_creation]``, and by
+    ``nlp_tasks.load``; calling it again is harmless. Components whose factory
+    no task names are left as they are.
+
+    nlp (Language): The pipeline.
+    RETURNS (Language): The same pipeline.
+    """
+    from ..registry import manager as plugins
+
+    for name in nlp.component_names:
+        task = plugins.task_for_factory(nlp.get_pipe_meta(name).factory)
+        if task is not None:
+            route_component(nlp.get_pipe(name), task.inputs)
+    return nlp
+
+
+def route_component(component: Any, inputs: "TaskInputs") -> None:
+    """Make one component run only on the docs ``inputs`` accepts.
+
+    component (Any): A pipeline component with ``predict`` and ``set_annotations``.
+    inputs (TaskInputs): Its task's declared inputs.
+    """
+    component.__dict__[_INPUTS] = inputs
+    for method, wrapper in (("predict", _RoutedPredict), ("set_annotations", _RoutedAnnotate)):
+        if hasattr(component, method) and not isinstance(component.__dict__.get(method), wrapper):
+            setattr(component, method, wrapper(component, method))
+
+
+def accepted_docs(component: Any, docs: "Iterable[Doc]") -> "list[Doc]":
+    """The docs of a batch that a component should process, in order: those its
+    task accepts that have tokens.
+
+    For a head that overrides ``__call__`` or ``pipe``. A component that is not
+    routed (not in a pipeline, or no task's) gets every doc.
+
+    component (Any): The pipeline component.
+    docs (Iterable[Doc]): The batch.
+    RETURNS (list[Doc]): The docs the component should process.
+    """
+    inputs = getattr(component, _INPUTS, None)
+    docs = list(docs)
+    if inputs is None:
+        return docs
+    return [doc for doc in docs if len(doc) and inputs.accepts(doc)]
+
+
+class _Routed:
+    # Classes rather than closures so components pickle (``nlp.pipe`` with
+    # ``n_process`` > 1 under the spawn start method); they call the class's
+    # method, as a bound method kept here would unpickle as the wrapper itself.
+    def __init__(self, component: Any, method: str) -> None:
+        self.component = component
+        self.method = method
+
+    def _call(self, *args: Any, **kwargs: Any) -> Any:
+        return getattr(type(self.component), self.method)(self.component, *args, **kwargs)
+
+
+class _NothingToDo:
+    """What a routed ``predict`` returns for a batch with no doc for its head."""
+
+
+_NOTHING = _NothingToDo()
+
+
+class _RoutedPredict(_Routed):
+    """A task component's ``predict``, on the docs its task accepts only."""
+
+    def __call__(self, docs: "Iterable[Doc]") -> Any:
+        docs = list(docs)
+        chosen = accepted_docs(self.component, docs)
+        if not chosen:
+            return _NOTHING
+        return self._call(chosen)
+
+
+class _RoutedAnnotate(_Routed):
+    """A task component's ``set_annotations``, on the docs its ``predict`` saw."""
+
+    def __call__(self, docs: "Iterable[Doc]", predictions: Any, *args: Any, **kwargs: Any) -> Any:
+        if predictions is _NOTHING:
+            return None
+        return self._call(accepted_docs(self.component, docs), predictions, *args, **kwargs)
