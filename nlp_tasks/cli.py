@@ -332,6 +332,12 @@ def process_command(
     """
     from .batch.job import process_file
 
+    if questions_field is not None:
+        typer.echo(
+            f"Warning: --questions-field is deprecated and goes in the next release; use "
+            f"--field questions={questions_field}.",
+            err=True,
+        )
     try:
         summary = process_file(
             pipeline,

@@ -4,8 +4,9 @@ Each exception class derives from ``NlpTasksError`` and from the builtin error a
 caller would expect (``ValueError`` for bad values, ``OSError`` for files), so
 ``except NlpTasksError`` catches every problem nlp-tasks reports and
 ``except ValueError`` keeps working. Every message says what went wrong, shows
-the values involved and names the next step. Codes are stable and in order, so
-a user can search for them and a test can match them. Access a message through
+the values involved and names the next step. Codes are stable, so a user can
+search for them and a test can match them; a new code takes the next free number and
+sits in its subsystem's section. Access a message through
 the class (``Errors.E001``) to get it with its ``[E001]`` prefix, then
 ``.format()`` the named fields.
 """
@@ -361,6 +362,7 @@ class Errors(metaclass=CodedMessages):
         "plugins`). Choose another name: two plugins may not claim one task."
     )
     E043 = "{path} already exists and is not empty; choose another --directory or remove it."
+    E086 = "A plugin's input kind (--input) must be {kinds}, got {value!r}."
     # Command line
     E044 = (
         "The --data directory '{path}' {problem}. Give the directory that holds "
@@ -381,11 +383,7 @@ class Errors(metaclass=CodedMessages):
     # Batch processing: bad records (each goes to the errors file; the run goes on)
     E048 = "{path}, line {line}: cannot parse the record ({error}). Fix or remove the line."
     E049 = "{path}, line {line}: expected a JSON object with a {field!r} field, got {type}."
-    E050 = (
-        "{path}, line {line}: the record has no {field!r} field (its fields: {keys}). If "
-        "another field holds it, name that one: --field {name}=FIELD (--text-field FIELD "
-        "for 'text')."
-    )
+    E050 = "{path}, line {line}: the record has no {field!r} field (its fields: {keys}).{hint}"
     E051 = "{path}, line {line}: field {field!r} must be a string, got {type}: {value}."
     E052 = (
         "{path}, line {line}: the text is longer than the limit ({length} > {limit}). Split "

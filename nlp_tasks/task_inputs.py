@@ -191,7 +191,7 @@ def checked_text(record: "Mapping[str, Any]", name: str, *, pair: bool = False) 
     """
     if name not in record:
         keys = sorted(str(key) for key in record)[:20]
-        raise FieldError("E050", field=name, name=name, keys=keys)
+        raise FieldError("E050", field=name, keys=keys, hint="")
     text = record[name]
     if isinstance(text, (bytes, bytearray, memoryview)):
         raise FieldError("E057", what=f"field {name!r}", type=type(text).__name__)
@@ -400,6 +400,10 @@ class PipelineInputs:
                     error.values["what"] = f"field {self.source(name)!r}"
                 if error.code == "E050":
                     error.values["keys"] = sorted(str(key) for key in record)[:20]
+                    error.values["hint"] = (
+                        f" If another field holds it, name that one: --field {name}=FIELD"
+                        " (--text-field FIELD for 'text')."
+                    )
                 raise
         extras = {}
         for name, extra in self.extras.items():

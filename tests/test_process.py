@@ -415,6 +415,22 @@ def test_cli_resumes_after_being_killed(pipeline_dir, tmp_path, cli):
     ).read_bytes()
 
 
+def test_cli_reads_fields_under_other_names(pipeline_dir, tmp_path, cli):
+    corpus = write_lines(tmp_path / "c.jsonl", [json.dumps({"body": "Jane Smith was here."})])
+    output = tmp_path / "o.jsonl"
+    args = [str(pipeline_dir), str(corpus), str(output), "--no-progress"]
+    result = cli("process", *args, "--field", "text=body")
+    assert result.returncode == 0, result.stderr
+    assert set(read_jsonl(output)[0]) == {"line", "sentiment", "ner"}
+    wrong = cli("process", *args, "--field", "txt=body", "--overwrite")
+    assert wrong.returncode == 1 and "[E083]" in wrong.stderr and "'txt'" in wrong.stderr
+    bad = cli("process", *args, "--field", "text", "--overwrite")
+    assert bad.returncode == 2 and "TASK_FIELD=FIELD" in bad.stderr
+    old = cli("process", *args, "--text-field", "body", "--questions-field", "q", "--overwrite")
+    assert old.returncode == 0, old.stderr
+    assert "--questions-field is deprecated" in old.stderr and "--field questions=q" in old.stderr
+
+
 def test_cli_reports_a_bad_setup_without_a_traceback(pipeline_dir, tmp_path, cli):
     missing, output = str(tmp_path / "nope.jsonl"), str(tmp_path / "o.jsonl")
     result = cli("process", str(pipeline_dir), missing, output)

@@ -1,9 +1,17 @@
-"""Writing a new task plugin distribution from the project's template."""
+"""Writing a new task plugin distribution from the project's template.
+
+``plugin_template/`` holds the files every plugin gets. A kind of input other
+than one text has a folder of its own there (``pair/``) whose files replace
+those of the same path, so the two kinds share everything they can.
+"""
 
 import re
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from string import Template
+from typing import Any
 
 from .. import __version__
 from ..errors import Errors, ScaffoldError
@@ -13,22 +21,68 @@ from . import manager as plugins
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-def new_plugin(name: str, directory: str | Path = ".", *, description: str = "") -> Path:
+@dataclass(frozen=True)
+class InputKind:
+    """What a kind of task input changes in the template.
+
+    overrides (tuple[str, ...]): Template folders whose files replace the
+        common files of the same path, in order.
+    fields (str): The record fields the task reads, for the README.
+    record (str): A training record, for the README.
+    example (str): An item of ``nlp_tasks.predict``, for the README.
+    """
+
+    overrides: tuple[str, ...]
+    fields: str
+    record: str
+    example: str
+
+
+#: The kinds of input a scaffolded task may read (``new_plugin(input_kind=...)``).
+INPUT_KINDS: dict[str, InputKind] = {
+    "text": InputKind(
+        overrides=(),
+        fields="`text`",
+        record='{"text": "What time does the museum open?", "label": "question"}',
+        example='"Where is the station?"',
+    ),
+    "pair": InputKind(
+        overrides=("pair",),
+        fields="`text_a` and `text_b`",
+        record='{"text_a": "The museum opens at nine.", "text_b": "At nine the museum '
+        'opens.", "label": "paraphrase"}',
+        example='{"text_a": "It opens at nine.", "text_b": "At nine it opens."}',
+    ),
+}
+
+
+def new_plugin(
+    name: str,
+    directory: str | Path = ".",
+    *,
+    description: str = "",
+    input_kind: str = "text",
+) -> Path:
     """Write a ready-to-publish task plugin distribution.
 
-    The plugin is a working document classifier on the shared transformer:
+    The plugin is a working classifier on the shared transformer:
     ``pyproject.toml`` with its entry points, the component, a reader, a
     scorer, tests that train it end to end on a tiny backbone, a README and a
-    ``.gitignore``.
-    ``pip install -e`` it and ``nlp-tasks plugins`` lists it.
+    ``.gitignore``. ``pip install -e`` it and ``nlp-tasks plugins`` lists it.
 
     name (str): The task name (lowercase letters, digits and underscores).
     directory (str | Path): Where to create ``nlp-tasks-<name>/``.
     description (str): One line for the package metadata and ``nlp-tasks plugins``.
+    input_kind (str): What the task reads from a record: ``"text"`` (one
+        ``text`` field: a document classifier) or ``"pair"`` (``text_a`` and
+        ``text_b``: a sentence-pair classifier).
     RETURNS (Path): The new distribution's directory.
     """
     if not _NAME.match(name):
         raise ScaffoldError(Errors.E041.format(name=name))
+    if input_kind not in INPUT_KINDS:
+        kinds = " or ".join(repr(kind) for kind in INPUT_KINDS)
+        raise ScaffoldError(Errors.E086.format(kinds=kinds, value=input_kind))
     installed = plugins.get_tasks()
     if name in installed:
         raise ScaffoldError(Errors.E042.format(name=name))
@@ -36,6 +90,7 @@ def new_plugin(name: str, directory: str | Path = ".", *, description: str = "")
     target = Path(directory) / dist
     if target.exists() and any(target.iterdir()):
         raise ScaffoldError(Errors.E043.format(path=target))
+    kind = INPUT_KINDS[input_kind]
     package = f"nlp_tasks_{name}"
     core_major, core_minor = (int(part) for part in __version__.split(".")[:2])
     api_major = int(PLUGIN_API_VERSION.split(".")[0])
@@ -49,9 +104,11 @@ def new_plugin(name: str, directory: str | Path = ".", *, description: str = "")
         "description": description or f"The {name} task for nlp-tasks.",
         "core_requirement": f"nlp-tasks>={core_major}.{core_minor},<{core_upper}",
         "api_range": f">={PLUGIN_API_VERSION},<{api_major + 1}",
+        "fields": kind.fields,
+        "record": kind.record,
+        "example": kind.example,
     }
-    template_root = files("nlp_tasks.registry") / "plugin_template"
-    for source, relative in _template_files(template_root):
+    for source, relative in template_files(input_kind):
         relative = relative.replace("package/", f"{package}/").replace("test_task", f"test_{name}")
         relative = ".gitignore.tmpl" if relative == "gitignore.tmpl" else relative
         out = target / relative.removesuffix(".tmpl")
@@ -60,9 +117,27 @@ def new_plugin(name: str, directory: str | Path = ".", *, description: str = "")
     return target
 
 
-def _template_files(root, prefix: str = ""):
+def template_files(input_kind: str = "text") -> list[tuple[Any, str]]:
+    """The template files of one input kind, each with its path in the plugin.
+
+    input_kind (str): A key of ``INPUT_KINDS``.
+    RETURNS (list[tuple[Traversable, str]]): Each file and its path relative to
+        the template root (``package/reader.py.tmpl``), in path order; a file of
+        an override folder replaces the common file of the same path.
+    """
+    root = files("nlp_tasks.registry") / "plugin_template"
+    skip = {folder for kind in INPUT_KINDS.values() for folder in kind.overrides}
+    chosen = dict(_walk(root, skip=skip))
+    for folder in INPUT_KINDS[input_kind].overrides:
+        chosen.update(_walk(root / folder))
+    return [(chosen[relative], relative) for relative in sorted(chosen)]
+
+
+def _walk(root: Any, prefix: str = "", *, skip: Collection[str] = ()) -> Iterator[tuple[str, Any]]:
     for entry in sorted(root.iterdir(), key=lambda entry: entry.name):
         if entry.is_dir():
-            yield from _template_files(entry, f"{prefix}{entry.name}/")
+            if not prefix and entry.name in skip:
+                continue
+            yield from _walk(entry, f"{prefix}{entry.name}/")
         elif entry.name.endswith(".tmpl"):
-            yield entry, f"{prefix}{entry.name}"
+            yield f"{prefix}{entry.name}", entry

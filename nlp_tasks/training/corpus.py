@@ -12,6 +12,7 @@ from spacy.training import Example
 from ..registry import manager as plugins
 from ..errors import DataError, Errors
 from ..task import RecordError, Task
+from ..task_inputs import FieldError
 
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
@@ -60,6 +61,8 @@ def make_task_example(
         raise DataError(Errors.E029.format(path=path, line=line, reason=reason))
     try:
         example = task.make_example(nlp, record)
+    except FieldError as error:
+        raise DataError(error.located(str(path), line)) from None
     except RecordError as error:
         raise DataError(Errors.E029.format(path=path, line=line, reason=error)) from None
     if known_labels is not None and task.labels_of is not None:
