@@ -1,0 +1,213 @@
+"""One pipeline, a mixed stream: texts and sentence pairs, each to the heads meant for it.
+
+The pair task is the built-in similarity plugin, installed like any third-party
+plugin and found through its entry points.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import nlp_tasks
+from nlp_tasks.batch import process_file, process_records
+from nlp_tasks.batch.files import checkpoint_path
+
+PAIRS = [
+    {"text_a": "A man is playing a flute.", "text_b": "A man plays the flute.", "score": 4.6},
+    {"text_a": "A woman is slicing onions.", "text_b": "Jane Smith visited Paris.", "score": 0.2},
+    {"text_a": "I loved this film.", "text_b": "The film was wonderful.", "score": 3.8},
+    {"text_a": "Acme Corp opened in London.", "text_b": "Acme opened in London.", "score": 4.8},
+]
+TEXT_KEYS = {"line", "sentiment", "ner"}
+PAIR_KEYS = {"line", "similarity"}
+
+
+@pytest.fixture(scope="module")
+def mixed_pipeline(tiny_backbone, data_dir, tmp_path_factory):
+    """Sentiment + NER + similarity on the tiny backbone, trained a few steps, saved."""
+    pytest.importorskip("nlp_tasks_similarity")
+    from spacy.training.initialize import init_nlp
+
+    from nlp_tasks.testing import train_steps
+    from nlp_tasks.training.config import make_config
+    from nlp_tasks.training.corpus import MultiTaskCorpus
+
+    root = tmp_path_factory.mktemp("mixed")
+    for task in ("sentiment", "ner"):
+        for split in ("train", "dev"):
+            (root / task).mkdir(exist_ok=True)
+            (root / task / f"{split}.jsonl").write_bytes(
+                (data_dir / task / f"{split}.jsonl").read_bytes()
+            )
+    for split in ("train", "dev"):
+        write_jsonl(root / "similarity" / f"{split}.jsonl", PAIRS)
+    tasks = ("sentiment", "ner", "similarity")
+    config = make_config(list(tasks), backbone=str(tiny_backbone), max_steps=10)
+    config["paths"]["data"] = str(root)
+    config["training"]["optimizer"]["learn_rate"] = 0.002
+    nlp = init_nlp(config.interpolate())
+    examples = list(MultiTaskCorpus({t: root / t / "train.jsonl" for t in tasks})(nlp))
+    train_steps(nlp, nlp.create_optimizer(), examples, steps=6, batch_size=8)
+    path = root / "pipeline"
+    nlp.to_disk(path)
+    return nlp, path
+
+
+def write_jsonl(path, records):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf8")
+    return path
+
+
+def read_jsonl(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf8").splitlines()]
+
+
+def mixed_records(n: int) -> list[dict]:
+    records = []
+    for i in range(n):
+        if i % 2:
+            pair = PAIRS[i % len(PAIRS)]
+            records.append({"id": i, "text_a": pair["text_a"], "text_b": pair["text_b"]})
+        else:
+            records.append({"id": i, "text": f"Jane Smith visited Paris on day {i}."})
+    return records
+
+
+def test_predict_gives_each_record_the_heads_of_its_kind(mixed_pipeline):
+    nlp, _ = mixed_pipeline
+    output = nlp_tasks.predict(
+        nlp,
+        [
+            "I loved this film.",
+            {"text_a": "A man is playing a flute.", "text_b": "A man plays the flute."},
+            {"text": "The service was slow."},
+        ],
+    )
+    assert [set(record) - {"text", "text_a", "text_b"} for record in output] == [
+        {"sentiment", "ner"},
+        {"similarity"},
+        {"sentiment", "ner"},
+    ]
+    assert output[1]["text_a"] == "A man is playing a flute."
+    assert 0.0 <= output[1]["similarity"]["score"] <= 1.0
+
+
+def test_process_keeps_order_and_sends_bad_pairs_to_the_errors_file(mixed_pipeline, tmp_path):
+    nlp, path = mixed_pipeline
+    records = mixed_records(20)
+    records[3] = {"id": 3, "text_a": "Only one side."}
+    records[5] = {"id": 5, "text_a": "A side.", "text_b": "   "}
+    corpus = write_jsonl(tmp_path / "in.jsonl", records)
+    output = tmp_path / "out.jsonl"
+    summary = process_file(path, corpus, output, batch_size=4, progress=False)
+    assert (summary.processed, summary.failed) == (18, 2)
+    rows = read_jsonl(output)
+    assert [row["id"] for row in rows] == [i for i in range(20) if i not in (3, 5)]
+    for row in rows:
+        assert set(row) - {"id"} == (PAIR_KEYS if row["id"] % 2 else TEXT_KEYS)
+    errors = read_jsonl(tmp_path / "out.errors.jsonl")
+    assert [(e["line"], e["code"]) for e in errors] == [(4, "E050"), (6, "E080")]
+    assert "'text_b'" in errors[0]["error"] and "'text_b'" in errors[1]["error"]
+    # The Python API agrees with the file run.
+    results = list(process_records(nlp, records, batch_size=4))
+    assert [r.output for r in results if r.ok] == [
+        {k: v for k, v in row.items() if k not in ("line", "id")} for row in rows
+    ]
+
+
+def test_a_csv_of_pairs_under_other_column_names(mixed_pipeline, tmp_path):
+    _, path = mixed_pipeline
+    corpus = tmp_path / "pairs.csv"
+    corpus.write_text("left,right\nA man plays.,A man is playing.\n", encoding="utf8")
+    output = tmp_path / "out.jsonl"
+    fields = {"text_a": "left", "text_b": "right"}
+    process_file(path, corpus, output, fields=fields, include_text=True, progress=False)
+    row = json.loads(output.read_text())
+    assert set(row) == {"line", "text_a", "text_b", "similarity"}
+    assert row["text_a"] == "A man plays."
+
+
+@pytest.mark.slow
+def test_a_killed_mixed_run_resumes_to_the_same_bytes(mixed_pipeline, tmp_path):
+    _, path = mixed_pipeline
+    corpus = write_jsonl(tmp_path / "in.jsonl", mixed_records(240))
+    reference = tmp_path / "reference.jsonl"
+    process_file(path, corpus, reference, batch_size=8, progress=False)
+    output = tmp_path / "out.jsonl"
+    checkpoint = checkpoint_path(output)
+    args = [str(path), str(corpus), str(output), "--batch-size", "8", "--no-progress"]
+    command = [sys.executable, "-c", "from nlp_tasks.cli import main; main()", "process", *args]
+    process = subprocess.Popen(
+        [*command, "--checkpoint-seconds", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        done = 0
+        while done < 24 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+            try:
+                done = json.loads(checkpoint.read_text())["done"]
+            except (OSError, ValueError):
+                pass
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == -signal.SIGKILL, process.stderr.read().decode()
+    state = json.loads(checkpoint.read_text())
+    assert 0 < state["done"] < 240 and not state["complete"], "killed in mid-run"
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert f"resumed after line {state['done']}" in result.stderr
+    assert output.read_bytes() == reference.read_bytes()
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_mixed_output(mixed_pipeline, tmp_path):
+    _, path = mixed_pipeline
+    corpus = write_jsonl(tmp_path / "in.jsonl", mixed_records(60))
+    single, multi = tmp_path / "single.jsonl", tmp_path / "multi.jsonl"
+    process_file(path, corpus, single, batch_size=8, progress=False)
+    process_file(path, corpus, multi, batch_size=8, n_process=2, progress=False)
+    a, b = read_jsonl(single), read_jsonl(multi)
+    assert [(r["id"], set(r)) for r in a] == [(r["id"], set(r)) for r in b]
+    for x, y in zip(a, b):
+        if "similarity" in x:
+            assert x["similarity"]["score"] == pytest.approx(y["similarity"]["score"], abs=1e-5)
+
+
+@pytest.mark.slow
+def test_the_ray_engine_reads_a_mixed_stream_as_the_local_engine(mixed_pipeline, tmp_path):
+    pytest.importorskip("ray.data")
+    _, path = mixed_pipeline
+    records = mixed_records(30)
+    records[7] = {"id": 7, "text_a": "One side only."}
+    corpus = write_jsonl(tmp_path / "in.jsonl", records)
+    local, ray = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    process_file(path, corpus, local, batch_size=4, progress=False)
+    summary = process_file(
+        path,
+        corpus,
+        ray,
+        batch_size=4,
+        engine="ray",
+        n_process=2,
+        threads=1,
+        ray_init={"num_cpus": 2},
+        progress=False,
+    )
+    assert (summary.processed, summary.failed) == (29, 1)
+    a, b = read_jsonl(local), read_jsonl(ray)
+    assert [(r["id"], set(r)) for r in a] == [(r["id"], set(r)) for r in b]
+    assert (tmp_path / "ray.errors.jsonl").read_bytes() == (
+        tmp_path / "local.errors.jsonl"
+    ).read_bytes()
