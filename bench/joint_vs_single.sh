@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sentiment + NER trained jointly on the shared backbone vs. each head alone,
 # same steps, batch size and learning rate, on ../shared/datasets (dev splits).
-# Usage: bash bench/joint_vs_single.sh [STEPS] [RUNS...]   (RUNS: joint sentiment ner)
+# Usage: bash bench/joint_vs_single.sh [STEPS] [RUNS...]
+#   (RUNS: joint sentiment ner similarity; joint3 = sentiment + NER + similarity)
 # TEMPERATURE=T overrides the multi-task sampling temperature of the generated
 # config (5.0; 1.0 is proportional to task sizes); such runs go to runs/<run>-t<T>.
 # VARIANT=NAME with OVERRIDES="--section.key value ..." trains with spaCy config
@@ -17,6 +18,7 @@ runs=${*:-joint sentiment ner}
 for run in $runs; do
   case $run in
     joint) tasks=sentiment,ner ;;
+    joint3) tasks=sentiment,ner,similarity ;;
     *) tasks=$run ;;
   esac
   out=$here/runs/$run

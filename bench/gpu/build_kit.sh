@@ -42,7 +42,8 @@ fi
 rm -rf "$SRC" && mkdir -p "$SRC" && git -C "$REPO" archive HEAD | tar -x -C "$SRC"
 rm -f "$KIT"/whl/nlp_tasks*.whl
 (cd "$SRC" && "$REPO/.venv/bin/pip" wheel -q --no-deps --no-build-isolation -w "$KIT/whl" \
-  . plugins/sentiment plugins/ner plugins/qa plugins/summarization plugins/translation)
+  . plugins/sentiment plugins/ner plugins/qa plugins/summarization plugins/translation \
+  plugins/similarity)
 rm -rf "$KIT/src" && mkdir -p "$KIT/src" && cp -r "$SRC/project.yml" "$SRC/assets" "$SRC/bench" "$KIT/src/"
 git -C "$REPO" rev-parse HEAD > "$KIT/src/COMMIT"
 if [ "${FULL:-0}" = 1 ]; then
