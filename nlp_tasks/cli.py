@@ -234,10 +234,14 @@ def predict_command(
     mapping = _field_pairs(field or [])
     items: list[Any] = [text for text in texts or [] if text.strip()]
     skipped = len(texts or []) - len(items)
-    nlp = load(pipeline) if file is not None or items else None
     if file is not None:
+        from .batch.job import pipeline_exists
+
+        # The file is read before the pipeline loads, so its problems show at once;
+        # what the tasks read comes from the pipeline's config.
+        inputs = task_inputs_of(pipeline) if pipeline_exists(pipeline) else ()
         records, blank = _read_texts(
-            file, "--file", text_field=text_field, fields=mapping, inputs=task_inputs_of(nlp)
+            file, "--file", text_field=text_field, fields=mapping, inputs=inputs
         )
         items += records
         skipped += blank
@@ -248,6 +252,7 @@ def predict_command(
         )
     if skipped:
         typer.echo(f"{skipped} blank text(s) skipped.", err=True)
+    nlp = load(pipeline)
     for record in predict(nlp, items, fields=mapping):
         typer.echo(json.dumps(record, ensure_ascii=False))
 

@@ -211,3 +211,17 @@ def test_the_ray_engine_reads_a_mixed_stream_as_the_local_engine(mixed_pipeline,
     assert (tmp_path / "ray.errors.jsonl").read_bytes() == (
         tmp_path / "local.errors.jsonl"
     ).read_bytes()
+
+
+def test_predict_reads_a_file_of_pairs_and_texts(mixed_pipeline, tmp_path, cli):
+    _, path = mixed_pipeline
+    records = [{"left": "A man plays.", "text_b": "A man is playing."}, {"text": "A fine film."}]
+    corpus = write_jsonl(tmp_path / "in.jsonl", records)
+    result = cli("predict", str(path), "--file", str(corpus), "--field", "text_a=left")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert set(lines[0]) == {"text_a", "text_b", "similarity"}
+    assert set(lines[1]) == {"text", "sentiment", "ner"}
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"text_a": "One side."}])
+    refused = cli("predict", str(path), "--file", str(bad))
+    assert refused.returncode == 1 and "[E050]" in refused.stderr and "line 1" in refused.stderr
