@@ -32,6 +32,7 @@ __all__ = [
     "is_blank",
     "listener_config",
     "load",
+    "make_doc",
     "predict",
     "read_jsonl",
     "require_text",
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from .components.head import SharedBackboneHead, listener_config, shared_transformer
     from .components.routing import accepted_docs
     from .generation.head import GenerativeHead
-    from .inference import load, predict
+    from .inference import load, make_doc, predict
     from .training.corpus import read_jsonl
     from .training.examples import gold_example
     from .training.scoring import examples_with_gold
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "GenerativeHead": "generation.head",
     "load": "inference",
+    "make_doc": "inference",
     "predict": "inference",
     "SharedBackboneHead": "components.head",
     "listener_config": "components.head",

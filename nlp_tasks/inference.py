@@ -264,6 +264,26 @@ def predict(
     return results
 
 
+def make_doc(
+    nlp: Language, record: "str | Mapping[str, Any]", *, fields: "Mapping[str, str] | None" = None
+) -> Doc:
+    """The doc of one text or record, as ``predict`` and ``process`` make it.
+
+    For ``nlp(doc)`` on a record that is not one text: a sentence pair
+    (``{"text_a": ..., "text_b": ...}``), or a text with the extra fields a
+    task reads (``{"text": ..., "questions": [...]}``).
+
+    nlp (Language): The pipeline, whose tasks say what a record holds.
+    record (str | Mapping[str, Any]): A text, or a record.
+    fields (Mapping[str, str] | None): Task field name to the record's field name.
+    RETURNS (Doc): The unprocessed doc. Raises ``PredictInputError`` for a
+        record that lacks its fields or has them wrong.
+    """
+    tasks = pipeline_tasks(nlp)
+    inputs = PipelineInputs([task.inputs for task in tasks.values()], fields)
+    return inputs.make_doc(nlp, _checked_item(inputs, record, 0))
+
+
 def _checked_item(inputs: PipelineInputs, item: Any, index: int) -> CheckedInput:
     if isinstance(item, str):
         if ("text",) not in inputs.shapes:

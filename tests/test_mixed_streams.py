@@ -225,3 +225,17 @@ def test_predict_reads_a_file_of_pairs_and_texts(mixed_pipeline, tmp_path, cli):
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"text_a": "One side."}])
     refused = cli("predict", str(path), "--file", str(bad))
     assert refused.returncode == 1 and "[E050]" in refused.stderr and "line 1" in refused.stderr
+
+
+def test_make_doc_gives_nlp_a_pair(mixed_pipeline):
+    nlp, _ = mixed_pipeline
+    pair = {"text_a": "A man is playing a flute.", "text_b": "A man plays the flute."}
+    doc = nlp(nlp_tasks.make_doc(nlp, pair))
+    assert doc._.similarity == pytest.approx(
+        nlp_tasks.predict(nlp, [pair])[0]["similarity"]["score"]
+    )
+    assert doc.cats == {} and not doc.ents, "the document heads pass a pair over"
+    plain = nlp(nlp_tasks.make_doc(nlp, "I loved this film."))
+    assert plain._.similarity is None and plain.cats
+    with pytest.raises(ValueError, match=r"\[E080\] predict: item 0: field 'text_b' is empty"):
+        nlp_tasks.make_doc(nlp, {"text_a": "One.", "text_b": " "})
