@@ -325,13 +325,12 @@ class PipelineInputs:
     def __init__(
         self, inputs: "Iterable[TaskInputs]" = (), fields: "Mapping[str, str] | None" = None
     ) -> None:
-        declared = list(inputs)
         self.shapes: list[tuple[str, ...]] = []
         self.extras: dict[str, ExtraField] = {}
-        for inputs in declared or [TaskInputs()]:
-            if inputs.segments not in self.shapes:
-                self.shapes.append(inputs.segments)
-            for extra in inputs.extras:
+        for declared in list(inputs) or [TaskInputs()]:
+            if declared.segments not in self.shapes:
+                self.shapes.append(declared.segments)
+            for extra in declared.extras:
                 self.extras.setdefault(extra.name, extra)
         self.fields = dict(fields or {})
         known = {name for shape in self.shapes for name in shape} | set(self.extras)
@@ -379,9 +378,8 @@ class PipelineInputs:
             if all(record.get(self.source(name)) is not None for name in shape)
         ]
         if len(present) > 1:
-            present = [shape for shape in present if not self._all_blank(record, shape)] or present[
-                :1
-            ]
+            filled = [shape for shape in present if not self._all_blank(record, shape)]
+            present = filled or present[:1]
         if len(present) > 1:
             shapes = " and ".join(
                 "+".join(self.source(name) for name in shape) for shape in present
