@@ -40,6 +40,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "model": DEFAULT_MODEL,
         "mode": "trained",
         "score_range": [0, 5],
+        "loss_weight": 1.0,
         "scorer": {"@scorers": "nlp_tasks_similarity.scorer.v1"},
     },
     default_score_weights={"similarity_spearman": 1.0, "similarity_pearson": None},
@@ -50,6 +51,7 @@ def make_similarity(
     model: Model,
     mode: str,
     score_range: Sequence[float],
+    loss_weight: float,
     scorer: Callable | None,
 ) -> "SimilarityScorer":
     """Create a similarity component (factory ``nlp_tasks_similarity``).
@@ -60,10 +62,18 @@ def make_similarity(
         "zero-shot" (learn nothing: the backbone as it is).
     score_range (Sequence[float]): ``[LOW, HIGH]``, the scale of the records'
         gold scores; LOW maps to similarity 0 and HIGH to 1.
+    loss_weight (float): Multiplies the head's loss and gradient, to balance it
+        against the other heads' in a multi-task run (1.0 trained alone).
     scorer (Callable | None): The scoring function.
     """
     return SimilarityScorer(
-        nlp.vocab, model, name, mode=mode, score_range=score_range, scorer=scorer
+        nlp.vocab,
+        model,
+        name,
+        mode=mode,
+        score_range=score_range,
+        loss_weight=loss_weight,
+        scorer=scorer,
     )
 
 
@@ -96,6 +106,7 @@ class SimilarityScorer(TrainablePipe):
         *,
         mode: str = "trained",
         score_range: Sequence[float] = DEFAULT_SCORE_RANGE,
+        loss_weight: float = 1.0,
         scorer: Callable | None = None,
     ) -> None:
         if mode not in MODES:
@@ -110,6 +121,9 @@ class SimilarityScorer(TrainablePipe):
         self.scorer = scorer
         self.mode = mode
         self.score_range = check_score_range(score_range, component=name)
+        if not (_is_number(loss_weight) and math.isfinite(loss_weight) and loss_weight > 0):
+            raise ConfigError(Errors.SIM013.format(component=name, value=loss_weight))
+        self.loss_weight = float(loss_weight)
         # TrainablePipe saves `cfg` beside the weights and restores it over the
         # factory's settings on load; the mode and range stay out of it, so the
         # config of a saved pipeline decides them.
@@ -153,7 +167,8 @@ class SimilarityScorer(TrainablePipe):
             doc._.similarity = None if math.isnan(score) else min(max(score, 0.0), 1.0)
 
     def get_loss(self, examples: Iterable[Example], scores: Floats1d) -> tuple[float, Floats1d]:
-        """The mean squared error of the cosines, over the examples with similarity gold.
+        """The mean squared error of the cosines, over the examples with similarity gold,
+        times ``loss_weight``.
 
         The gold is ``doc._.similarity_gold`` of the reference, the record's
         score mapped to [0, 1]; an example without it adds no error and gets no
@@ -170,8 +185,8 @@ class SimilarityScorer(TrainablePipe):
         mask = numpy.isfinite(gold) & numpy.isfinite(values)
         count = int(mask.sum())
         diff = numpy.where(mask, values - numpy.nan_to_num(gold), 0.0).astype("float32")
-        d_scores = 2.0 * diff / max(count, 1)
-        loss = float((diff**2).sum()) / max(count, 1)
+        d_scores = self.loss_weight * 2.0 * diff / max(count, 1)
+        loss = self.loss_weight * float((diff**2).sum()) / max(count, 1)
         return loss, self.model.ops.asarray1f(d_scores)
 
     def update(

@@ -37,6 +37,10 @@ class Errors(metaclass=CodedMessages):
         "The model of component '{component}' is not a similarity architecture (it has no "
         "attrs['similarity_segments']). Use nlp_tasks_similarity.CosineSimilarity.v1."
     )
+    SIM013 = (
+        "Component '{component}': loss_weight must be a finite number > 0, got {value!r}. "
+        "It scales the head's loss against the other heads' in a multi-task run."
+    )
     # The similarity() helper
     SIM020 = (
         "pair {index}: expected a (text_a, text_b) tuple or a mapping with 'text_a' and "

@@ -95,6 +95,13 @@ def test_examples_without_gold_add_no_loss(trained):
     assert d_scores[0] == pytest.approx(d_alone[0])
     gold = scored.reference._.similarity_gold
     assert loss == pytest.approx((float(scores[0]) - gold) ** 2, rel=1e-5)
+    # loss_weight scales the loss and its gradient alike.
+    head.loss_weight = 4.0
+    try:
+        weighted, d_weighted = head.get_loss([scored, *missing], scores)
+    finally:
+        head.loss_weight = 1.0
+    assert weighted == pytest.approx(4 * loss) and d_weighted[0] == pytest.approx(4 * d_scores[0])
     # A batch of other tasks' examples only: no loss, and the update still runs.
     losses = trained.update(missing, sgd=False, losses={})
     assert losses["similarity"] == 0.0

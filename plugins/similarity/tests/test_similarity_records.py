@@ -105,6 +105,8 @@ def test_a_bad_record_in_a_corpus_names_the_file_and_line(tmp_path, nlp):
         ({"score_range": [0]}, "SIM011"),
         ({"score_range": [0, "5"]}, "SIM011"),
         ({"score_range": [0, 1, 2]}, "SIM011"),
+        ({"loss_weight": 0}, "SIM013"),
+        ({"loss_weight": -2.0}, "SIM013"),
     ],
 )
 def test_bad_settings_are_refused_with_their_code(setting, code):
