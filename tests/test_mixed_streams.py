@@ -239,3 +239,31 @@ def test_make_doc_gives_nlp_a_pair(mixed_pipeline):
     assert plain._.similarity is None and plain.cats
     with pytest.raises(ValueError, match=r"\[E080\] predict: item 0: field 'text_b' is empty"):
         nlp_tasks.make_doc(nlp, {"text_a": "One.", "text_b": " "})
+
+
+def test_a_parquet_output_of_a_mixed_stream_has_every_head_as_a_column(mixed_pipeline, tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    _, path = mixed_pipeline
+    # Texts first, pairs later: the similarity column appears mid-file.
+    records = [r for r in mixed_records(16) if "text" in r] + [
+        r for r in mixed_records(16) if "text_a" in r
+    ]
+    corpus = write_jsonl(tmp_path / "in.jsonl", records)
+    jsonl, parquet = tmp_path / "out.jsonl", tmp_path / "out.parquet"
+    process_file(path, corpus, jsonl, batch_size=4, progress=False)
+    expected = read_jsonl(jsonl)
+    # One part, and parts of 4 rows, the first parts without the similarity column.
+    for part_rows in (10_000, 4):
+        process_file(
+            path,
+            corpus,
+            parquet,
+            batch_size=4,
+            parquet_part_rows=part_rows,
+            overwrite=True,
+            progress=False,
+        )
+        rows = pq.read_table(parquet).to_pylist()
+        assert [r["id"] for r in rows] == [r["id"] for r in expected]
+        for row, want in zip(rows, expected):
+            assert {key for key, value in row.items() if value is not None} == set(want)

@@ -332,7 +332,7 @@ class ParquetOutput:
 
         if self.rows and (final or len(self.rows) >= self.part_rows):
             try:
-                table = pa.Table.from_pylist(self.rows)
+                table = pa.Table.from_pylist(_same_keys(self.rows))
                 schema = _unify([self.schema, table.schema] if self.schema else [table.schema])
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as error:
                 raise OutputError(
@@ -364,7 +364,7 @@ class ParquetOutput:
         with writing(self.path):
             with pq.ParquetWriter(tmp, schema) as writer:
                 for number in range(self.parts):
-                    writer.write_table(pq.read_table(self._part(number)).cast(schema))
+                    writer.write_table(_conform(pq.read_table(self._part(number)), schema))
             with tmp.open("rb") as file:
                 os.fsync(file.fileno())
             os.replace(tmp, self.path)
@@ -377,6 +377,30 @@ class ParquetOutput:
         them again on the rerun.
         """
         shutil.rmtree(self.parts_dir, ignore_errors=True)
+
+
+def _same_keys(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # pyarrow takes the columns from the first row alone and drops any key it lacks.
+    # Rows of a mixed stream differ (a pair has no sentiment, a text no similarity),
+    # so every row gets every key, None where it has none, in order of appearance.
+    keys = list(dict.fromkeys(key for row in rows for key in row))
+    if all(len(row) == len(keys) for row in rows):
+        return rows
+    return [{key: row.get(key) for key in keys} for row in rows]
+
+
+def _conform(table: Any, schema: Any) -> Any:
+    # A part may lack a column a later part has (its rows had no such head's output):
+    # the column is added, all null, and every column takes the merged type.
+    import pyarrow as pa
+
+    columns = [
+        table.column(field.name).cast(field.type)
+        if field.name in table.column_names
+        else pa.nulls(table.num_rows, type=field.type)
+        for field in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _unify(schemas: list[Any]) -> Any:
