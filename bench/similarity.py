@@ -60,6 +60,12 @@ def main() -> None:
         help="The backbone's peak learning rate as a fraction of --learn-rate (the head "
         "has no weights of its own, so this scales the only rate that trains).",
     )
+    parser.add_argument(
+        "--loss-weight",
+        type=float,
+        default=None,
+        help="The head's loss_weight (default: the component's own default).",
+    )
     parser.add_argument("--limit", type=int, default=0, help="Training pairs; 0: all.")
     parser.add_argument("--dev-limit", type=int, default=0, help="Dev pairs; 0: all.")
     parser.add_argument("--seed", type=int, default=0)
@@ -128,6 +134,8 @@ def pipeline_config(args: argparse.Namespace, data: Path, *, mode: str = "traine
     config["paths"]["data"] = str(data)
     config["system"]["seed"] = args.seed
     config["components"]["similarity"]["mode"] = mode
+    if args.loss_weight is not None:
+        config["components"]["similarity"]["loss_weight"] = args.loss_weight
     # batch_by_padded (size 2000 words) would put 60-130 pairs in a step: a pair
     # doc is both sentences, ~25 tokens. A fixed number of pairs a step is
     # what sentence-transformers' recipes (and the --steps arithmetic) assume.

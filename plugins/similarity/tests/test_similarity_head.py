@@ -94,14 +94,16 @@ def test_examples_without_gold_add_no_loss(trained):
     assert d_scores.tolist()[1:] == [0.0, 0.0]
     assert d_scores[0] == pytest.approx(d_alone[0])
     gold = scored.reference._.similarity_gold
-    assert loss == pytest.approx((float(scores[0]) - gold) ** 2, rel=1e-5)
+    assert loss == pytest.approx(head.loss_weight * (float(scores[0]) - gold) ** 2, rel=1e-5)
     # loss_weight scales the loss and its gradient alike.
-    head.loss_weight = 4.0
+    default = head.loss_weight
     try:
+        head.loss_weight = 4.0
         weighted, d_weighted = head.get_loss([scored, *missing], scores)
     finally:
-        head.loss_weight = 1.0
-    assert weighted == pytest.approx(4 * loss) and d_weighted[0] == pytest.approx(4 * d_scores[0])
+        head.loss_weight = default
+    assert weighted == pytest.approx(4 / default * loss)
+    assert d_weighted[0] == pytest.approx(4 / default * d_scores[0])
     # A batch of other tasks' examples only: no loss, and the update still runs.
     losses = trained.update(missing, sgd=False, losses={})
     assert losses["similarity"] == 0.0
@@ -197,7 +199,10 @@ def test_a_multi_task_pipeline_trains_on_mixed_batches(backbone):
     optimizer = nlp.initialize(lambda: mixed)
     history = train_steps(nlp, optimizer, mixed, steps=12, batch_size=5)
     assert all(math.isfinite(step["similarity"]) for step in history)
-    assert history[-1]["similarity"] < history[0]["similarity"]
+    # Batches alternate between two halves of the examples: compare whole passes.
+    first = history[0]["similarity"] + history[1]["similarity"]
+    last = history[-2]["similarity"] + history[-1]["similarity"]
+    assert last < first
     pair = pair_doc(nlp, "A man plays the flute.", "A man is playing a flute.")
     plain, pair = list(nlp.pipe([nlp.make_doc(texts[0][0]), pair]))
     assert plain._.similarity is None and plain._.sentiment in ("positive", "negative")
