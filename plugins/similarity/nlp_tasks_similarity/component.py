@@ -28,7 +28,7 @@ DEFAULT_SCORE_RANGE = (0.0, 5.0)
 #: The squared error of a cosine is small (about 0.05 a pair) next to the summed
 #: token losses of a tagger on the same backbone; at weight 1 the other heads pull
 #: the shared backbone away from what the cosine needs (STS-B dev Spearman 72.6
-#: after 1,500 joint steps with sentiment and NER, 82.6 at step 1,000 with 100).
+#: after 1,500 joint steps with sentiment and NER, 82.85 with 100).
 #: Trained alone, Adam makes the weight all but irrelevant (85.2 at 1, 85.2 at 100):
 #: bench/RESULTS.md, "Sentence-pair similarity".
 DEFAULT_LOSS_WEIGHT = 100.0
