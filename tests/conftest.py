@@ -117,6 +117,41 @@ def run_python(code: str, *, env: dict | None = None, cwd: Path | None = None):
     )
 
 
+def kill_after_checkpoint(command: list[str], checkpoint: Path, done: int = 24) -> dict:
+    """Start ``command`` (a ``process`` run checkpointing after every batch), SIGKILL it
+    once its checkpoint counts ``done`` lines, and return that checkpoint's state."""
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [*command, "--checkpoint-seconds", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        seen = 0
+        while seen < done and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+            try:
+                seen = json.loads(checkpoint.read_text())["done"]
+            except (OSError, ValueError):
+                pass
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == -signal.SIGKILL, process.stderr.read().decode()
+    return json.loads(checkpoint.read_text())
+
+
+@pytest.fixture
+def killed_run():
+    """``kill_after_checkpoint``: run a ``process`` command, SIGKILL it mid-run."""
+    return kill_after_checkpoint
+
+
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None):
     """Run the nlp-tasks command line in a fresh interpreter."""
     full_env = {**os.environ, **(env or {})}

@@ -5,11 +5,8 @@ plugin and found through its entry points.
 """
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -134,7 +131,7 @@ def test_a_csv_of_pairs_under_other_column_names(mixed_pipeline, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_killed_mixed_run_resumes_to_the_same_bytes(mixed_pipeline, tmp_path):
+def test_a_killed_mixed_run_resumes_to_the_same_bytes(mixed_pipeline, tmp_path, killed_run):
     _, path = mixed_pipeline
     corpus = write_jsonl(tmp_path / "in.jsonl", mixed_records(240))
     reference = tmp_path / "reference.jsonl"
@@ -143,27 +140,7 @@ def test_a_killed_mixed_run_resumes_to_the_same_bytes(mixed_pipeline, tmp_path):
     checkpoint = checkpoint_path(output)
     args = [str(path), str(corpus), str(output), "--batch-size", "8", "--no-progress"]
     command = [sys.executable, "-c", "from nlp_tasks.cli import main; main()", "process", *args]
-    process = subprocess.Popen(
-        [*command, "--checkpoint-seconds", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        done = 0
-        while done < 24 and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-            try:
-                done = json.loads(checkpoint.read_text())["done"]
-            except (OSError, ValueError):
-                pass
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == -signal.SIGKILL, process.stderr.read().decode()
-    state = json.loads(checkpoint.read_text())
+    state = killed_run(command, checkpoint)
     assert 0 < state["done"] < 240 and not state["complete"], "killed in mid-run"
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

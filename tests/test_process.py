@@ -2,10 +2,8 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -373,7 +371,7 @@ def test_cli_several_processes_keep_order_and_completeness(pipeline_dir, tmp_pat
     assert "Already complete" in again.stderr
 
 
-def test_cli_resumes_after_being_killed(pipeline_dir, tmp_path, cli):
+def test_cli_resumes_after_being_killed(pipeline_dir, tmp_path, cli, killed_run):
     corpus = write_lines(tmp_path / "corpus.jsonl", corpus_lines(300))
     reference = tmp_path / "reference.jsonl"
     settings = {"batch_size": 8, "progress": False}
@@ -382,27 +380,7 @@ def test_cli_resumes_after_being_killed(pipeline_dir, tmp_path, cli):
     checkpoint = checkpoint_path(output)
     args = [str(pipeline_dir), str(corpus), str(output), "--batch-size", "8", "--no-progress"]
     command = [sys.executable, "-c", "from nlp_tasks.cli import main; main()", "process", *args]
-    process = subprocess.Popen(
-        [*command, "--checkpoint-seconds", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        done = 0
-        while done < 24 and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-            try:
-                done = json.loads(checkpoint.read_text())["done"]
-            except (OSError, ValueError):
-                pass
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == -signal.SIGKILL, process.stderr.read().decode()
-    state = json.loads(checkpoint.read_text())
+    state = killed_run(command, checkpoint)
     assert 0 < state["done"] < 300 and not state["complete"], "killed in mid-run"
     assert output.stat().st_size >= state["output"]["bytes"]
     result = subprocess.run(command, capture_output=True, text=True)
