@@ -338,20 +338,6 @@ class PipelineInputs:
         if unknown:
             raise ConfigError(Errors.E083.format(names=unknown, known=sorted(known)))
 
-    @classmethod
-    def of_pipeline(
-        cls, nlp: "Language", fields: "Mapping[str, str] | None" = None
-    ) -> "PipelineInputs":
-        """The inputs of a loaded pipeline's tasks.
-
-        nlp (Language): The pipeline.
-        fields (Mapping[str, str]): Task field name to record field name.
-        RETURNS (PipelineInputs): The inputs.
-        """
-        from .inference import pipeline_tasks
-
-        return cls([task.inputs for task in pipeline_tasks(nlp).values()], fields)
-
     def source(self, name: str) -> str:
         """The record field that holds a task field.
 

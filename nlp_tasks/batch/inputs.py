@@ -344,11 +344,6 @@ def _type_name(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _clip(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _is_gzip(path: Path) -> bool:
     with path.open("rb") as file:
         return file.read(2) == _GZIP_MAGIC
