@@ -35,7 +35,8 @@ DEFAULT_LOSS_WEIGHT = 100.0
 
 DEFAULT_MODEL_CONFIG = """
 [model]
-@architectures = "nlp_tasks_similarity.CosineSimilarity.v1"
+@architectures = "nlp_tasks_similarity.CosineSimilarity.v2"
+projection = true
 """ + listener_config("model.tok2vec")
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
@@ -64,7 +65,7 @@ def make_similarity(
     """Create a similarity component (factory ``nlp_tasks_similarity``).
 
     model (Model[List[Doc], Floats1d]): The pair docs to one cosine each
-        (``nlp_tasks_similarity.CosineSimilarity.v1``).
+        (``nlp_tasks_similarity.CosineSimilarity.v2``).
     mode (str): "trained" (fine-tune the backbone on scored pairs) or
         "zero-shot" (learn nothing: the backbone as it is).
     score_range (Sequence[float]): ``[LOW, HIGH]``, the scale of the records'

@@ -35,11 +35,16 @@ class Errors(metaclass=CodedMessages):
     )
     SIM012 = (
         "The model of component '{component}' is not a similarity architecture (it has no "
-        "attrs['similarity_segments']). Use nlp_tasks_similarity.CosineSimilarity.v1."
+        "attrs['similarity_segments']). Use nlp_tasks_similarity.CosineSimilarity.v2."
     )
     SIM013 = (
         "Component '{component}': loss_weight must be a finite number > 0, got {value!r}. "
         "It scales the head's loss against the other heads' in a multi-task run."
+    )
+    SIM014 = (
+        "The similarity projection cannot be sized: its listener has no width (dim 'nO'). "
+        "The listener gets it from the transformer component, which must come before the "
+        "similarity component in the pipeline and be initialized first."
     )
     # The similarity() helper
     SIM020 = (

@@ -1,11 +1,13 @@
 """The similarity head's architecture: cosine of the mean token vectors of each side.
 
     listener (one vector per spaCy token) -> mean over each segment's
-    non-whitespace tokens -> u, v -> cos(u, v)
+    non-whitespace tokens -> [projection] -> u, v -> cos(u, v)
 
-The listener's gradient comes from the cosine alone, so fine-tuning trains the
-shared transformer as sentence-transformers' ``CosineSimilarityLoss`` does; the
-head has no weights of its own.
+The listener's gradient comes from the cosine, so fine-tuning trains the shared
+transformer as sentence-transformers' ``CosineSimilarityLoss`` does. ``v1`` has
+no weights of its own; ``v2`` may add a square projection of the pooled vectors,
+initialized to the identity (so an untrained head scores exactly as ``v1``),
+that gives the head room of its own when other heads share the backbone.
 """
 
 from collections.abc import Callable
@@ -18,6 +20,8 @@ from thinc.api import Model
 from thinc.types import Floats1d, Floats2d
 
 from nlp_tasks import segment_spans
+
+from .errors import Errors
 
 #: The segments a pair doc is made of, in order (the task's declared inputs).
 SEGMENTS = ("text_a", "text_b")
@@ -43,13 +47,40 @@ def build_cosine_similarity(tok2vec: Model[list[Doc], list[Floats2d]]) -> Model[
         transformer, one vector per spaCy token.
     RETURNS (Model[List[Doc], Floats1d]): One cosine in [-1, 1] per doc.
     """
+    return _build(tok2vec, projection=False)
+
+
+@registry.architectures("nlp_tasks_similarity.CosineSimilarity.v2")
+def build_cosine_similarity_v2(
+    tok2vec: Model[list[Doc], list[Floats2d]], projection: bool = True
+) -> Model[InT, OutT]:
+    """Build the similarity model, with an optional projection of each side's vector.
+
+    As ``v1``, and with ``projection`` each side's mean vector ``x`` becomes
+    ``W x + b`` before the cosine, one ``W`` (width x width, the transformer's
+    width) shared by both sides. ``W`` starts as the identity and ``b`` as
+    zeros, so the untrained head (and the zero-shot mode) scores exactly as
+    ``v1``; trained, the projection learns at the heads' rate while the shared
+    backbone moves at its own.
+
+    tok2vec (Model[List[Doc], List[Floats2d]]): The listener to the shared
+        transformer, one vector per spaCy token.
+    projection (bool): Whether to learn the projection.
+    RETURNS (Model[List[Doc], Floats1d]): One cosine in [-1, 1] per doc.
+    """
+    return _build(tok2vec, projection=projection)
+
+
+def _build(tok2vec: Model[list[Doc], list[Floats2d]], *, projection: bool) -> Model[InT, OutT]:
     return Model(
         "nlp_tasks_similarity.cosine",
         _forward,
         init=_init,
         layers=[tok2vec],
         refs={"tok2vec": tok2vec},
-        attrs={"similarity_segments": SEGMENTS},
+        params={"W": None, "b": None} if projection else {},
+        dims={"nP": None} if projection else {},
+        attrs={"similarity_segments": SEGMENTS, "similarity_projection": projection},
     )
 
 
@@ -100,6 +131,7 @@ def _forward(model: Model[InT, OutT], docs: InT, is_train: bool) -> tuple[OutT, 
     index_b = [ops.asarray1i(sides[i][1]) for _, i in pairs]
     U = xp.stack([tokvecs[k][index].mean(axis=0) for (k, _), index in zip(pairs, index_a)])
     V = xp.stack([tokvecs[k][index].mean(axis=0) for (k, _), index in zip(pairs, index_b)])
+    U, V, backprop_projection = _project(model, U, V)
     norm_u = xp.maximum(xp.sqrt((U * U).sum(axis=1)), _EPSILON)
     norm_v = xp.maximum(xp.sqrt((V * V).sum(axis=1)), _EPSILON)
     cosines = (U * V).sum(axis=1) / (norm_u * norm_v)
@@ -112,6 +144,7 @@ def _forward(model: Model[InT, OutT], docs: InT, is_train: bool) -> tuple[OutT, 
         cos = cosines[:, None]
         d_U = d_scores * (V / (norm_u * norm_v)[:, None] - cos * U / (norm_u**2)[:, None])
         d_V = d_scores * (U / (norm_u * norm_v)[:, None] - cos * V / (norm_v**2)[:, None])
+        d_U, d_V = backprop_projection(d_U, d_V)
         d_tokvecs = [ops.alloc2f(*X.shape) for X in tokvecs]
         for row, (k, _) in enumerate(pairs):
             d_tokvecs[k][index_a[row]] += d_U[row] / len(index_a[row])
@@ -122,6 +155,35 @@ def _forward(model: Model[InT, OutT], docs: InT, is_train: bool) -> tuple[OutT, 
     return ops.asarray1f(scores), backprop
 
 
+def _project(
+    model: Model[InT, OutT], U: Floats2d, V: Floats2d
+) -> tuple[Floats2d, Floats2d, Callable]:
+    """``W x + b`` for both sides' vectors, and its backprop; the identity in v1."""
+    if not model.attrs["similarity_projection"]:
+        return U, V, lambda d_U, d_V: (d_U, d_V)
+    W = model.get_param("W")
+    b = model.get_param("b")
+
+    def backprop(d_U: Floats2d, d_V: Floats2d) -> tuple[Floats2d, Floats2d]:
+        model.inc_grad("W", d_U.T @ U + d_V.T @ V)
+        model.inc_grad("b", d_U.sum(axis=0) + d_V.sum(axis=0))
+        return d_U @ W, d_V @ W
+
+    return U @ W.T + b, V @ W.T + b, backprop
+
+
 def _init(model: Model[InT, OutT], X: InT | None = None, Y: Any = None) -> None:
-    # No weights of its own: the listener's width comes from the transformer.
-    model.layers[0].initialize()
+    tok2vec = model.layers[0]
+    tok2vec.initialize()
+    if not model.attrs["similarity_projection"] or model.has_param("W"):
+        return
+    # The listener's width is set by the transformer when it links its
+    # listeners, which spaCy does on initializing the transformer component,
+    # before the heads after it.
+    listener = tok2vec.get_ref("listener") if tok2vec.has_ref("listener") else tok2vec
+    width = listener.get_dim("nO") if listener.has_dim("nO") else None
+    if not width:
+        raise ValueError(Errors.SIM014)
+    model.set_dim("nP", width)
+    model.set_param("W", model.ops.xp.eye(width, dtype="float32"))
+    model.set_param("b", model.ops.alloc1f(width))
