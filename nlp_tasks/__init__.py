@@ -35,6 +35,7 @@ __all__ = [
     "make_doc",
     "predict",
     "read_jsonl",
+    "render",
     "require_text",
     "segment_spans",
     "shared_transformer",
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from .training.corpus import read_jsonl
     from .training.examples import gold_example
     from .training.scoring import examples_with_gold
+    from .views import render
 
 _LAZY = {
     "GenerativeHead": "generation.head",
@@ -60,6 +62,7 @@ _LAZY = {
     "listener_config": "components.head",
     "shared_transformer": "components.head",
     "read_jsonl": "training.corpus",
+    "render": "views",
     "ensure_doc_extensions": "components.extensions",
     "accepted_docs": "components.routing",
     "gold_example": "training.examples",

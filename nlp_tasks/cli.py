@@ -1,6 +1,7 @@
 """The ``nlp-tasks`` command line."""
 
 import importlib
+import io
 import json
 import math
 import sys
@@ -12,6 +13,7 @@ import typer
 from .batch import options as process_options
 from .errors import Errors, NlpTasksError
 from .registry import manager as plugins
+from .serve.command import serve_command
 
 # typer < 0.26 runs on the click package and typer >= 0.26 on its own copy of it
 # (typer._click). typer.BadParameter is that click's class in either, so its module
@@ -221,14 +223,36 @@ def predict_command(
     field: list[str] = typer.Option(
         None, "--field", help="TASK_FIELD=FIELD: read a task's field from another name."
     ),
+    output_format: str = typer.Option(
+        "auto",
+        "--format",
+        help="text: a readable view of each head's output; json: JSON lines; html: a page "
+        "(with --output). auto: text on a terminal, JSON lines when piped.",
+    ),
+    output: Path = typer.Option(
+        None, help="Write to this file instead of printing (needed for --format html)."
+    ),
 ) -> None:
-    """Run a pipeline on a few texts and print each head's output as JSON lines.
+    """Run a pipeline on a few texts and show each head's output.
+
+    On a terminal the outputs are drawn (entities marked, labels with their
+    scores, questions with their answers); piped, or with --format json, they
+    are JSON lines. --format html --output page.html writes a page.
 
     Blank texts (and blank lines of the file) are skipped and counted, as
     `process` does; if nothing but blank texts is given, there is nothing to do.
     """
-    from .inference import load, predict, task_inputs_of
+    from .inference import load, pipeline_tasks, predict, task_inputs_of
 
+    if output_format not in PREDICT_FORMATS:
+        raise typer.BadParameter(
+            f"expected one of {', '.join(PREDICT_FORMATS)}, got {output_format!r}",
+            param_hint="--format",
+        )
+    if output_format == "html" and output is None:
+        raise UsageError("--format html writes a page: give --output PAGE.html.")
+    if output is not None:
+        _check_writable(output, "--output")
     if not texts and file is None:
         raise UsageError("Give one or more TEXTS, or --file FILE.")
     mapping = _field_pairs(field or [])
@@ -253,8 +277,42 @@ def predict_command(
     if skipped:
         typer.echo(f"{skipped} blank text(s) skipped.", err=True)
     nlp = load(pipeline)
-    for record in predict(nlp, items, fields=mapping):
-        typer.echo(json.dumps(record, ensure_ascii=False))
+    records = predict(nlp, items, fields=mapping)
+    _show_records(records, pipeline_tasks(nlp), output_format, output)
+
+
+#: The forms `predict` shows its outputs in (--format).
+PREDICT_FORMATS = ("auto", "text", "json", "html")
+
+
+def _show_records(
+    records: list[dict[str, Any]], tasks: dict[str, Any], output_format: str, output: Path | None
+) -> None:
+    from rich.console import Console
+
+    from .views import render_html, render_text
+
+    if output_format == "auto":
+        output_format = "text" if output is None and sys.stdout.isatty() else "json"
+    if output_format == "html":
+        content = render_html(records, tasks)
+    elif output_format == "json":
+        content = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+    else:
+        if output is None:
+            Console().print(render_text(records, tasks))
+            return
+        buffer = io.StringIO()
+        Console(file=buffer, width=100, color_system=None).print(render_text(records, tasks))
+        content = "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+    if output is None:
+        typer.echo(content, nl=False)
+        return
+    try:
+        output.write_text(content, encoding="utf-8")
+    except OSError as error:
+        _fail(Errors.E047.format(path=output, option="--output", problem=_reason(error)))
+    typer.echo(f"Wrote {output} ({len(records)} record(s)).", err=True)
 
 
 def _field_pairs(pairs: list[str]) -> dict[str, str]:
@@ -387,6 +445,9 @@ def process_command(
         typer.echo(f"Failed records, with line and reason: {summary.errors}", err=True)
         if not allow_errors:
             raise SystemExit(3)
+
+
+app.command("serve")(serve_command)
 
 
 def main() -> None:

@@ -115,6 +115,21 @@ class LockedError(OutputError):
     """Another run holds the lock of a file this run would write."""
 
 
+# -- serving
+
+
+class RequestError(NlpTasksError, ValueError):
+    """A request the service refuses: its message is coded, its status an HTTP one.
+
+    message (str): The coded message.
+    status (int): The HTTP status to answer with (400, 413, 422, ...).
+    """
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 # -- warnings
 
 
@@ -507,3 +522,36 @@ class Errors(metaclass=CodedMessages):
         "out.parquet, share the default errors file), and --overwrite would delete it. Give "
         "this run its own with --errors PATH, or move that file away."
     )
+    # Serving (nlp-tasks serve)
+    E087 = (
+        "POST /predict: the body is not JSON ({error}). Send a JSON object (one record), a "
+        "JSON string (one text) or a JSON list of these, encoded as UTF-8."
+    )
+    E088 = (
+        "{method} {path}: the body is {size} bytes, over the service's limit of {limit} "
+        "bytes. Send fewer or shorter records per request, or start the service with a "
+        "higher --max-body-bytes."
+    )
+    E089 = (
+        "POST /predict: the request holds {count} records, over the service's limit of "
+        "{limit}. Send them in requests of at most {limit}, or start the service with a "
+        "higher --max-records."
+    )
+    E090 = (
+        "POST {path}: record {index}: field {field!r} is {length} characters long, over the "
+        "service's limit of {limit}. Split the text, or start the service with a higher "
+        "--max-chars."
+    )
+    E091 = (
+        "{option}: expected TASK_FIELD=FIELD (e.g. questions=q), got {value!r}. It reads the "
+        "task's field TASK_FIELD from the records' field FIELD."
+    )
+    E092 = (
+        "The pipeline failed on this request ({error}). The service goes on serving. If the "
+        "input looks ordinary, a component has a bug: run nlp_tasks.predict on the same "
+        "input to see the traceback, and report it to the component's plugin."
+    )
+    E093 = "{method} {path}: no such route. The service has: {routes}."
+    E094 = "{method} {path}: method not allowed; use {allowed}."
+    E095 = "The service is shutting down and takes no more requests. Retry once it is back."
+    E096 = "POST /: the form is empty. Fill in {fields}."

@@ -255,7 +255,7 @@ def predict(
 
     def items() -> "Iterable[tuple[Doc, CheckedInput]]":
         for index, item in enumerate(texts):
-            checked = _checked_item(inputs, item, index)
+            checked = check_item(inputs, item, index)
             yield inputs.make_doc(nlp, checked), checked
 
     results = []
@@ -281,10 +281,18 @@ def make_doc(
     """
     tasks = pipeline_tasks(nlp)
     inputs = PipelineInputs([task.inputs for task in tasks.values()], fields)
-    return inputs.make_doc(nlp, _checked_item(inputs, record, 0))
+    return inputs.make_doc(nlp, check_item(inputs, record, 0))
 
 
-def _checked_item(inputs: PipelineInputs, item: Any, index: int) -> CheckedInput:
+def check_item(inputs: PipelineInputs, item: Any, index: int) -> CheckedInput:
+    """One item of ``predict``, checked against the pipeline's inputs.
+
+    inputs (PipelineInputs): What the pipeline's tasks read.
+    item (Any): A text, or a record.
+    index (int): The item's position, for the message.
+    RETURNS (CheckedInput): The item's fields. Raises ``PredictInputError``
+        (a ``ValueError``) naming the index and what is wrong.
+    """
     if isinstance(item, str):
         if ("text",) not in inputs.shapes:
             shapes = " or ".join("+".join(map(inputs.source, shape)) for shape in inputs.shapes)

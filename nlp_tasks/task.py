@@ -1,6 +1,6 @@
 """The description a plugin gives of one task."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -12,9 +12,11 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc
     from spacy.training import Example
 
+    from .views import Block
+
 #: The plugin API this core provides. A task declares the range it supports in
 #: ``Task.api_version``; a minor release only adds to the API.
-PLUGIN_API_VERSION = "1.2"
+PLUGIN_API_VERSION = "1.3"
 
 
 def require_text(record: "dict[str, Any]", field: str = "text") -> str:
@@ -69,6 +71,12 @@ class Task:
         the docs its head runs on: one ``text`` field by default. A head runs
         only on the docs its task accepts; the others get no output from it
         (no key in ``process`` output).
+    view (Callable[[dict, dict], Sequence[Block]] | None): How the task's
+        output looks in ``nlp-tasks predict`` (terminal and ``--format
+        html``), ``nlp_tasks.render`` and the service's page: given the task's
+        ``to_json`` output and the record's input fields (``text``, ...), the
+        blocks to draw (``nlp_tasks.views``: ``MarkedText``, ``Score``,
+        ``Note``, ``Columns``). None shows the output as JSON.
     """
 
     name: str
@@ -80,6 +88,7 @@ class Task:
     component_config: dict[str, Any] = field(default_factory=dict)
     api_version: str = ">=1.0,<2"
     inputs: TaskInputs = field(default_factory=TaskInputs)
+    view: "Callable[[dict[str, Any], dict[str, Any]], Sequence[Block]] | None" = None
 
     def accepts(self, doc: "Doc") -> bool:
         """Whether this task's head runs on a doc (``TaskInputs.accepts``).

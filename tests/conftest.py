@@ -1,7 +1,11 @@
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -193,3 +197,46 @@ class StopAfter:
 def stop_after() -> StopAfter:
     """Stop a ``process_file`` run after N chunks: see ``StopAfter``."""
     return StopAfter()
+
+
+@contextmanager
+def serving(pipeline: Path, log_path: Path, *args: str):
+    """`nlp-tasks serve PIPELINE` in a subprocess on a free loopback port, once it
+    answers /health (60 s at most); yields its base URL and stops it afterwards."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = log_path.open("w+")
+    command = "from nlp_tasks.cli import main; main()"
+    process = subprocess.Popen(
+        [sys.executable, "-c", command, "serve", str(pipeline), "--port", str(port), *args],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log_path.read_text()
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
+                    assert json.load(response)["status"] == "ok"
+                break
+            except OSError:
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.25)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture
+def start_server():
+    """``serving``: start `nlp-tasks serve` on loopback for the length of a with block."""
+    return serving

@@ -30,10 +30,11 @@ def test_plugin_helpers_are_public_and_declared_in_the_api_version():
         "segment_spans",
         "doc_segments",
         "accepted_docs",
+        "render",
     ):
         assert name in nlp_tasks.__all__
         assert callable(getattr(nlp_tasks, name))
-    assert nlp_tasks.PLUGIN_API_VERSION == "1.2"
+    assert nlp_tasks.PLUGIN_API_VERSION == "1.3"
     old = nlp_tasks.Task("t", "f", make_example=None, to_json=None, api_version=">=1.0,<2")
     new = nlp_tasks.Task("t", "f", make_example=None, to_json=None, api_version=">=1.1,<2")
     assert old.supports_api() and new.supports_api()

@@ -24,6 +24,7 @@ TEXT_FILES = {
     "nlp_tasks_{task}/plugin.py",
     "nlp_tasks_{task}/reader.py",
     "nlp_tasks_{task}/scorer.py",
+    "nlp_tasks_{task}/view.py",
     "tests/test_{task}.py",
 }
 
@@ -105,7 +106,7 @@ def test_scaffold_is_a_complete_distribution(scaffold):
     # The scaffold uses the plugin helpers, so it needs the API version that has them.
     plugin = (source / "nlp_tasks_question_type" / "plugin.py").read_text(encoding="utf8")
     assert f'api_version=">={PLUGIN_API_VERSION},<2"' in plugin
-    assert PLUGIN_API_VERSION == "1.2"
+    assert PLUGIN_API_VERSION == "1.3"
     reader = (source / "nlp_tasks_question_type" / "reader.py").read_text(encoding="utf8")
     scorer = (source / "nlp_tasks_question_type" / "scorer.py").read_text(encoding="utf8")
     assert "gold_example(" in reader and "examples_with_gold(" in scorer
@@ -141,7 +142,7 @@ def test_scaffold_tests_train_save_load_and_process(scaffold):
     result = run_generated_tests(source, site)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     # Training, blank texts (alone, in batches of nothing else, mixed), bad records.
-    assert "7 passed" in result.stdout
+    assert "8 passed" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -194,7 +195,8 @@ def test_generated_code_declares_its_inputs_and_the_api_it_needs(tmp_path, input
         name.format(task="keyphrases") for name in TEXT_FILES
     }
     plugin = (package / "plugin.py").read_text(encoding="utf8")
-    assert 'api_version=">=1.2,<2"' in plugin and "inputs=INPUTS" in plugin
+    assert 'api_version=">=1.3,<2"' in plugin and "inputs=INPUTS" in plugin
+    assert "view=view" in plugin
     segments = '("text_a", "text_b")' if input_kind == "pair" else '("text",)'
     reader = (package / "reader.py").read_text(encoding="utf8")
     assert f"INPUTS = TaskInputs(segments={segments})" in reader
@@ -244,7 +246,7 @@ def test_pair_scaffold_tests_train_predict_and_reload(pair_scaffold):
     result = run_generated_tests(source, site)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     # Training, predict on pairs, plain and empty docs left alone, reload, bad records.
-    assert "9 passed" in result.stdout
+    assert "10 passed" in result.stdout
 
 
 # Trains one pipeline with both scaffolded tasks and runs it on a mixed stream.

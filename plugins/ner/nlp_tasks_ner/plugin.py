@@ -3,6 +3,7 @@
 from nlp_tasks import Task, hookimpl
 
 from .reader import labels_of, make_example, to_json
+from .view import view
 
 
 @hookimpl
@@ -13,8 +14,9 @@ def register_tasks(register):
             factory="nlp_tasks_ner",
             make_example=make_example,
             to_json=to_json,
+            view=view,
             labels_of=labels_of,
             description="Named entities: spans with a type (PER, ORG, LOC, ...).",
-            api_version=">=1.1,<2",
+            api_version=">=1.3,<2",
         )
     )

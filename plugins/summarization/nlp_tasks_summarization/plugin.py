@@ -3,6 +3,7 @@
 from nlp_tasks import Task, hookimpl
 
 from .reader import make_example, to_json
+from .view import view
 
 
 @hookimpl
@@ -13,7 +14,8 @@ def register_tasks(register):
             factory="nlp_tasks_summarization",
             make_example=make_example,
             to_json=to_json,
+            view=view,
             description="Summaries: key sentences (extractive) or new text (abstractive).",
-            api_version=">=1.1,<2",
+            api_version=">=1.3,<2",
         )
     )

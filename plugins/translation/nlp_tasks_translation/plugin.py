@@ -3,6 +3,7 @@
 from nlp_tasks import Task, hookimpl
 
 from .reader import make_example, to_json
+from .view import view
 
 
 @hookimpl
@@ -13,7 +14,8 @@ def register_tasks(register):
             factory="nlp_tasks_translation",
             make_example=make_example,
             to_json=to_json,
+            view=view,
             description="Translation: the document in the target language, by a decoder.",
-            api_version=">=1.1,<2",
+            api_version=">=1.3,<2",
         )
     )

@@ -1,0 +1,97 @@
+"""The ``nlp-tasks serve`` command.
+
+Imports neither spaCy, torch, Starlette nor uvicorn until it runs, so
+``nlp-tasks --help`` stays cheap.
+"""
+
+import ipaddress
+
+import typer
+
+
+def serve_command(
+    pipeline: str = typer.Argument(..., help="Pipeline directory or package name."),
+    host: str = typer.Option(
+        "127.0.0.1",
+        help="Address to listen on. The default takes requests from this machine only. "
+        "0.0.0.0 (every interface) lets anyone who can reach the machine use the service, "
+        "which has no authentication: choose it on purpose, behind a firewall or proxy.",
+    ),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
+    max_batch_size: int = typer.Option(
+        32,
+        min=1,
+        help="Most records in one pipeline batch; concurrent requests share batches, and "
+        "a larger request is split across them.",
+    ),
+    max_wait_ms: float = typer.Option(
+        5.0,
+        min=0.0,
+        help="How long (ms) the first record of a batch waits for others to join it. "
+        "Higher: larger batches under load; lower: less latency for a lone request.",
+    ),
+    max_records: int = typer.Option(
+        256, min=1, help="Most records in one request (more: status 413)."
+    ),
+    max_chars: int = typer.Option(
+        100_000,
+        min=1,
+        help="Most characters in one field of a record; a list field (questions) counts "
+        "its strings together (more: status 413).",
+    ),
+    max_body_bytes: int = typer.Option(
+        10_000_000, min=1, help="Largest request body, in bytes (more: status 413)."
+    ),
+    field: list[str] = typer.Option(
+        None,
+        "--field",
+        help="TASK_FIELD=FIELD: read a task's field from another name in every request "
+        "(a request's field=TASK_FIELD=FIELD parameters add to these).",
+    ),
+) -> None:
+    """Serve a pipeline over HTTP: POST /predict, a form at /, GET /health and /tasks.
+
+    POST /predict takes a JSON record, a JSON string (one text) or a list of
+    them, and answers what `predict` gives as JSON. Concurrent requests are
+    batched together (--max-batch-size, --max-wait-ms). Stop with Ctrl+C.
+    """
+    from ..errors import RequestError
+    from .limits import ServeSettings, field_pairs
+
+    try:
+        fields = field_pairs(field or [])
+    except RequestError as error:
+        raise typer.BadParameter(str(error), param_hint="--field") from None
+    settings = ServeSettings(
+        max_batch_size=max_batch_size,
+        max_wait_ms=max_wait_ms,
+        max_records=max_records,
+        max_chars=max_chars,
+        max_body_bytes=max_body_bytes,
+        fields=fields,
+        name=pipeline,
+    )
+    import uvicorn
+
+    from ..inference import load
+    from .app import make_app
+
+    app = make_app(load(pipeline), settings)
+    if not _is_loopback(host):
+        typer.echo(
+            f"Warning: listening on {host}, not loopback: anyone who can reach this machine "
+            "can use the service, which has no authentication.",
+            err=True,
+        )
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"Serving {pipeline} at http://{shown}:{port}/ (Ctrl+C to stop).", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
