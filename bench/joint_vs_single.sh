@@ -26,7 +26,7 @@ for run in $runs; do
   [ -z "${VARIANT:-}" ] || out=$out-$VARIANT
   rm -rf "$out" && mkdir -p "$out"
   nlp-tasks init config "$out/config.cfg" --tasks "$tasks" --max-steps "$steps" \
-    --eval-frequency 250 --learn-rate 1e-4
+    --eval-frequency 250 --learn-rate 1e-4 --backbone-learn-rate-scale 1
   start=$(date +%s)
   python -m spacy train "$out/config.cfg" --output "$out/model" --paths.data "$data" \
     ${temperature:+--corpora.train.temperature "$temperature"} ${OVERRIDES:-} \

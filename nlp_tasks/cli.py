@@ -11,9 +11,12 @@ from typing import Any, NoReturn
 import typer
 
 from .batch import options as process_options
+from .convert.command import CONTEXT_SETTINGS as CONVERT_CONTEXT
+from .convert.command import convert_command
 from .errors import Errors, NlpTasksError
 from .registry import manager as plugins
 from .serve.command import serve_command
+from .training import recipe
 
 # typer < 0.26 runs on the click package and typer >= 0.26 on its own copy of it
 # (typer._click). typer.BadParameter is that click's class in either, so its module
@@ -58,14 +61,29 @@ def init_config_command(
     backbone: str = typer.Option(None, help="Backbone alias, local model directory or Hub name."),
     lang: str = typer.Option("en", help="spaCy language code."),
     gpu: bool = typer.Option(False, "--gpu", help="Configure for GPU training."),
-    max_steps: int = typer.Option(2000, min=1, help="Training steps."),
+    gpu_id: int = typer.Option(
+        -1,
+        "--gpu-id",
+        help="The GPU the config is for, as `spacy train --gpu-id` takes it: 0 or more "
+        "configures for a GPU (as --gpu); -1, the CPU, adds no GPU setting.",
+    ),
+    max_steps: int = typer.Option(recipe.MAX_STEPS, min=1, help="Training steps."),
     eval_frequency: int = typer.Option(200, min=1, help="Steps between evaluations."),
-    learn_rate: float = typer.Option(5e-5, callback=_positive, help="Peak learning rate."),
+    learn_rate: float = typer.Option(
+        recipe.LEARN_RATE, callback=_positive, help="The heads' peak learning rate."
+    ),
     backbone_learn_rate_scale: float = typer.Option(
-        1.0, callback=_positive, help="The backbone's learning rate as a fraction of the heads'."
+        recipe.BACKBONE_LEARN_RATE_SCALE,
+        callback=_positive,
+        help="The backbone's learning rate as a fraction of the heads'.",
     ),
 ) -> None:
-    """Write a complete training config: shared transformer + one head per task."""
+    """Write a complete training config: shared transformer + one head per task.
+
+    The defaults are the project's one recipe (nlp_tasks/training/recipe.py); the
+    learning rate warms up over the first tenth of the steps and falls to 0 at the
+    last, also when --training.max_steps is overridden at `spacy train`.
+    """
     from .components.backbone import resolve_backbone
     from .registry.default_backbones import DEFAULT_BACKBONE
     from .training.config import make_config
@@ -80,7 +98,7 @@ def init_config_command(
         names,
         backbone=backbone,
         lang=lang,
-        gpu=gpu,
+        gpu=gpu or gpu_id >= 0,
         max_steps=max_steps,
         eval_frequency=eval_frequency,
         learn_rate=learn_rate,
@@ -127,7 +145,7 @@ def add_task_command(
     max_steps: int = typer.Option(1000, min=1, help="Training steps."),
     eval_frequency: int = typer.Option(200, min=1, help="Steps between evaluations."),
     learn_rate: float = typer.Option(
-        5e-4, callback=_positive, help="Peak learning rate of the new head."
+        recipe.LEARN_RATE, callback=_positive, help="Peak learning rate of the new head."
     ),
     check_file: Path = typer.Option(
         None, help="Texts (one per line) to compare the existing heads on; default: dev texts."
@@ -448,6 +466,8 @@ def process_command(
 
 
 app.command("serve")(serve_command)
+# A converter's own options (--scheme iob1) pass through to it.
+app.command("convert", context_settings=CONVERT_CONTEXT)(convert_command)
 
 
 def main() -> None:

@@ -130,6 +130,17 @@ class RequestError(NlpTasksError, ValueError):
         self.status = status
 
 
+# -- converting other formats into task records
+
+
+class ConvertError(NlpTasksError, ValueError):
+    """A converter, one of its options, or an input it cannot use as a whole.
+
+    Bad content inside an input (a line, a record) is a ``DataError`` that names
+    the file and line.
+    """
+
+
 # -- warnings
 
 
@@ -555,3 +566,89 @@ class Errors(metaclass=CodedMessages):
     E094 = "{method} {path}: method not allowed; use {allowed}."
     E095 = "The service is shutting down and takes no more requests. Retry once it is back."
     E096 = "POST /: the form is empty. Fill in {fields}."
+    # Converters (nlp-tasks convert)
+    E097 = (
+        "Converter '{name}' is provided by two plugins: '{first}' and '{second}'. Uninstall "
+        "one, or block one with NLP_TASKS_BLOCK_PLUGINS={second} (or NLP_TASKS_LOAD_PLUGINS)."
+    )
+    E098 = (
+        "Plugin '{plugin}' registered {value!r} as a converter; expected an "
+        "nlp_tasks.convert.Converter."
+    )
+    E099 = (
+        "No converter named '{name}'. Available converters: {available}. `nlp-tasks convert "
+        "--list` shows what each reads and its options; plugins may add more."
+    )
+    E100 = (
+        "Converter '{converter}' has no option '{option}'. Its options: {options}. "
+        "`nlp-tasks convert --list {converter}` describes them."
+    )
+    E101 = (
+        "Converter '{converter}': --{option} {problem}; got {value!r}. `nlp-tasks convert "
+        "--list {converter}` describes its options."
+    )
+    E102 = "{option}: expected {form} (e.g. {example}), got {value!r}."
+    E103 = (
+        "Converter '{converter}' takes {expected} ({usage}), got {count}: {inputs}. Usage: "
+        "nlp-tasks convert {converter} {usage} --output OUTPUT."
+    )
+    E104 = "{where}: cannot parse {what} ({error}). Fix or remove the line."
+    E105 = (
+        "{path} holds no {what}: there is nothing to convert. Check that it is the file "
+        "you meant; nothing was written."
+    )
+    E106 = (
+        "{path} has no column {column!r} (named by {option}). Its columns: {columns}. "
+        "Name one of them."
+    )
+    E107 = "{where}: column {column!r} ({option}) {problem}. Fix the row, or leave it out."
+    E108 = (
+        "{where}: the {field!r} value {value!r} is not in --label-map ({known}). Add "
+        "--label-map {value}=LABEL, or fix the row."
+    )
+    E109 = "{where}: the row has {count} fields but the header has {expected}. {hint}"
+    E110 = "{what} needs pyarrow: pip install 'nlp-tasks[parquet]' (or pip install pyarrow)."
+    E111 = (
+        "'{name}' is not a local file or folder, and loading a dataset from the Hugging Face "
+        "Hub needs the datasets package: pip install datasets. A folder written by "
+        "save_to_disk, or Parquet files, need only pyarrow."
+    )
+    E112 = (
+        "{path} is not a dataset nlp-tasks can read: {problem}. Give a folder written by "
+        "Dataset.save_to_disk or DatasetDict.save_to_disk, Parquet files (or a folder of "
+        "them), or a Hub name with the datasets package installed."
+    )
+    E113 = "{source}: {problem} (its splits: {splits}). Choose one with --split NAME."
+    E114 = (
+        "Loading '{name}' from the Hugging Face Hub failed ({error}). Check the name, "
+        "--config and --split, and the network; or give the folder the dataset was saved "
+        "to with save_to_disk."
+    )
+    E115 = "Converter '{converter}' made no records of {inputs}{skipped}; nothing was written."
+    E116 = (
+        "{where}: the line is not valid {encoding} ({error}). Convert the file to UTF-8, or "
+        "give its encoding with --encoding where the converter takes it."
+    )
+    E117 = (
+        "{path}: the gzip data cannot be read after line {line} ({error}): the file is "
+        "truncated, or not gzip. Check it with `gzip -t {path}`; nothing was written."
+    )
+    E118 = (
+        "Record {number} made by the converter cannot be written as JSON ({error}). This is "
+        "a bug of the converter; please report it to its plugin."
+    )
+    E119 = (
+        "Cannot tell the format of '{path}' from its name. Give --input-format "
+        "({formats}), or end the name in one of {suffixes} (.gz may follow a text format)."
+    )
+    # The training recipe (generated configs)
+    E120 = (
+        "The learning-rate schedule nlp_tasks.warmup_linear.v1 needs total_steps >= 1, got "
+        "{value!r}. Generated configs set it to ${{training.max_steps}}: give the run a "
+        "length with --training.max_steps N (0, no limit, has no end for the rate to fall "
+        "to), or set [training.optimizer.learn_rate] total_steps."
+    )
+    E121 = (
+        "The learning-rate schedule nlp_tasks.warmup_linear.v1 needs warmup_fraction from 0 "
+        "(no warmup) to below 1, got {value!r}."
+    )

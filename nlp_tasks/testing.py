@@ -263,6 +263,8 @@ def check_task(
         max_steps=steps,
         eval_frequency=steps,
         learn_rate=learn_rate,
+        # A tiny backbone starts untrained: it learns at the heads' rate.
+        backbone_learn_rate_scale=1.0,
     )
     config["paths"]["data"] = str(data)
     config.to_disk(path / "config.cfg")

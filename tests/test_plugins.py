@@ -193,6 +193,40 @@ def test_hook_register_backbones(fresh_plugins, tmp_path):
     assert resolve_backbone("my-backbone") == "my-backbone"  # left to Hugging Face
 
 
+def test_hook_register_converters(fresh_plugins, tmp_path):
+    from nlp_tasks.convert import Converter, Option, convert
+
+    class Plugin:
+        @hookimpl
+        def register_converters(self, register):
+            register(
+                Converter(
+                    name="toy-format",
+                    task="toy",
+                    description="Toy records.",
+                    convert=lambda inputs, options, report: iter(
+                        [{"text": "x", "shout": options["shout"]}]
+                    ),
+                    options=(Option("shout", "Shout.", kind="flag"),),
+                )
+            )
+
+    source = tmp_path / "in.txt"
+    source.write_text("anything", encoding="utf8")
+    fresh_plugins.register_plugin(Plugin(), name="toy-plugin")
+    try:
+        registry = fresh_plugins.converter_registry()
+        assert registry.owners["toy-format"] == "toy-plugin"
+        assert registry.owners["columns"] == "nlp_tasks.convert.builtin"
+        result = convert("toy-format", source, tmp_path / "out.jsonl", shout=True)
+        assert result.task == "toy" and result.records == 1
+        written = (tmp_path / "out.jsonl").read_text(encoding="utf8").splitlines()
+        assert [json.loads(line) for line in written] == [{"text": "x", "shout": True}]
+    finally:
+        fresh_plugins.unregister_plugin("toy-plugin")
+    assert "toy-format" not in fresh_plugins.get_converters()
+
+
 def test_hook_register_commands(cli, python, site):
     source = """
 from nlp_tasks import hookimpl

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from ..convert import Converter
     from ..task import Task
 
 PROJECT_NAME = "nlp_tasks"
@@ -51,4 +52,16 @@ def register_commands(cli: Any) -> None:
     :param cli: The ``typer.Typer`` application; use ``@cli.command()``.
 
     Called once when the command line starts.
+    """
+
+
+@hookspec
+def register_converters(register: "Callable[[Converter], None]") -> None:
+    """Register converters from other data formats into a task's JSONL records.
+
+    :param register: Call ``register(converter)`` once per
+        :class:`nlp_tasks.convert.Converter`.
+
+    Called when ``nlp-tasks convert`` (or ``nlp_tasks.convert.convert``) looks a
+    converter up or lists them, never at import.
     """

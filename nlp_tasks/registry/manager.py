@@ -48,7 +48,7 @@ LOAD_ENV = "NLP_TASKS_LOAD_PLUGINS"
 BLOCK_ENV = "NLP_TASKS_BLOCK_PLUGINS"
 STRICT_ENV = "NLP_TASKS_STRICT_PLUGINS"
 #: Modules of the core that register through the same hooks as any plugin.
-BUILTIN_MODULES = ("nlp_tasks.registry.default_backbones",)
+BUILTIN_MODULES = ("nlp_tasks.registry.default_backbones", "nlp_tasks.convert.builtin")
 
 
 @dataclass
@@ -554,6 +554,99 @@ def plugin_infos(all_plugins: bool = False) -> list[PluginInfo]:
     _build_tasks()
     infos = sorted(_state.infos.values(), key=lambda i: (not i.builtin, i.name))
     return [i for i in infos if all_plugins or not i.builtin]
+
+
+@dataclass
+class ConverterRegistry:
+    """The converters the loaded plugins register, and who registers each.
+
+    converters (dict[str, Any]): Name to ``nlp_tasks.convert.Converter``, names that
+        two plugins register left out.
+    owners (dict[str, str]): Name to the plugin that registers it (the first, for a
+        conflict).
+    conflicts (dict[str, tuple[str, str]]): Name to the two plugins that both
+        register it.
+    """
+
+    converters: dict[str, Any] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
+    conflicts: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def converter_registry() -> ConverterRegistry:
+    """Collect the converters of the loaded plugins (``register_converters`` hook).
+
+    Collected afresh at each call (it is cheap, and used by one command); a plugin
+    whose hook raises is quarantined with a ``PluginWarning``, as for tasks.
+
+    RETURNS (ConverterRegistry): The converters, their plugins and any conflicts.
+    """
+    from ..convert.converter import Converter
+
+    found = ConverterRegistry()
+    current: list[str] = []
+
+    def register(converter: Converter) -> None:
+        plugin = current[0]
+        if not isinstance(converter, Converter):
+            raise PluginError(Errors.E098.format(plugin=plugin, value=converter))
+        name = converter.name
+        if name in found.owners:
+            found.conflicts[name] = (found.owners[name], plugin)
+            found.converters.pop(name, None)
+        else:
+            found.converters[name] = converter
+            found.owners[name] = plugin
+
+    load_plugins()
+    for impl in reversed(_state.pm.hook.register_converters.get_hookimpls()):
+        current[:] = [impl.plugin_name]
+        info = _state.infos.get(impl.plugin_name)
+        if info is not None and info.status == "failed":
+            continue
+        try:
+            impl.function(register=register)
+        except Exception as error:  # noqa: BLE001 - a broken hook quarantines its plugin
+            if info is None:
+                raise
+            _quarantine(
+                info,
+                error,
+                Warnings.W003.format(
+                    plugin=impl.plugin_name, hook="register_converters", error=error
+                ),
+            )
+            for name in [n for n, owner in found.owners.items() if owner == impl.plugin_name]:
+                found.converters.pop(name, None)
+                if name not in found.conflicts:
+                    del found.owners[name]
+    return found
+
+
+def get_converters() -> dict[str, Any]:
+    """Every converter of the loaded plugins, by name, conflicting names left out.
+
+    RETURNS (dict[str, nlp_tasks.convert.Converter]): The available converters.
+    """
+    return converter_registry().converters
+
+
+def get_converter(name: str) -> Any:
+    """The converter of this name, with a coded error if none or two plugins provide it.
+
+    name (str): The converter's name, e.g. "conll".
+    RETURNS (nlp_tasks.convert.Converter): The converter.
+    """
+    from ..errors import ConvertError
+
+    found = converter_registry()
+    if name in found.conflicts:
+        first, second = found.conflicts[name]
+        raise PluginError(Errors.E097.format(name=name, first=first, second=second))
+    if name not in found.converters:
+        available = ", ".join(sorted(found.converters)) or "none"
+        raise ConvertError(Errors.E099.format(name=name, available=available))
+    return found.converters[name]
 
 
 def iter_hook_names() -> Iterable[str]:

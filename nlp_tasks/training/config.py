@@ -2,9 +2,10 @@
 
 from thinc.api import Config
 
+from ..errors import ConfigError, Errors
 from ..registry import manager as plugins
 from ..registry.default_backbones import DEFAULT_BACKBONE
-from ..errors import ConfigError, Errors
+from . import recipe
 
 _BASE = """
 [paths]
@@ -50,9 +51,9 @@ use_fast = true
 [corpora.train]
 @readers = "nlp_tasks.MultiTaskCorpus.v1"
 shuffle = true
-# Task weights n ** (1 / 5): a small task is not drowned by a big one (on
-# SST-2 + CoNLL, 1.0 gave sentiment 80% of each batch and cost NER 1.5 F1).
-temperature = 5.0
+# Task weights n ** (1 / T): a small task is not drowned by a big one
+# (nlp_tasks/training/recipe.py says why this value).
+temperature = {temperature}
 limit = 0
 seed = ${{system.seed}}
 
@@ -100,11 +101,12 @@ grad_clip = 1.0
 use_averages = false
 eps = 0.00000001
 
+# Warmup and decay follow training.max_steps, overridden or not.
 [training.optimizer.learn_rate]
-@schedules = "warmup_linear.v1"
-warmup_steps = {warmup_steps}
-total_steps = {max_steps}
+@schedules = "nlp_tasks.warmup_linear.v1"
 initial_rate = {learn_rate}
+total_steps = ${{training.max_steps}}
+warmup_fraction = {warmup_fraction}
 """
 
 
@@ -114,10 +116,10 @@ def make_config(
     backbone: str = DEFAULT_BACKBONE,
     lang: str = "en",
     gpu: bool = False,
-    max_steps: int = 2000,
+    max_steps: int = recipe.MAX_STEPS,
     eval_frequency: int = 200,
-    learn_rate: float = 5e-5,
-    backbone_learn_rate_scale: float = 1.0,
+    learn_rate: float = recipe.LEARN_RATE,
+    backbone_learn_rate_scale: float = recipe.BACKBONE_LEARN_RATE_SCALE,
     window: int = 128,
     stride: int = 96,
 ) -> Config:
@@ -125,15 +127,19 @@ def make_config(
 
     Each task reads ``${paths.data}/<task>/train.jsonl`` and ``dev.jsonl``
     (the layout of ``assets/``); override ``--paths.data`` or the
-    ``[paths]`` entry of a single task (``--paths.<task>_train``).
+    ``[paths]`` entry of a single task (``--paths.<task>_train``). The
+    defaults are the project's one recipe (``nlp_tasks.training.recipe``); the
+    learning rate warms up over the first tenth of ``training.max_steps`` and
+    falls to 0 at its end, whatever ``max_steps`` is overridden to.
 
     tasks (list[str]): Task names, each provided by an installed plugin.
     backbone (str): Backbone alias, local model directory or Hub name.
     lang (str): spaCy language code for the tokenizer.
-    gpu (bool): Configure for training on a GPU (PyTorch allocator, mixed precision).
+    gpu (bool): Configure for training on a GPU (PyTorch allocator, mixed
+        precision); a CPU config has neither.
     max_steps (int): Training steps.
     eval_frequency (int): Steps between evaluations.
-    learn_rate (float): Peak learning rate of the warmup-linear schedule.
+    learn_rate (float): The heads' peak learning rate.
     backbone_learn_rate_scale (float): The backbone's learning rate as a
         fraction of ``learn_rate``, e.g. 0.1 for heads trained from scratch
         at 1e-3 on a backbone fine-tuned at 1e-4.
@@ -156,7 +162,8 @@ def make_config(
         stride=stride,
         max_steps=max_steps,
         eval_frequency=eval_frequency,
-        warmup_steps=max(1, max_steps // 10),
+        warmup_fraction=recipe.WARMUP_FRACTION,
+        temperature=recipe.TEMPERATURE,
         learn_rate=learn_rate,
         backbone_learn_rate_scale=backbone_learn_rate_scale,
     )

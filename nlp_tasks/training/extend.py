@@ -18,6 +18,7 @@ from thinc.api import Config
 from ..registry import manager as plugins
 from ..errors import DataError, Errors, PipelineChangedError
 from ..inference import load, pipeline_tasks
+from . import recipe
 from .corpus import make_task_example, read_jsonl
 
 _TRANSFORMER_FACTORY = "transformer"
@@ -47,7 +48,7 @@ def add_task_config(
     dev: str | Path,
     max_steps: int = 1000,
     eval_frequency: int = 200,
-    learn_rate: float = 5e-4,
+    learn_rate: float = recipe.LEARN_RATE,
 ) -> Config:
     """A training config that adds one task head to a trained pipeline.
 
@@ -57,7 +58,9 @@ def add_task_config(
     dev (str | Path): JSONL dev records of the new task.
     max_steps (int): Training steps.
     eval_frequency (int): Steps between evaluations.
-    learn_rate (float): Peak learning rate for the new head.
+    learn_rate (float): Peak learning rate for the new head (the recipe's
+        heads' rate by default); it warms up and falls as generated configs'
+        rates do, following ``training.max_steps``.
     RETURNS (Config): A config for ``spacy train``.
     """
     task = plugins.get_task(task_name)
@@ -91,10 +94,10 @@ def add_task_config(
     training["max_steps"] = max_steps
     training["eval_frequency"] = eval_frequency
     training["optimizer"]["learn_rate"] = {
-        "@schedules": "warmup_linear.v1",
-        "warmup_steps": max(1, max_steps // 10),
-        "total_steps": max_steps,
+        "@schedules": "nlp_tasks.warmup_linear.v1",
         "initial_rate": learn_rate,
+        "total_steps": "${training.max_steps}",
+        "warmup_fraction": recipe.WARMUP_FRACTION,
     }
     weights = {key: None for key in training.get("score_weights", {})}
     weights.update(Language.get_factory_meta(task.factory).default_score_weights)
@@ -132,7 +135,7 @@ def add_task(
     output: str | Path,
     max_steps: int = 1000,
     eval_frequency: int = 200,
-    learn_rate: float = 5e-4,
+    learn_rate: float = recipe.LEARN_RATE,
     check_texts: list[str] | None = None,
     gpu_id: int = -1,
 ) -> AddTaskResult:

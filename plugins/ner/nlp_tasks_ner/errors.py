@@ -14,3 +14,29 @@ class Errors(metaclass=CodedMessages):
         "attrs and rows differ in length: {attrs} vs {rows}. Give one hash-table size in "
         "rows for each attribute in attrs ([components.<name>.model.tok2vec])."
     )
+    # Converters (nlp-tasks convert conll, docbin-ents)
+    NER010 = (
+        "{where}: the line has {count} column(s), but --token-column {token} and --tag-column "
+        "{tag} need {need} (columns count from 0; negative ones from the end). Fix the line, "
+        "or give the file's columns."
+    )
+    NER011 = (
+        "{where}: {problem} (tag scheme {scheme}). Fix the tag, or give the file's scheme "
+        "with --scheme ({schemes}; CoNLL-2003's own files are iob1)."
+    )
+    NER012 = (
+        "--token-column and --tag-column are both {column}; give the columns of the token "
+        "and of its entity tag (from 0; -1 is the last)."
+    )
+    NER013 = (
+        "{place}: token {index} {token!r} holds whitespace, which a record's tokens cannot "
+        "hold. Retokenize the doc, or merge no tokens across a space."
+    )
+    NER014 = (
+        "{path} cannot be read as a spaCy DocBin ({error}). Give a .spacy file written by "
+        "DocBin.to_disk (spacy convert writes them too)."
+    )
+    NER015 = (
+        "Record {number} cannot be written as CoNLL: {problem}. Give records of tokens and "
+        "IOB2 tags, as the conll converter writes them."
+    )

@@ -2,6 +2,7 @@
 
 from nlp_tasks import Task, hookimpl
 
+from .convert import CONLL, DOCBIN_ENTS
 from .reader import labels_of, make_example, to_json
 from .view import view
 
@@ -20,3 +21,9 @@ def register_tasks(register):
             api_version=">=1.3,<2",
         )
     )
+
+
+@hookimpl
+def register_converters(register):
+    register(CONLL)
+    register(DOCBIN_ENTS)

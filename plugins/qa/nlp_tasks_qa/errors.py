@@ -73,6 +73,18 @@ class Errors(metaclass=CodedMessages):
         "nlp_tasks_qa.CrossAttentionSpanScorer.v1. Change either in the QA component's "
         "model block."
     )
+    # Converters (nlp-tasks convert squad)
+    QA030 = (
+        "{path}: question {id}: answer {text!r} at answer_start {start} does not match the "
+        "context, which has {found!r} there. Fix answer_start (a 0-based character offset "
+        "into the context) or the answer text."
+    )
+    QA031 = (
+        '{path}: {place}: {problem}. A SQuAD file is {{"version", "data": [{{"title", '
+        '"paragraphs": [{{"context", "qas": [{{"id", "question", "answers": '
+        '[{{"text", "answer_start"}}], "is_impossible"}}]}}]}}]}}, as SQuAD v1.1 and '
+        "v2.0 are published."
+    )
 
 
 class Warnings(metaclass=CodedMessages):

@@ -2,6 +2,7 @@
 
 from nlp_tasks import ExtraField, Task, TaskInputs, hookimpl
 
+from .convert import SQUAD
 from .reader import make_example, to_json
 from .view import view
 
@@ -21,3 +22,8 @@ def register_tasks(register):
             inputs=TaskInputs(segments=("text",), extras=(ExtraField("questions"),)),
         )
     )
+
+
+@hookimpl
+def register_converters(register):
+    register(SQUAD)

@@ -2,6 +2,7 @@
 
 from nlp_tasks import Task, hookimpl
 
+from .convert import DOCBIN_CATS
 from .reader import labels_of, make_example, to_json
 from .view import view
 
@@ -20,3 +21,8 @@ def register_tasks(register):
             api_version=">=1.3,<2",
         )
     )
+
+
+@hookimpl
+def register_converters(register):
+    register(DOCBIN_CATS)

@@ -24,6 +24,8 @@ def nlp(tmp_path_factory):
     config["corpora"]["train"]["sources"]["sentiment"] = "unused"
     config["corpora"]["dev"]["sources"]["sentiment"] = "unused"
     config["training"]["optimizer"]["learn_rate"] = 0.002
+    # The tiny backbone starts untrained: it learns at the heads' rate.
+    config["components"]["transformer"]["model"]["learn_rate_scale"] = 1.0
     nlp = spacy.util.load_model_from_config(config.interpolate(), auto_fill=True)
     examples = [Example.from_dict(nlp.make_doc(t), {"cats": {label: 1.0}}) for t, label in TRAIN]
     optimizer = nlp.initialize(lambda: examples)

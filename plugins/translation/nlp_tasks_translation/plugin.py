@@ -2,6 +2,7 @@
 
 from nlp_tasks import Task, hookimpl
 
+from .convert import PARALLEL
 from .reader import make_example, to_json
 from .view import view
 
@@ -19,3 +20,8 @@ def register_tasks(register):
             api_version=">=1.3,<2",
         )
     )
+
+
+@hookimpl
+def register_converters(register):
+    register(PARALLEL)

@@ -1,0 +1,75 @@
+"""Writing converted records to a JSONL file all at once or not at all."""
+
+import json
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConvertError, Errors, WriteError
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], output: str | Path) -> int:
+    """Write records to a JSONL file, one JSON object a line, atomically.
+
+    The records go to a temporary file beside ``output``, which is renamed to
+    ``output`` once the last record is written. If anything fails on the way (a
+    bad input line, a full disk, Ctrl+C), the temporary file is removed and
+    ``output`` is left as it was: there is never a partial output.
+
+    records (Iterable[dict[str, Any]]): The records; consumed once.
+    output (str | Path): The JSONL file to write; its folder is created.
+    RETURNS (int): How many records were written.
+    """
+    output = Path(output)
+    # A fresh name opened with "x" (rather than mkstemp) gets the usual permissions.
+    temp = output.parent / f".{output.name}.{os.getpid()}.{secrets.token_hex(4)}.partial"
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        file = temp.open("x", encoding="utf8", newline="\n")
+    except OSError as error:
+        raise WriteError(output, error) from None
+    count = 0
+    try:
+        for record in records:
+            count += 1
+            _write(file, _line(record, count), output)
+        _close(file, output)
+        _replace(temp, output)
+    finally:
+        file.close()
+        temp.unlink(missing_ok=True)
+    return count
+
+
+def _line(record: Any, number: int) -> str:
+    if not isinstance(record, dict):
+        raise ConvertError(Errors.E118.format(number=number, error=f"got {type(record).__name__}"))
+    try:
+        return json.dumps(record, ensure_ascii=False) + "\n"
+    except (TypeError, ValueError) as error:
+        raise ConvertError(Errors.E118.format(number=number, error=error)) from None
+
+
+def _write(file: Any, line: str, output: Path) -> None:
+    # Only errors of writing the output are write errors; an input that cannot be
+    # read raises its own error from the records iterator.
+    try:
+        file.write(line)
+    except OSError as error:
+        raise WriteError(output, error) from None
+
+
+def _close(file: Any, output: Path) -> None:
+    try:
+        file.close()
+    except OSError as error:
+        raise WriteError(output, error) from None
+
+
+def _replace(temp: Path, output: Path) -> None:
+    try:
+        os.replace(temp, output)
+    except OSError as error:
+        raise WriteError(output, error) from None

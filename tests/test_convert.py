@@ -1,0 +1,566 @@
+"""The core's converters (columns, hf), the converter registry and hook, the atomic
+writer and the ``convert`` command. Offline: fixtures are written inside each test."""
+
+import gzip
+import json
+import sys
+import types
+import warnings
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from nlp_tasks import hookimpl
+from nlp_tasks.convert import Converter, Option, convert, iter_records, write_jsonl
+from nlp_tasks.convert.command import CONTEXT_SETTINGS, convert_command, parse_arguments
+from nlp_tasks.errors import ConvertError, DataError, PluginError, PluginWarning
+from nlp_tasks.registry import get_task
+from nlp_tasks.registry import manager as plugins
+
+GLUE_TSV = (
+    "sentence\tlabel\n"
+    "it 's a charming and often affecting journey . \t1\n"
+    'the "plot" is nothing but boilerplate clichés \t0\n'
+)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf8").splitlines()]
+
+
+def no_leftovers(folder: Path) -> bool:
+    return not [p for p in folder.iterdir() if p.name.endswith(".partial")]
+
+
+@pytest.fixture
+def blank_nlp():
+    import spacy
+
+    return spacy.blank("en")
+
+
+# -- columns
+
+
+def test_glue_tsv_becomes_sentiment_records(tmp_path, blank_nlp):
+    source = tmp_path / "train.tsv"
+    source.write_text(GLUE_TSV, encoding="utf8")
+    result = convert(
+        "columns",
+        source,
+        tmp_path / "out.jsonl",
+        map=["text=sentence", "label=label"],
+        label_map=["1=positive", "0=negative"],
+    )
+    records = read_jsonl(tmp_path / "out.jsonl")
+    assert result.records == 2 and result.task is None
+    # GLUE's TSV is not quoted: the quotes are part of the text.
+    assert records == [
+        {"text": "it 's a charming and often affecting journey . ", "label": "positive"},
+        {"text": 'the "plot" is nothing but boilerplate clichés ', "label": "negative"},
+    ]
+    for record in records:
+        get_task("sentiment").make_example(blank_nlp, record)
+
+
+def test_csv_sentence_pairs_with_a_number_and_kept_columns(tmp_path, blank_nlp):
+    source = tmp_path / "sts.csv"
+    source.write_text(
+        "genre,sentence1,sentence2,score\n"
+        'news,"A man, a plan.",A plan of a man.,3.8\n'
+        "forum,Cats sleep.,Dogs bark.,0\n",
+        encoding="utf8",
+    )
+    records = list(
+        iter_records(
+            "columns",
+            source,
+            map=["text_a=sentence1", "text_b=sentence2", "score=score"],
+            number=["score"],
+            keep=["genre"],
+        )
+    )
+    assert records == [
+        {"text_a": "A man, a plan.", "text_b": "A plan of a man.", "score": 3.8, "genre": "news"},
+        {"text_a": "Cats sleep.", "text_b": "Dogs bark.", "score": 0, "genre": "forum"},
+    ]
+    for record in records:
+        get_task("similarity").make_example(blank_nlp, record)
+
+
+def test_jsonl_and_gzip_tsv_and_no_mapping(tmp_path):
+    jsonl = tmp_path / "reviews.jsonl"
+    jsonl.write_text(
+        json.dumps({"review": "Great.", "stars": 5, "id": 1})
+        + "\n\n"
+        + json.dumps({"review": "Bad.", "stars": 1, "id": 2})
+        + "\n",
+        encoding="utf8",
+    )
+    records = list(
+        iter_records(
+            "columns",
+            jsonl,
+            map=["text=review", "label=stars"],
+            label_map=["5=positive", "1=negative"],
+            keep=["id"],
+        )
+    )
+    assert records == [
+        {"text": "Great.", "label": "positive", "id": 1},
+        {"text": "Bad.", "label": "negative", "id": 2},
+    ]
+    gz = tmp_path / "pairs.tsv.gz"
+    with gzip.open(gz, "wt", encoding="utf8") as file:
+        file.write("text\tsummary\nLong text here.\tShort.\n")
+    # Without --map, every column is written under its own name.
+    assert list(iter_records("columns", gz)) == [{"text": "Long text here.", "summary": "Short."}]
+
+
+def test_no_header_numbers_the_columns(tmp_path):
+    source = tmp_path / "cola.tsv"
+    source.write_text("gj04\t1\t\tThe book was read.\n", encoding="utf8")
+    records = list(iter_records("columns", source, no_header=True, map=["text=3", "label=1"]))
+    assert records == [{"text": "The book was read.", "label": "1"}]
+
+
+def test_parquet_summarization_pairs(tmp_path, blank_nlp):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "news.parquet"
+    table = pa.table(
+        {
+            "article": ["It rained. Roads closed.", "A bakery won."],
+            "highlights": ["Roads closed.", "A bakery won."],
+        }
+    )
+    pq.write_table(table, source)
+    records = list(iter_records("columns", source, map=["text=article", "summary=highlights"]))
+    assert records[0] == {"text": "It rained. Roads closed.", "summary": "Roads closed."}
+    for record in records:
+        get_task("summarization").make_example(blank_nlp, record)
+
+
+def test_an_unknown_column_is_named_with_the_columns_the_file_has(tmp_path):
+    source = tmp_path / "train.tsv"
+    source.write_text(GLUE_TSV, encoding="utf8")
+    with pytest.raises(ConvertError, match=r"\[E106\].*train.tsv.*'text'.*'sentence', 'label'"):
+        list(iter_records("columns", source, map=["text=text"]))
+
+
+def test_an_empty_file_is_an_error(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf8")
+    with pytest.raises(DataError, match=r"\[E105\].*empty.csv holds no lines"):
+        list(iter_records("columns", empty))
+    header = tmp_path / "header.csv"
+    header.write_text("text,label\n", encoding="utf8")
+    with pytest.raises(DataError, match=r"\[E105\].*header.csv holds no rows"):
+        list(iter_records("columns", header))
+
+
+@pytest.mark.parametrize(
+    "content,code,where",
+    [
+        ("text,label\nfine,1\na,b,c\n", "E109", "bad.csv:3"),
+        ("text,label\nfine,1\nworse,7\n", "E108", "bad.csv:3"),
+        ('text,label\n"multi\nline",1\nx,\n', "E108", "bad.csv:4"),
+    ],
+)
+def test_bad_rows_name_file_and_line(tmp_path, content, code, where):
+    source = tmp_path / "bad.csv"
+    source.write_text(content, encoding="utf8")
+    with pytest.raises(DataError, match=rf"\[{code}\] .*{where}"):
+        list(iter_records("columns", source, label_map=["1=positive"]))
+
+
+def test_a_bad_jsonl_line_names_file_and_line(tmp_path):
+    source = tmp_path / "bad.jsonl"
+    source.write_text('{"text": "ok"}\n{"text": \n', encoding="utf8")
+    with pytest.raises(DataError, match=r"\[E104\] .*bad.jsonl:2"):
+        list(iter_records("columns", source))
+    source.write_text('{"text": "ok"}\n{"other": 1}\n', encoding="utf8")
+    with pytest.raises(DataError, match=r"\[E107\] .*bad.jsonl:2: column 'text'.*missing"):
+        list(iter_records("columns", source, map=["text=text"]))
+
+
+def test_undecodable_and_truncated_inputs_name_the_place(tmp_path):
+    source = tmp_path / "latin1.tsv"
+    source.write_bytes("text\nna\xefve\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"\[E116\] .*latin1.tsv:2"):
+        list(iter_records("columns", source))
+    assert list(iter_records("columns", source, encoding="latin-1")) == [{"text": "naïve"}]
+    data = gzip.compress(("text\n" + "a line\n" * 2000).encode())
+    truncated = tmp_path / "cut.tsv.gz"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError, match=r"\[E117\] .*cut.tsv.gz"):
+        list(iter_records("columns", truncated))
+
+
+def test_a_name_without_a_known_ending_needs_input_format(tmp_path):
+    source = tmp_path / "data.txt"
+    source.write_text("text\nhello\n", encoding="utf8")
+    with pytest.raises(ConvertError, match=r"\[E119\].*--input-format"):
+        list(iter_records("columns", source))
+    assert list(iter_records("columns", source, input_format="tsv")) == [{"text": "hello"}]
+
+
+# -- the hf converter
+
+
+def write_saved_dataset(folder: Path, rows: dict, features: dict) -> None:
+    """A folder as Dataset.save_to_disk writes it: Arrow streaming files and JSON."""
+    import pyarrow as pa
+
+    folder.mkdir(parents=True)
+    meta = {"huggingface": json.dumps({"info": {"features": features}})}
+    table = pa.table(rows).replace_schema_metadata(meta)
+    with pa.OSFile(str(folder / "data-00000-of-00001.arrow"), "wb") as sink:
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            for batch in table.to_batches(max_chunksize=1):
+                writer.write_batch(batch)
+    state = {"_data_files": [{"filename": "data-00000-of-00001.arrow"}], "_split": None}
+    (folder / "state.json").write_text(json.dumps(state), encoding="utf8")
+    (folder / "dataset_info.json").write_text(json.dumps({"features": features}))
+
+
+SST2_FEATURES = {
+    "sentence": {"dtype": "string", "_type": "Value"},
+    "label": {"names": ["negative", "positive"], "_type": "ClassLabel"},
+    "idx": {"dtype": "int32", "_type": "Value"},
+}
+
+
+def test_hf_reads_a_save_to_disk_folder_without_datasets(tmp_path, blank_nlp):
+    pytest.importorskip("pyarrow")
+    folder = tmp_path / "sst2"
+    rows = {"sentence": ["a gem .", "dull ."], "label": [1, 0], "idx": [0, 1]}
+    write_saved_dataset(folder, rows, SST2_FEATURES)
+    records = list(
+        iter_records("hf", folder, map=["text=sentence", "label=label"], label_names=True)
+    )
+    assert records == [
+        {"text": "a gem .", "label": "positive"},
+        {"text": "dull .", "label": "negative"},
+    ]
+    for record in records:
+        get_task("sentiment").make_example(blank_nlp, record)
+    # Without --label-names, the ids are written, and --label-map can name them.
+    ids = list(iter_records("hf", folder, map=["text=sentence", "label=label"]))
+    assert [r["label"] for r in ids] == [1, 0]
+
+
+def test_hf_class_names_of_a_sequence_make_ner_records(tmp_path, blank_nlp):
+    pytest.importorskip("pyarrow")
+    folder = tmp_path / "conll2003"
+    features = {
+        "tokens": {"feature": {"dtype": "string", "_type": "Value"}, "_type": "Sequence"},
+        "ner_tags": {
+            "feature": {"names": ["O", "B-PER", "I-PER"], "_type": "ClassLabel"},
+            "_type": "Sequence",
+        },
+    }
+    write_saved_dataset(
+        folder, {"tokens": [["Ann", "Lee", "ran"]], "ner_tags": [[1, 2, 0]]}, features
+    )
+    records = list(
+        iter_records("hf", folder, map=["tokens=tokens", "tags=ner_tags"], label_names=True)
+    )
+    assert records == [{"tokens": ["Ann", "Lee", "ran"], "tags": ["B-PER", "I-PER", "O"]}]
+    get_task("ner").make_example(blank_nlp, records[0])
+
+
+def test_hf_dataset_dict_needs_a_split(tmp_path):
+    pytest.importorskip("pyarrow")
+    root = tmp_path / "glue"
+    for split in ("train", "validation"):
+        write_saved_dataset(
+            root / split, {"sentence": [split], "label": [1], "idx": [0]}, SST2_FEATURES
+        )
+    (root / "dataset_dict.json").write_text(json.dumps({"splits": ["train", "validation"]}))
+    with pytest.raises(ConvertError, match=r"\[E113\].*several splits.*train, validation"):
+        list(iter_records("hf", root))
+    with pytest.raises(ConvertError, match=r"\[E113\].*no split 'test'"):
+        list(iter_records("hf", root, split="test"))
+    records = list(iter_records("hf", root, split="validation", map=["text=sentence"]))
+    assert records == [{"text": "validation"}]
+
+
+def test_hf_reads_parquet_files_and_folders(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "snapshot" / "data"
+    folder.mkdir(parents=True)
+    for split in ("train", "test"):
+        pq.write_table(
+            pa.table({"text": [f"{split} text"]}), folder / f"{split}-00000-of-00001.parquet"
+        )
+    assert list(iter_records("hf", tmp_path / "snapshot", split="test")) == [{"text": "test text"}]
+    assert list(iter_records("hf", folder / "train-00000-of-00001.parquet")) == [
+        {"text": "train text"}
+    ]
+    with pytest.raises(ConvertError, match=r"\[E112\].*no Parquet file of split 'dev'"):
+        list(iter_records("hf", tmp_path / "snapshot", split="dev"))
+
+
+def test_hf_hub_names_need_the_datasets_package(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "datasets", None)  # import datasets -> ImportError
+    with pytest.raises(ConvertError, match=r"\[E111\].*'glue'.*pip install datasets"):
+        list(iter_records("hf", "glue", split="train"))
+
+
+def test_hf_streams_a_hub_dataset_through_the_datasets_package(monkeypatch):
+    calls = []
+
+    class ClassLabel:
+        names = ["negative", "positive"]
+
+    class Streamed(list):
+        features = {"sentence": object(), "label": ClassLabel()}
+
+    def load_dataset(name, config, split=None, streaming=False):
+        calls.append((name, config, split, streaming))
+        return Streamed([{"sentence": "fine .", "label": 1}])
+
+    fake = types.ModuleType("datasets")
+    fake.load_dataset = load_dataset
+    monkeypatch.setitem(sys.modules, "datasets", fake)
+    records = list(
+        iter_records(
+            "hf",
+            "nyu-mll/glue",
+            config="sst2",
+            split="train",
+            map=["text=sentence", "label=label"],
+            label_names=True,
+        )
+    )
+    assert records == [{"text": "fine .", "label": "positive"}]
+    assert calls == [("nyu-mll/glue", "sst2", "train", True)]
+
+
+# -- running a converter: inputs, options, atomic output
+
+
+def test_a_failed_conversion_leaves_the_output_as_it_was(tmp_path):
+    source = tmp_path / "bad.csv"
+    source.write_text("text,label\n" + "fine,1\n" * 3000 + "a,b,c\n", encoding="utf8")
+    output = tmp_path / "out.jsonl"
+    output.write_text("old\n", encoding="utf8")
+    with pytest.raises(DataError, match=r"\[E109\] .*bad.csv:3002"):
+        convert("columns", source, output)
+    assert output.read_text(encoding="utf8") == "old\n"
+    assert no_leftovers(tmp_path)
+    missing = tmp_path / "new" / "out.jsonl"
+    with pytest.raises(DataError):
+        convert("columns", source, missing)
+    assert not missing.exists() and no_leftovers(missing.parent)
+
+
+def test_write_jsonl_is_all_or_nothing(tmp_path):
+    def records():
+        yield {"a": 1}
+        raise KeyboardInterrupt
+
+    output = tmp_path / "out.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        write_jsonl(records(), output)
+    assert not output.exists() and no_leftovers(tmp_path)
+    with pytest.raises(ConvertError, match=r"\[E118\] Record 2"):
+        write_jsonl([{"a": 1}, {"b": {1, 2}}], output)
+    assert not output.exists() and no_leftovers(tmp_path)
+    assert write_jsonl([{"text": "é"}], output) == 1
+    assert output.read_text(encoding="utf8") == '{"text": "é"}\n'
+
+
+def test_inputs_and_output_are_checked_first(tmp_path):
+    source = tmp_path / "in.tsv"
+    source.write_text(GLUE_TSV, encoding="utf8")
+    with pytest.raises(ConvertError, match=r"\[E046\].*missing.tsv.*does not exist"):
+        convert("columns", tmp_path / "missing.tsv", tmp_path / "out.jsonl")
+    with pytest.raises(ConvertError, match=r"\[E047\].*also an input"):
+        convert("columns", source, source)
+    with pytest.raises(ConvertError, match=r"\[E047\].*a directory"):
+        convert("columns", source, tmp_path)
+    with pytest.raises(ConvertError, match=r"\[E103\].*'columns' takes at least 1"):
+        convert("columns", [], tmp_path / "out.jsonl")
+    assert source.read_text(encoding="utf8") == GLUE_TSV
+
+
+def test_options_are_checked_against_the_converter(tmp_path):
+    source = tmp_path / "in.tsv"
+    source.write_text(GLUE_TSV, encoding="utf8")
+    with pytest.raises(ConvertError, match=r"\[E100\].*no option 'shceme'.*--map"):
+        list(iter_records("columns", source, shceme="iob1"))
+    with pytest.raises(ConvertError, match=r"\[E101\].*--quoting must be one of csv, none"):
+        list(iter_records("columns", source, quoting="double"))
+    with pytest.raises(ConvertError, match=r"\[E102\] --map: expected TASK_FIELD=COLUMN"):
+        list(iter_records("columns", source, map=["text"]))
+    with pytest.raises(ConvertError, match=r"\[E101\].*--number names the field 'score'"):
+        list(iter_records("columns", source, map=["text=sentence"], number=["score"]))
+    with pytest.raises(ConvertError, match=r"\[E099\].*'nope'.*columns"):
+        list(iter_records("nope", source))
+
+
+# -- the hook and the registry
+
+
+def make_converter(name: str, records=({"text": "x"},)) -> Converter:
+    return Converter(
+        name=name,
+        task="toy",
+        description="Toy records.",
+        convert=lambda inputs, options, report: iter(
+            [{**r, "shout": options["shout"]} for r in records]
+        ),
+        options=(Option("shout", "Shout.", kind="flag"),),
+    )
+
+
+def test_a_converter_name_two_plugins_register_is_refused(fresh_plugins):
+    def plugin(name):
+        class Plugin:
+            @hookimpl
+            def register_converters(self, register):
+                register(make_converter("twice"))
+
+        fresh_plugins.register_plugin(Plugin(), name=name)
+
+    plugin("first-plugin")
+    plugin("second-plugin")
+    try:
+        with pytest.raises(PluginError, match=r"\[E097\].*'twice'") as error:
+            fresh_plugins.get_converter("twice")
+        assert "'first-plugin'" in str(error.value) and "'second-plugin'" in str(error.value)
+        assert "twice" not in fresh_plugins.get_converters()
+        assert "columns" in fresh_plugins.get_converters()
+    finally:
+        fresh_plugins.unregister_plugin("first-plugin")
+        fresh_plugins.unregister_plugin("second-plugin")
+
+
+def test_a_plugin_registering_no_converter_is_quarantined(fresh_plugins):
+    class Plugin:
+        @hookimpl
+        def register_converters(self, register):
+            register("not a converter")
+
+    fresh_plugins.register_plugin(Plugin(), name="broken-plugin")
+    try:
+        with pytest.warns(PluginWarning, match=r"\[W003\].*broken-plugin.*\[E098\]"):
+            converters = fresh_plugins.get_converters()
+        assert "columns" in converters
+    finally:
+        fresh_plugins.unregister_plugin("broken-plugin")
+
+
+def test_the_builtin_plugins_register_their_converters():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PluginWarning)
+        registry = plugins.converter_registry()
+    expected = {
+        "columns": None,
+        "hf": None,
+        "conll": "ner",
+        "docbin-ents": "ner",
+        "docbin-cats": "sentiment",
+        "squad": "qa",
+        "parallel": "translation",
+    }
+    assert {name: registry.converters[name].task for name in expected} == expected
+    assert not registry.conflicts
+
+
+# -- the command
+
+
+def app(context_settings=None) -> typer.Typer:
+    cli = typer.Typer()
+    cli.command("convert", context_settings=context_settings)(convert_command)
+
+    @cli.command("other")
+    def other() -> None:  # a second command, so "convert" is a sub-command
+        pass
+
+    return cli
+
+
+def test_command_takes_the_converters_own_options(tmp_path):
+    source = tmp_path / "train.tsv"
+    source.write_text(GLUE_TSV, encoding="utf8")
+    output = tmp_path / "out.jsonl"
+    args = ["convert", "columns", str(source), "-o", str(output), "--map", "text=sentence"]
+    args += ["--map=label=label", "--label-map", "1=positive", "--label-map", "0=negative"]
+    result = CliRunner().invoke(app(CONTEXT_SETTINGS), args)
+    assert result.exit_code == 0, result.output
+    assert [r["label"] for r in read_jsonl(output)] == ["positive", "negative"]
+    assert "Wrote 2 records" in result.output
+
+
+def test_command_takes_options_as_name_value_pairs_in_plain_registration(tmp_path):
+    source = tmp_path / "train.tsv"
+    source.write_text(GLUE_TSV, encoding="utf8")
+    output = tmp_path / "out.jsonl"
+    args = ["convert", "columns", str(source), "-o", str(output), "-O", "map=text=sentence", "-q"]
+    result = CliRunner().invoke(app(), args)
+    assert result.exit_code == 0, result.output
+    assert read_jsonl(output)[0] == {"text": "it 's a charming and often affecting journey . "}
+    assert result.output == ""
+
+
+def test_command_errors_are_coded(tmp_path):
+    source = tmp_path / "train.tsv"
+    source.write_text(GLUE_TSV, encoding="utf8")
+    runner = CliRunner()
+    result = runner.invoke(
+        app(CONTEXT_SETTINGS), ["convert", "columns", str(source), "--sceme", "x", "-o", "o.jsonl"]
+    )
+    assert isinstance(result.exception, ConvertError) and "[E100]" in str(result.exception)
+    result = runner.invoke(app(CONTEXT_SETTINGS), ["convert", "columns", str(source)])
+    assert "[E103]" in str(result.exception) and "--output" in str(result.exception)
+    result = runner.invoke(app(CONTEXT_SETTINGS), ["convert"])
+    assert result.exit_code == 2 and "FORMAT" in result.output
+
+
+def test_parse_arguments_splits_inputs_from_options():
+    from nlp_tasks.convert.columns import COLUMNS
+
+    paths, options = parse_arguments(
+        COLUMNS,
+        ["a.tsv", "--no-header", "--map", "text=0", "b.tsv", "--quoting=csv"],
+        ["keep=1"],
+    )
+    assert paths == ["a.tsv", "b.tsv"]
+    assert options == {"keep": ["1"], "no_header": "true", "map": ["text=0"], "quoting": "csv"}
+    with pytest.raises(ConvertError, match=r"\[E101\].*--map needs a value"):
+        parse_arguments(COLUMNS, ["a.tsv", "--map"], [])
+
+
+def test_command_lists_converters_tasks_and_options():
+    result = CliRunner().invoke(app(), ["convert", "--list"])
+    assert result.exit_code == 0, result.output
+    for expected in (
+        "columns  task: any",
+        "conll  task: ner",
+        "squad  task: qa",
+        "--map TASK_FIELD=COLUMN",
+    ):
+        assert expected in result.output
+    result = CliRunner().invoke(app(), ["convert", "--list", "parallel"])
+    assert (
+        result.output.startswith("parallel  task: translation") and "columns" not in result.output
+    )
+
+
+def test_the_command_module_imports_neither_spacy_nor_torch(python):
+    code = (
+        "import sys; import nlp_tasks.convert.command, nlp_tasks.convert;"
+        "print([m for m in ('spacy', 'torch', 'pyarrow') if m in sys.modules])"
+    )
+    result = python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
