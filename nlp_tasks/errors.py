@@ -12,6 +12,7 @@ the class (``Errors.E001``) to get it with its ``[E001]`` prefix, then
 """
 
 from pathlib import Path
+from typing import Any
 
 
 class NlpTasksError(Exception):
@@ -151,12 +152,25 @@ class PluginWarning(UserWarning):
 # -- coded messages
 
 
+class _UniqueCodes(dict):
+    """A class body in which a code cannot be given twice (the second would hide the first)."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key in self and not key.startswith("_"):
+            raise TypeError(f"message code {key} is defined twice")
+        super().__setitem__(key, value)
+
+
 class CodedMessages(type):
     """Metaclass of a class of coded messages: ``Errors.E001`` reads ``"[E001] ..."``.
 
     Plugins use it for their own codes (with their own prefix, e.g. ``QA001``),
     so every message of a pipeline carries its searchable code the same way.
     """
+
+    @classmethod
+    def __prepare__(mcs, name: str, bases: tuple, **kwargs: Any) -> dict:
+        return _UniqueCodes()
 
     def __getattribute__(cls, code: str) -> str:
         message = super().__getattribute__(code)
@@ -651,4 +665,9 @@ class Errors(metaclass=CodedMessages):
     E121 = (
         "The learning-rate schedule nlp_tasks.warmup_linear.v1 needs warmup_fraction from 0 "
         "(no warmup) to below 1, got {value!r}."
+    )
+    # Serving (continued)
+    E122 = (
+        "POST {path}: record {index}: field {field!r} is empty or blank: there is nothing "
+        "for the pipeline to read. Leave the record out, or send its text."
     )

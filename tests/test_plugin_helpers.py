@@ -112,3 +112,15 @@ def test_examples_with_gold_by_function():
     # The function sees the reference doc, never the prediction.
     other.predicted.cats = {"pos": 1.0}
     assert examples_with_gold([other], lambda doc: doc.cats) == []
+
+
+def test_coded_messages_refuse_a_code_given_twice():
+    class Errors(metaclass=nlp_tasks.CodedMessages):
+        KP001 = "first {x}"
+
+    assert Errors.KP001.format(x=1) == "[KP001] first 1"
+    with pytest.raises(TypeError, match="message code KP002 is defined twice"):
+
+        class Clashing(metaclass=nlp_tasks.CodedMessages):
+            KP002 = "one"
+            KP002 = "two"  # noqa: PIE794 (the clash under test)

@@ -156,12 +156,6 @@ def test_an_empty_list_is_answered_with_an_empty_list(client):
     assert (response.status_code, response.json()) == (200, [])
 
 
-def test_a_blank_text_is_answered_as_predict_answers_it(client, nlp):
-    response = client.post("/predict", json={"text": ""})
-    assert response.status_code == 200
-    assert_same(response.json(), nlp_tasks.predict(nlp, [{"text": ""}])[0])
-
-
 def test_health_and_tasks(client, nlp):
     health = client.get("/health")
     assert health.status_code == 200 and health.json()["status"] == "ok"
@@ -197,6 +191,8 @@ BAD = [
     ("text not a string", dict(json={"text": 5}), 422, "E011"),
     ("item a number", dict(json=[TEXT, 7]), 422, "E011"),
     ("no text field", dict(json={"txt": TEXT}), 422, "E011"),
+    ("empty text", dict(json={"text": ""}), 422, "E122"),
+    ("blank text in a list", dict(json=[TEXT, " \n "]), 422, "E122"),
     ("blank side of a pair", dict(json={"text_a": "A side.", "text_b": "  "}), 422, "E080"),
     ("half a pair", dict(json={"text_a": "A side."}), 422, "E011"),
     ("two inputs at once", dict(json={"text": TEXT, **PAIR}), 422, "E081"),

@@ -190,6 +190,10 @@ class _Service:
             checked = check_item(inputs, item, index)
         except PredictInputError as error:
             raise RequestError(str(error), UNPROCESSABLE) from None
+        for name, text in checked.texts.items():
+            if not text.strip():
+                message = Errors.E122.format(path=path, index=index, field=inputs.source(name))
+                raise RequestError(message, UNPROCESSABLE)
         values = {**checked.texts, **checked.extras}
         named = {inputs.source(name): value for name, value in values.items()}
         check_lengths(named, self.settings.max_chars, index, path)
