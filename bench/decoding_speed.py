@@ -11,7 +11,11 @@ tokenizer, shared transformer, listener, decoder), the baseline through its
 tokenizer and ``EncoderDecoderModel.generate``. Same batches, interleaved
 repeats, best of each. Weights are untrained: speed does not depend on them.
 
-    python bench/decoding_speed.py --docs 256 --batch-size 32 --num-beams 4 --new-tokens 32
+    DATA=../shared/datasets python bench/decoding_speed.py --docs 256 --batch-size 32 \
+        --num-beams 4 --new-tokens 32
+
+The documents are the English side of ``$DATA/translation/dev.jsonl`` (``--data``;
+``$DATA`` is the project's corpus/ when unset); the RESULTS used ../shared/datasets.
 """
 
 import argparse
@@ -21,7 +25,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "datasets" / "translation"
+# The data root: $DATA, or the project's corpus/ (docs/data.md).
+DATA = Path(os.environ.get("DATA") or ROOT / "corpus") / "translation"
 
 
 def load_pairs(path: Path, limit: int) -> list[dict]:

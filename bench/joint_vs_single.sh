@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sentiment + NER trained jointly on the shared backbone vs. each head alone,
-# same steps, batch size and learning rate, on ../shared/datasets (dev splits).
+# same steps, batch size and learning rate, on $DATA (dev splits): the project's
+# corpus/ when DATA is unset; the RESULTS were produced with DATA=../shared/datasets.
 # Usage: bash bench/joint_vs_single.sh [STEPS] [RUNS...]
 #   (RUNS: joint sentiment ner similarity; joint3 = sentiment + NER + similarity)
 # TEMPERATURE=T overrides the multi-task sampling temperature of the generated
@@ -10,7 +11,7 @@
 # Writes bench/runs/<run>/{config.cfg,train.log,metrics.json,time.txt}.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-data=${DATA:-$here/../../shared/datasets}
+data=${DATA:-$(dirname "$here")/corpus}
 temperature=${TEMPERATURE:-}
 steps=${1:-2000}
 shift || true

@@ -12,17 +12,23 @@ A pair doc runs the backbone once per side and only the similarity head; a text
 runs sentiment and NER (the similarity head passes it over). Run it alone on the
 machine:
 
-    OMP_NUM_THREADS=2 python bench/mixed_throughput.py --pairs 400 --repeats 3
+    OMP_NUM_THREADS=2 DATA=../shared/datasets python bench/mixed_throughput.py \
+        --pairs 400 --repeats 3
+
+The pairs come from ``$DATA/similarity/dev.jsonl`` (``--data``; ``$DATA`` is the project's
+corpus/ when unset); the RESULTS were produced on ../shared/datasets, as above.
 """
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parent.parent / "shared" / "datasets" / "similarity" / "dev.jsonl"
+# The data root: $DATA, or the project's corpus/ (docs/data.md).
+DATA = Path(os.environ.get("DATA") or HERE.parent / "corpus") / "similarity" / "dev.jsonl"
 
 
 def build_pipeline(assets: Path):

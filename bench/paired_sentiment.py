@@ -5,20 +5,26 @@ standard error, so comparing two accuracies says little. Pairing the
 predictions does better: only the sentences where exactly one pipeline is right
 carry information, and under "no difference" each of them is a coin toss.
 
-    python bench/paired_sentiment.py bench/runs/joint-t5-head10x/model/model-last \
+    DATA=../shared/datasets python bench/paired_sentiment.py \
+        bench/runs/joint-t5-head10x/model/model-last \
         bench/runs/joint-t5-head10x-3000/model/model-last
+
+The sentences are ``$DATA/sentiment/dev.jsonl`` (``--dev``; ``$DATA`` is the project's
+corpus/ when unset); the RESULTS were produced on ../shared/datasets, as above.
 
 Prints each pipeline's accuracy, the two discordant counts and the two-sided
 exact p-value (scipy's binomial test on the discordant pairs).
 """
 
 import argparse
+import os
 from pathlib import Path
 
 import nlp_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
-DEV = ROOT.parent / "shared" / "datasets" / "sentiment" / "dev.jsonl"
+# The data root: $DATA, or the project's corpus/ (docs/data.md).
+DEV = Path(os.environ.get("DATA") or ROOT / "corpus") / "sentiment" / "dev.jsonl"
 
 
 def correct_predictions(model: Path, texts: list[str], gold: list[str]) -> list[bool]:

@@ -15,7 +15,11 @@ thread. Three measurements:
    hides them in their callers; the timers do not.
 3. The timed run again with one head, then with no head (``nlp.select_pipes``).
 
-    OMP_NUM_THREADS=1 python bench/profile_pipeline.py --docs 200 --batch-size 64
+    OMP_NUM_THREADS=1 DATA=../shared/datasets python bench/profile_pipeline.py \
+        --docs 200 --batch-size 64
+
+(``--data``: ``$DATA/summarization/dev.jsonl``, ``$DATA`` being the project's corpus/
+when unset; the RESULTS used ../shared/datasets.)
 """
 
 import argparse

@@ -14,7 +14,10 @@ scorer (``nlp_tasks_qa.windows``, ``nlp_tasks_qa.scorer``):
 
 Full run (one epoch of SQuADShifts "New Wikipedia", 6,851 questions; dev 1,087):
 
-    python bench/qa.py --data ../shared/datasets/qa --steps 429 --output bench/runs/qa
+    DATA=../shared/datasets python bench/qa.py --steps 429 --output bench/runs/qa
+
+(``--data`` is ``$DATA/qa``, ``$DATA`` being the project's corpus/ when unset: there,
+``spacy project run corpora`` writes SQuAD v1.1, not SQuADShifts.)
 
 Smoke run (a few minutes):
 
@@ -31,6 +34,7 @@ the compute (two threads take a little over half of it in wall time).
 import argparse
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -38,11 +42,13 @@ from pathlib import Path
 from typing import Any
 
 SYSTEMS = ("joint", "cross", "hf")
+# The data root: $DATA, or the project's corpus/ (docs/data.md).
+DATA = Path(os.environ.get("DATA") or Path(__file__).resolve().parent.parent / "corpus")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/datasets/qa"))
+    parser.add_argument("--data", type=Path, default=DATA / "qa")
     parser.add_argument("--output", type=Path, default=Path("bench/runs/qa"))
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="Comma list of systems.")
     parser.add_argument("--backbone", default="sentence-transformers/all-MiniLM-L6-v2")

@@ -4,8 +4,9 @@ The service (``make_app`` under uvicorn, as ``nlp-tasks serve`` runs it) starts
 in a subprocess on a free 127.0.0.1 port. Each client is a thread with one
 keep-alive ``http.client`` connection that posts one text per request, until
 the level's ``--requests`` requests are sent. Texts come from the "text" field
-of a JSONL file (``--texts``; news articles, e.g.
-../shared/datasets/summarization/dev.jsonl) or a built-in list of news-length
+of a JSONL file (``--texts``; news articles, e.g. a summarization dev split,
+corpus/summarization/dev.jsonl; the RESULTS used ../shared/datasets' BBC News, as
+below) or a built-in list of news-length
 paragraphs. Once the service has stopped, the same texts go through
 ``nlp.pipe`` in this process (``--max-batch-size`` docs a batch), so the two
 never share the CPU.

@@ -18,8 +18,10 @@ Full run (two epochs of the 3,499 training pairs, batches of 16; dev 750 pairs;
 about 8 minutes on one core; 85.2 Spearman / 86.3 Pearson trained, 79.7 / 81.3
 zero-shot; one epoch, --steps 220, gave 84.7 / 85.9):
 
-    OMP_NUM_THREADS=1 python bench/similarity.py --data ../shared/datasets/similarity \
+    OMP_NUM_THREADS=1 DATA=../shared/datasets python bench/similarity.py \
         --steps 440 --batch-size 16 --learn-rate 5e-5 --output bench/runs/similarity
+
+(``--data`` is ``$DATA/similarity``, ``$DATA`` being the project's corpus/ when unset.)
 
 Smoke run (under a minute):
 
@@ -36,17 +38,20 @@ directory holding ``similarity/train.jsonl`` and ``dev.jsonl``) and stops.
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 SYSTEMS = ("zero-shot", "trained")
+# The data root: $DATA, or the project's corpus/ (docs/data.md).
+DATA = Path(os.environ.get("DATA") or Path(__file__).resolve().parent.parent / "corpus")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/datasets/similarity"))
+    parser.add_argument("--data", type=Path, default=DATA / "similarity")
     parser.add_argument("--output", type=Path, default=Path("bench/runs/similarity"))
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="Comma list of systems.")
     parser.add_argument("--backbone", default="sentence-transformers/all-MiniLM-L6-v2")

@@ -1,10 +1,11 @@
 """Summarization on BBC News: Lead baselines vs. the extractive head (issue 4).
 
-    python bench/summarization.py --steps 800 --eval-frequency 200
+    DATA=../shared/datasets python bench/summarization.py --steps 800 --eval-frequency 200
 
 Rows, all scored by one function (``nlp_tasks_summarization.scorer.rouge``: rouge-score,
 ROUGE-1/2/L F-measure x 100 with Porter stemming, ROUGE-L over the whole summary, not
-rougeLsum), averaged over ../shared/datasets/summarization/dev.jsonl (210 articles):
+rougeLsum), averaged over $DATA/summarization/dev.jsonl (``--data``; $DATA is the project's
+corpus/ when unset; the RESULTS: ../shared/datasets, BBC News Summary dev, 210 articles):
 
 - Lead-3: the first three sentences.
 - Lead-k%: the leading sentences up to k% of the article's tokens, for k = 20..80; the
@@ -31,6 +32,7 @@ trained pipeline, its config and log go to ``--output`` (bench/runs/ is not trac
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -38,7 +40,8 @@ from pathlib import Path
 from statistics import mean
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "datasets"
+# The data root: $DATA, or the project's corpus/ (docs/data.md).
+DATA = Path(os.environ.get("DATA") or ROOT / "corpus")
 METRICS = ("rouge1", "rouge2", "rougeL")
 
 

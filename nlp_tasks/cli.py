@@ -14,6 +14,7 @@ from .batch import options as process_options
 from .convert.command import CONTEXT_SETTINGS as CONVERT_CONTEXT
 from .convert.command import convert_command
 from .errors import Errors, NlpTasksError
+from .fetch.command import fetch_command, holdout_command
 from .registry import manager as plugins
 from .serve.command import serve_command
 from .training import recipe
@@ -468,6 +469,8 @@ def process_command(
 app.command("serve")(serve_command)
 # A converter's own options (--scheme iob1) pass through to it.
 app.command("convert", context_settings=CONVERT_CONTEXT)(convert_command)
+app.command("fetch")(fetch_command)
+app.command("holdout")(holdout_command)
 
 
 def main() -> None:

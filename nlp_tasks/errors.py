@@ -126,7 +126,7 @@ class RequestError(NlpTasksError, ValueError):
     status (int): The HTTP status to answer with (400, 413, 422, ...).
     """
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
 
@@ -671,3 +671,56 @@ class Errors(metaclass=CodedMessages):
         "POST {path}: record {index}: field {field!r} is empty or blank: there is nothing "
         "for the pipeline to read. Leave the record out, or send its text."
     )
+    # Fetching corpus files (nlp-tasks fetch) and holding out dev splits (nlp-tasks holdout)
+    E123 = (
+        "--{algorithm} must be {length} hexadecimal digits, got {value!r}. Copy the checksum "
+        "as the source publishes it, or leave the option out to check none."
+    )
+    E124 = (
+        "Cannot fetch '{url}': nlp-tasks fetches http:// and https:// URLs only. For a file "
+        "you already have, copy it to {output} instead."
+    )
+    E125 = (
+        "Fetching {url} failed: the server answered {status} {reason}. Check the URL (in "
+        "project.yml, its --vars.*_url variable); {output} was not written."
+    )
+    E126 = (
+        "Cannot reach {url} ({error}). Check the network and the URL, then run the same "
+        "command again. {kept}"
+    )
+    E127 = (
+        "The download of {url} stopped after {received} of {expected} bytes ({error}). "
+        "{partial} keeps what arrived: run the same command again to resume it."
+    )
+    E128 = (
+        "{url} does not match its {algorithm} checksum: expected {expected}, got {actual}. "
+        "The download was deleted; {output} was not written. Check the URL and the checksum "
+        "(if the source has changed the file, it publishes a new checksum)."
+    )
+    E129 = (
+        "--size {size}: {path} has {count} record(s) that can go to dev{eligible}, and the "
+        "train file must keep at least one record. Give a --size from 1 to {most}."
+    )
+    E130 = (
+        "{option} needs --nested FIELD: it says which records can go to dev by the words of "
+        "FIELD. Give --nested (e.g. --nested text), or leave {option} out."
+    )
+    E131 = (
+        "{path}, line {line}: {problem}. --nested {field} needs every record to hold its text "
+        "in {field!r}; fix the record, or name the field that holds it."
+    )
+    E132 = (
+        "{path} holds no records, so no dev split can be held out of it. Check that it is "
+        "the converted file you meant; nothing was written."
+    )
+
+
+# -- fetching corpus files
+
+
+class FetchError(NlpTasksError, OSError):
+    """A download that failed: a bad URL, an unreachable or refusing server, a wrong checksum.
+
+    An interrupted download keeps its ``.partial`` file for the next run to resume;
+    a download that fails its checksum keeps nothing.
+    """

