@@ -142,6 +142,17 @@ class ConvertError(NlpTasksError, ValueError):
     """
 
 
+# -- fetching files
+
+
+class FetchError(NlpTasksError, OSError):
+    """A download that failed: a bad URL, an unreachable or refusing server, a wrong checksum.
+
+    An interrupted download keeps its ``.partial`` file for the next run to resume;
+    a download that fails its checksum keeps nothing.
+    """
+
+
 # -- warnings
 
 
@@ -714,13 +725,9 @@ class Errors(metaclass=CodedMessages):
         "the converted file you meant; nothing was written."
     )
 
-
-# -- fetching corpus files
-
-
-class FetchError(NlpTasksError, OSError):
-    """A download that failed: a bad URL, an unreachable or refusing server, a wrong checksum.
-
-    An interrupted download keeps its ``.partial`` file for the next run to resume;
-    a download that fails its checksum keeps nothing.
-    """
+    # -- fetching corpus files
+    # Serving (continued)
+    E133 = (
+        "Cannot listen on {host}:{port} ({error}). Another program (another `nlp-tasks "
+        "serve`?) may hold the port: stop it, or choose another with --port."
+    )

@@ -3,6 +3,7 @@ and keeps serving, shares batches between concurrent requests, and its form page
 
 import json
 import math
+import socket
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -425,6 +426,26 @@ def test_the_command_checks_its_options_before_loading(serve_cli):
     assert isinstance(result.exception, nlp_tasks.errors.PipelineNotFoundError)
 
 
+def test_a_port_in_use_fails_before_the_pipeline_loads(serve_cli, monkeypatch):
+    def load(name):
+        raise AssertionError("the pipeline must not load")
+
+    monkeypatch.setattr(nlp_tasks.inference, "load", load)
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        result = serve_cli("some/pipeline", "--port", str(port))
+    assert isinstance(result.exception, nlp_tasks.errors.OptionError)
+    assert f"[E133] Cannot listen on 127.0.0.1:{port}" in str(result.exception)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.mark.parametrize("host,warned", [("127.0.0.1", False), ("0.0.0.0", True)])
 def test_the_command_runs_uvicorn_with_the_settings(serve_cli, nlp, monkeypatch, host, warned):
     import uvicorn
@@ -433,11 +454,12 @@ def test_the_command_runs_uvicorn_with_the_settings(serve_cli, nlp, monkeypatch,
     runs = []
     monkeypatch.setattr(nlp_tasks.inference, "load", lambda name: nlp)
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: runs.append((app, kwargs)))
-    result = serve_cli("some/pipeline", "--host", host, "--port", "8123", "--field", "text=body")
+    port = free_port()
+    result = serve_cli("some/pipeline", "--host", host, "--port", str(port), "--field", "text=body")
     assert result.exit_code == 0, result.output
     ((app, kwargs),) = runs
     assert isinstance(app, Starlette)
-    assert (kwargs["host"], kwargs["port"]) == (host, 8123)
+    assert (kwargs["host"], kwargs["port"]) == (host, port)
     assert ("not loopback" in result.output) == warned
 
 

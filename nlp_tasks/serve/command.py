@@ -71,6 +71,7 @@ def serve_command(
         fields=fields,
         name=pipeline,
     )
+    _check_can_listen(host, port)
     import uvicorn
 
     from ..inference import load
@@ -86,6 +87,21 @@ def serve_command(
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"Serving {pipeline} at http://{shown}:{port}/ (Ctrl+C to stop).", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    # Before the pipeline loads (seconds to minutes), so a port in use fails at once.
+    import socket
+
+    from ..errors import Errors, OptionError
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        raise OptionError(Errors.E133.format(host=host, port=port, error=error)) from None
 
 
 def _is_loopback(host: str) -> bool:
