@@ -91,3 +91,16 @@ def test_the_project_passes_its_gpu_id_to_the_config():
         if line.startswith("nlp-tasks init config")
     ]
     assert configs and all("--gpu-id ${vars.gpu_id}" in line for line in configs)
+
+
+def test_the_optimizer_builds_from_the_config_as_written(tmp_path):
+    # `spacy assemble` and `nlp.initialize()` build the optimizer from the [training]
+    # block alone, before interpolation: total_steps is still "${training.max_steps}".
+    from spacy.util import load_config
+
+    path = tmp_path / "config.cfg"
+    make_config(["sentiment"]).to_disk(path)
+    config = load_config(path, overrides={"training.max_steps": 30}, interpolate=False)
+    optimizer = registry.resolve({"optimizer": config["training"]["optimizer"]})["optimizer"]
+    assert optimizer.learn_rate == pytest.approx(recipe.LEARN_RATE)  # the peak, held
+    assert rates(config, 31)[30] == 0.0  # `spacy train` interpolates: it ends at step 30
