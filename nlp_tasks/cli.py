@@ -335,15 +335,14 @@ def _show_records(
 
 
 def _field_pairs(pairs: list[str]) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, source = pair.partition("=")
-        if not sep or not name.strip() or not source.strip():
-            raise typer.BadParameter(
-                f"expected TASK_FIELD=FIELD, got {pair!r}", param_hint="--field"
-            )
-        fields[name.strip()] = source.strip()
-    return fields
+    # The same parser as the service's --field and field= (E091), as a usage error.
+    from .errors import RequestError
+    from .serve.limits import field_pairs
+
+    try:
+        return field_pairs(pairs)
+    except RequestError as error:
+        raise typer.BadParameter(str(error), param_hint="--field") from None
 
 
 @app.command("process")
