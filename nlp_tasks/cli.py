@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 import typer
 
+from . import precision as precision_settings
 from .batch import options as process_options
 from .convert.command import CONTEXT_SETTINGS as CONVERT_CONTEXT
 from .convert.command import convert_command
@@ -78,6 +79,18 @@ def init_config_command(
         callback=_positive,
         help="The backbone's learning rate as a fraction of the heads'.",
     ),
+    precision: str = typer.Option(
+        "fp32",
+        help="What the trained pipeline computes in once loaded: fp32, bf16, int8 or auto "
+        "(docs/precision.md).",
+        callback=precision_settings.option_callback,
+    ),
+    training_precision: str = typer.Option(
+        "fp32",
+        help="What training computes in: fp32, bf16 (autocast; weights and optimizer state "
+        "stay fp32) or auto (bf16 where the CPU or GPU has it natively).",
+        callback=precision_settings.training_option_callback,
+    ),
 ) -> None:
     """Write a complete training config: shared transformer + one head per task.
 
@@ -104,6 +117,8 @@ def init_config_command(
         eval_frequency=eval_frequency,
         learn_rate=learn_rate,
         backbone_learn_rate_scale=backbone_learn_rate_scale,
+        precision=precision,
+        training_precision=training_precision,
     )
     if to_stdout:
         sys.stdout.write(config.to_str())
@@ -194,6 +209,9 @@ def evaluate_command(
     source: list[str] = typer.Option(None, help="TASK=PATH of a JSONL file (repeatable)."),
     output: Path = typer.Option(None, help="Write all scores to this JSON file."),
     batch_size: int = typer.Option(64, min=1, help="Docs per batch."),
+    precision: str = typer.Option(
+        None, help=precision_settings.OPTION_HELP, callback=precision_settings.option_callback
+    ),
 ) -> None:
     """Score every head of a pipeline on per-task JSONL data and print a table."""
     from .inference import load
@@ -206,7 +224,7 @@ def evaluate_command(
     check_sources(data, pairs)
     if output is not None:
         _check_writable(output, "--output")
-    nlp = load(pipeline)
+    nlp = load(pipeline, precision=precision)
     sources = dev_sources(nlp, data, pairs)
     result = evaluate(nlp, sources, batch_size=batch_size)
     typer.echo(format_table(result))
@@ -250,6 +268,9 @@ def predict_command(
     ),
     output: Path = typer.Option(
         None, help="Write to this file instead of printing (needed for --format html)."
+    ),
+    precision: str = typer.Option(
+        None, help=precision_settings.OPTION_HELP, callback=precision_settings.option_callback
     ),
 ) -> None:
     """Run a pipeline on a few texts and show each head's output.
@@ -295,7 +316,7 @@ def predict_command(
         )
     if skipped:
         typer.echo(f"{skipped} blank text(s) skipped.", err=True)
-    nlp = load(pipeline)
+    nlp = load(pipeline, precision=precision)
     records = predict(nlp, items, fields=mapping)
     _show_records(records, pipeline_tasks(nlp), output_format, output)
 
@@ -394,6 +415,9 @@ def process_command(
     ),
     ray_address: str = typer.Option(None, help="Ray cluster address (default: a local Ray)."),
     include_text: bool = typer.Option(False, "--include-text", help="Copy texts to the output."),
+    precision: str = typer.Option(
+        None, help=precision_settings.OPTION_HELP, callback=precision_settings.option_callback
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Start again, replacing output."),
     allow_errors: bool = typer.Option(
         False, "--allow-errors", help="Exit with status 0 even if some records failed."
@@ -437,6 +461,7 @@ def process_command(
             gpu_id=gpu_id,
             threads=threads,
             include_text=include_text,
+            precision=precision,
             engine=engine,
             ray_address=ray_address,
             overwrite=overwrite,

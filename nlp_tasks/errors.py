@@ -69,6 +69,10 @@ class PredictInputError(NlpTasksError, ValueError):
     """An item given to ``predict`` that is no usable text."""
 
 
+class PrecisionError(NlpTasksError, ValueError):
+    """A numeric precision that a pipeline, one of its heads or this machine cannot use."""
+
+
 # -- training
 
 
@@ -730,4 +734,29 @@ class Errors(metaclass=CodedMessages):
     E133 = (
         "Cannot listen on {host}:{port} ({error}). Another program (another `nlp-tasks "
         "serve`?) may hold the port: stop it, or choose another with --port."
+    )
+
+    # Numeric precision
+    E134 = (
+        "Unknown precision {value!r}. Use one of: {choices} (auto: bf16 where the device "
+        "computes bf16 natively, fp32 elsewhere)."
+    )
+    E135 = (
+        "Cannot run '{component}' at {precision}: its task '{task}' supports {supported} "
+        "only (Task.precisions), since its metrics were not shown to hold at {precision}. "
+        "Load the pipeline at one of those, or leave '{component}' out (exclude=[...])."
+    )
+    E136 = (
+        "Cannot save this pipeline: its PyTorch modules were quantized to int8 when it was "
+        "loaded, and quantized weights do not load back into the model. Save the pipeline "
+        "loaded at fp32 instead, with `precision = \"int8\"` in its config's "
+        "[nlp.after_pipeline_creation] block: int8 is then applied each time it loads."
+    )
+    E137 = (
+        "Cannot change the precision of this pipeline from int8 to {precision}: quantized "
+        "weights cannot be restored. Load the pipeline again at {precision}."
+    )
+    E138 = (
+        "int8 runs on CPU only, and this pipeline's modules are on {device}. Use bf16 there "
+        "(or auto), or load the pipeline on CPU for int8."
     )

@@ -15,7 +15,7 @@ from .task import Task
 from .task_inputs import CheckedInput, FieldError, PipelineInputs, TaskInputs
 
 
-def load(name: str | Path, **kwargs: Any) -> Language:
+def load(name: str | Path, *, precision: str | None = None, **kwargs: Any) -> Language:
     """Load a trained pipeline from a directory or an installed package.
 
     Like ``spacy.load``, but with coded errors that name what is wrong: a
@@ -24,22 +24,35 @@ def load(name: str | Path, **kwargs: Any) -> Language:
     weights file (the pipeline directory and the file).
 
     name (str | Path): A pipeline directory, or the name of an installed package.
+    precision (str | None): What the pipeline's PyTorch modules compute in:
+        "fp32", "bf16", "int8" or "auto" (``nlp_tasks.precision``,
+        docs/precision.md). None keeps the setting of the pipeline's config
+        (fp32 unless it says otherwise). The choice is written into
+        ``nlp.config``, so a pipeline saved afterwards keeps it.
     **kwargs: Passed on to ``spacy.load`` (``exclude``, ``config``, ...).
     RETURNS (Language): The pipeline.
     """
     import spacy
     from spacy.util import get_installed_models, is_package
 
+    from .precision import check_precision, set_precision
+
+    if precision is not None:
+        check_precision(precision)
     path = Path(name)
     if not (path.is_dir() and (path / "config.cfg").exists()):
         if is_package(str(name)) or str(name) in get_installed_models():
             path = package_pipeline_dir(str(name))
         elif not path.exists():
             raise PipelineNotFoundError(Errors.E008.format(name=name))
+    set_on_load = False
     if path is not None and (path / "config.cfg").is_file():
         config = _read_config(path)
         _read_meta(path)
         _check_components(config, path, _names(kwargs.get("exclude")))
+        if precision is not None and _has_setup_callback(config):
+            kwargs["config"] = _with_precision(kwargs.get("config"), precision)
+            set_on_load = True
     try:
         nlp = spacy.load(name, **kwargs)
     except Exception as error:
@@ -58,8 +71,32 @@ def load(name: str | Path, **kwargs: Any) -> Language:
         ) from error
     from .components.routing import route_docs
 
+    if precision is not None and not set_on_load:
+        set_precision(nlp, precision)
     # A pipeline whose config predates the callback that routes docs gets it here.
     return route_docs(nlp)
+
+
+def _has_setup_callback(config: Any) -> bool:
+    from .components.pipeline_setup import SETUP_CALLBACK
+
+    block = config.get("nlp", {}).get("after_pipeline_creation") or {}
+    return block.get("@callbacks") in (SETUP_CALLBACK, "nlp_tasks.in_place_torch_updates.v1")
+
+
+def _with_precision(overrides: Any, precision: str) -> dict[str, Any]:
+    # The core's older callback takes no precision: name the current one, which
+    # does what it did and sets the precision once the weights are loaded.
+    from spacy.util import dict_to_dot
+
+    from .components.pipeline_setup import SETUP_CALLBACK
+
+    merged = dict_to_dot(dict(overrides or {}), for_overrides=True)
+    merged["nlp.after_pipeline_creation"] = {
+        "@callbacks": SETUP_CALLBACK,
+        "precision": precision,
+    }
+    return merged
 
 
 def _reads_as_damage(error: Exception) -> bool:

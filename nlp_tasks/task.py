@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import RecordError
+from .precision import DEFAULT_TASK_PRECISIONS
 from .task_inputs import TaskInputs
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 #: The plugin API this core provides. A task declares the range it supports in
 #: ``Task.api_version``; a minor release only adds to the API.
-PLUGIN_API_VERSION = "1.3"
+PLUGIN_API_VERSION = "1.4"
 
 
 def require_text(record: "dict[str, Any]", field: str = "text") -> str:
@@ -77,6 +78,10 @@ class Task:
         ``to_json`` output and the record's input fields (``text``, ...), the
         blocks to draw (``nlp_tasks.views``: ``MarkedText``, ``Score``,
         ``Note``, ``Columns``). None shows the output as JSON.
+    precisions (tuple[str, ...]): The precisions (``nlp_tasks.precision``) at
+        which the task's head may run: those at which its metrics were shown to
+        hold. A pipeline refuses to load at any other (E135). fp32 and bf16 by
+        default; add "int8" only after measuring it (plugin API 1.4).
     """
 
     name: str
@@ -89,6 +94,7 @@ class Task:
     api_version: str = ">=1.0,<2"
     inputs: TaskInputs = field(default_factory=TaskInputs)
     view: "Callable[[dict[str, Any], dict[str, Any]], Sequence[Block]] | None" = None
+    precisions: tuple[str, ...] = DEFAULT_TASK_PRECISIONS
 
     def accepts(self, doc: "Doc") -> bool:
         """Whether this task's head runs on a doc (``TaskInputs.accepts``).

@@ -4,6 +4,7 @@ import warnings
 
 import pytest
 import spacy
+import torch
 from spacy.language import Language
 from spacy.tokens import Doc
 from thinc.api import Config
@@ -215,3 +216,24 @@ def test_a_head_that_lacks_a_task_method_names_it(method):
     }
     with pytest.raises(NotImplementedError, match=rf"\[E027\] Bare .*{method}\(\)"):
         call[method]()
+
+
+def test_decoding_runs_at_bf16_and_int8(tiny_backbone):
+    from nlp_tasks.precision import floating_dtype, set_precision
+
+    nlp = echo_pipeline(tiny_backbone)
+    pairs = [("great film", "yes"), ("terrible food", "no"), ("an ordinary day", "maybe")]
+    examples = examples_for(nlp, pairs)
+    optimizer = nlp.initialize(lambda: examples)
+    optimizer.learn_rate = 0.01
+    train_steps(nlp, optimizer, examples, steps=60, batch_size=3)
+    sources = [source for source, _ in pairs]
+    assert [doc._.echo for doc in nlp.pipe(sources)] == ["yes", "no", "maybe"]
+    assert set_precision(nlp, "bf16") == "bf16"
+    decoder = decoder_module(nlp.get_pipe("echo").model)
+    assert floating_dtype(decoder) == torch.bfloat16
+    # generate() takes the memory in the decoder's dtype; the trained answers hold.
+    assert [doc._.echo for doc in nlp.pipe(sources)] == ["yes", "no", "maybe"]
+    assert set_precision(nlp, "fp32") == "fp32" and floating_dtype(decoder) == torch.float32
+    assert set_precision(nlp, "int8") == "int8"
+    assert all(isinstance(doc._.echo, str) for doc in nlp.pipe(sources))

@@ -195,7 +195,7 @@ def test_generated_code_declares_its_inputs_and_the_api_it_needs(tmp_path, input
         name.format(task="keyphrases") for name in TEXT_FILES
     }
     plugin = (package / "plugin.py").read_text(encoding="utf8")
-    assert 'api_version=">=1.3,<2"' in plugin and "inputs=INPUTS" in plugin
+    assert f'api_version=">={PLUGIN_API_VERSION},<2"' in plugin and "inputs=INPUTS" in plugin
     assert "view=view" in plugin
     segments = '("text_a", "text_b")' if input_kind == "pair" else '("text",)'
     reader = (package / "reader.py").read_text(encoding="utf8")

@@ -452,7 +452,7 @@ def test_the_command_runs_uvicorn_with_the_settings(serve_cli, nlp, monkeypatch,
     from starlette.applications import Starlette
 
     runs = []
-    monkeypatch.setattr(nlp_tasks.inference, "load", lambda name: nlp)
+    monkeypatch.setattr(nlp_tasks.inference, "load", lambda name, precision=None: nlp)
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: runs.append((app, kwargs)))
     port = free_port()
     result = serve_cli("some/pipeline", "--host", host, "--port", str(port), "--field", "text=body")

@@ -297,9 +297,7 @@ def test_generated_configs_give_every_torch_module_in_place_steps(tiny_backbone)
         return Head()
 
     config = make_config(["sentiment"], backbone=str(tiny_backbone))
-    assert config["nlp"]["after_pipeline_creation"]["@callbacks"] == (
-        "nlp_tasks.in_place_torch_updates.v1"
-    )
+    assert config["nlp"]["after_pipeline_creation"]["@callbacks"] == "nlp_tasks.pipeline_setup.v1"
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     shim = nlp.get_pipe("transformer").model.layers[0].shims[0]
     assert shim.finish_update.func.__name__ == "_finish_update_in_place"

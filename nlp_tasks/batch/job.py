@@ -110,6 +110,7 @@ def process_file(
     gpu_id: int = DEFAULT_GPU_ID,
     threads: int = DEFAULT_THREADS,
     include_text: bool = False,
+    precision: str | None = None,
     engine: str = DEFAULT_ENGINE,
     ray_address: str | None = None,
     ray_init: dict[str, Any] | None = None,
@@ -158,6 +159,9 @@ def process_file(
     gpu_id (int): GPU to run on; -1 for CPU. With Ray, each actor gets one GPU.
     threads (int): PyTorch threads per process or actor; 0: the CPU cores shared out.
     include_text (bool): Copy each text into its output record.
+    precision (str | None): fp32, bf16, int8 or auto: what the pipeline's PyTorch
+        modules compute in (``nlp_tasks.precision``); None: as its config says. A
+        resumed run must use the same.
     engine (str): "local", or "ray" for Ray Data (needs the ``ray`` extra).
     ray_address (str | None): Ray cluster to connect to; None starts a local Ray.
     ray_init (dict[str, Any] | None): More ``ray.init`` arguments (e.g. ``num_cpus``).
@@ -180,6 +184,7 @@ def process_file(
         gpu_id=gpu_id,
         threads=threads,
         include_text=include_text,
+        precision=precision,
         engine=engine,
         ray_address=ray_address,
         ray_init=dict(ray_init or {}),
@@ -320,6 +325,9 @@ class Job:
             self.files.out_fmt,
             self.fingerprint,
         )
+        if self.options.precision is not None:
+            # Only when given, so checkpoints written before the option still resume.
+            self.identity["precision"] = self.options.precision
         self.checkpoint = Checkpoint(self.files.checkpoint)
         self.summary = Summary(output=str(output_path), errors=str(errors))
         self.state: dict[str, Any] = {}

@@ -46,6 +46,7 @@ class ProcessOptions:
     engine: str = DEFAULT_ENGINE
     ray_address: str | None = None
     ray_init: dict[str, Any] = field(default_factory=dict)
+    precision: str | None = None
 
     def check(self) -> None:
         """Raise an ``OptionError`` (a ValueError) for a setting out of range."""
@@ -61,6 +62,10 @@ class ProcessOptions:
                 raise OptionError(
                     Errors.E065.format(name=name, rule=rule, value=getattr(self, name))
                 )
+        if self.precision is not None:
+            from ..precision import check_precision
+
+            check_precision(self.precision)
         if self.return_docs and (self.n_process > 1 or self.engine != "local"):
             raise OptionError(Errors.E066)
 
@@ -73,6 +78,7 @@ class ProcessOptions:
             "include_text": self.include_text,
             "return_docs": self.return_docs,
             "keep_trf_data": self.keep_trf_data,
+            "precision": self.precision,
         }
 
 

@@ -53,6 +53,7 @@ def process_records(
     include_text: bool = False,
     return_docs: bool = False,
     keep_trf_data: bool = False,
+    precision: str | None = None,
 ) -> Iterator[RecordResult]:
     """Run a pipeline over records and yield each one's outputs, in input order.
 
@@ -84,6 +85,8 @@ def process_records(
     include_text (bool): Copy each text into its result.
     return_docs (bool): Keep each processed Doc in ``RecordResult.doc`` (n_process=1).
     keep_trf_data (bool): Keep ``doc._.trf_data`` on returned Docs.
+    precision (str | None): fp32, bf16, int8 or auto: what the pipeline's PyTorch
+        modules compute in (``nlp_tasks.precision``); None: as its config says.
     YIELDS (RecordResult): One per record, in input order.
     """
     options = ProcessOptions(
@@ -95,6 +98,7 @@ def process_records(
         include_text=include_text,
         return_docs=return_docs,
         keep_trf_data=keep_trf_data,
+        precision=precision,
     )
     options.check()
     from spacy.language import Language

@@ -97,6 +97,8 @@ class RecordProcessor:
     return_docs (bool): Keep each processed Doc in its result.
     keep_trf_data (bool): Keep ``doc._.trf_data`` on returned Docs; by default it is
         freed once the heads have read it.
+    precision (str | None): Set the pipeline's precision first (``nlp_tasks.precision``);
+        None keeps it as loaded.
     """
 
     def __init__(
@@ -106,12 +108,16 @@ class RecordProcessor:
         include_text: bool = False,
         return_docs: bool = False,
         keep_trf_data: bool = False,
+        precision: str | None = None,
     ) -> None:
         from spacy.tokens import Doc
 
         from ..components.routing import route_docs
         from ..inference import doc_to_json, pipeline_tasks
+        from ..precision import set_precision
 
+        if precision is not None:
+            set_precision(nlp, precision)
         self.nlp = route_docs(nlp)
         self._outputs = doc_to_json
         self.tasks = pipeline_tasks(nlp)

@@ -117,40 +117,37 @@ def layer_lr_scales(names: list[str], *, top: float, decay: float) -> dict[str, 
 
 
 def make_in_place_updates_callback() -> "Callable[[Language], Language]":
-    """A pipeline callback that gives every component's PyTorch modules in-place steps.
+    """The ``[nlp.after_pipeline_creation]`` callback of configs generated before precision.
 
-    Registered as ``nlp_tasks.in_place_torch_updates.v1`` for
-    ``[nlp.after_pipeline_creation]``; generated configs use it, so third-party
-    heads that wrap a PyTorch module (``PyTorchWrapper``) are covered too. It
-    also makes forked worker processes run PyTorch on one thread
-    (``single_threaded_torch_after_fork``), and makes the shared transformer
-    backprop every batch whatever its heads do (``own_backbone_updates`` in
-    ``head.py``), and runs each task head only on the docs its task accepts
-    (``route_docs`` in ``routing.py``): every config generated so far names
-    this callback, so pipelines trained or loaded from them follow these
-    rules too.
+    Registered as ``nlp_tasks.in_place_torch_updates.v1``, which configs
+    generated so far name: it is ``nlp_tasks.pipeline_setup.v1`` at fp32
+    (``pipeline_setup.py``), so pipelines trained or loaded from them follow
+    the same rules.
 
     RETURNS (Callable[[Language], Language]): The callback.
     """
+    from .pipeline_setup import make_pipeline_setup_callback
 
-    def in_place_torch_updates(nlp: "Language") -> "Language":
-        from .head import own_backbone_updates
-        from .routing import route_docs
+    return make_pipeline_setup_callback("fp32", "fp32")
 
-        own_backbone_updates(nlp)
-        route_docs(nlp)
-        single_threaded_torch_after_fork()
-        for _, component in nlp.pipeline:
-            model = getattr(component, "model", None)
-            if isinstance(model, Model):
-                for shim in _torch_shims(model):
-                    # The backbone patched its shims when it was built, maybe
-                    # with a learning-rate scale that must survive this pass.
-                    if not _is_patched(shim):
-                        _patch_in_place(shim, lr_scale=1.0, layer_decay=1.0)
-        return nlp
 
-    return in_place_torch_updates
+def in_place_torch_steps(nlp: "Language") -> "Language":
+    """Give every PyTorch module of a pipeline's components the in-place optimizer step.
+
+    Covers third-party heads that wrap a PyTorch module (``PyTorchWrapper``) too.
+    Shims already patched keep their step, and with it the learning-rate scale
+    the backbone was built with.
+
+    nlp (Language): The pipeline.
+    RETURNS (Language): The same pipeline.
+    """
+    for _, component in nlp.pipeline:
+        model = getattr(component, "model", None)
+        if isinstance(model, Model):
+            for shim in _torch_shims(model):
+                if not _is_patched(shim):
+                    _patch_in_place(shim, lr_scale=1.0, layer_decay=1.0)
+    return nlp
 
 
 def _torch_shims(model: Model) -> list[PyTorchShim]:

@@ -32,7 +32,7 @@ _INPUTS = "nlp_tasks_inputs"
 def route_docs(nlp: "Language") -> "Language":
     """Make every task component of ``nlp`` run only on the docs its task accepts.
 
-    Called by the ``nlp_tasks.in_place_torch_updates.v1`` callback, which every
+    Called by the ``nlp_tasks.pipeline_setup.v1`` callback, which every
     generated config names in ``[nlp.after_pipeline_creation]``, and by
     ``nlp_tasks.load``; calling it again is harmless. Components whose factory
     no task names are left as they are.

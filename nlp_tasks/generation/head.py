@@ -271,6 +271,7 @@ class GenerativeHead(TrainablePipe):
         return config
 
     def _generate(self, docs: list[Doc], overrides: dict[str, Any]) -> list[list[int]]:
+        from ..precision import floating_dtype
         from .decoder import decoder_module
 
         outputs: list[list[int]] = [[] for _ in docs]
@@ -282,6 +283,8 @@ class GenerativeHead(TrainablePipe):
         config = self.generation_config(**overrides)
         memory = self.model.predict([docs[i] for i in todo])
         states, mask = self._pad_memory(memory)
+        # generate() is not forward(): no precision hook casts its inputs (bf16 weights).
+        states = states.to(floating_dtype(module))
         module.eval()
         generated = module.generate(states, mask, config).tolist()
         for i, row in zip(todo, generated):

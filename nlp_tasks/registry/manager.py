@@ -34,6 +34,7 @@ from typing import Any
 import pluggy
 
 from ..errors import Errors, PluginError, PluginWarning, Warnings
+from ..precision import PRECISIONS
 from ..task import PLUGIN_API_VERSION, Task
 from . import hookspecs
 
@@ -480,6 +481,12 @@ def _build_tasks() -> None:
                     supported=task.api_version,
                     api_version=PLUGIN_API_VERSION,
                 )
+            )
+        unknown = [value for value in task.precisions if value not in PRECISIONS]
+        if unknown:
+            raise PluginError(
+                Errors.E134.format(value=unknown[0], choices=", ".join(PRECISIONS))
+                + f" (Task.precisions of task '{task.name}', plugin '{plugin}')"
             )
         if task.name in _state.tasks:
             _state.task_conflicts[task.name] = (_state.task_owner[task.name], plugin)

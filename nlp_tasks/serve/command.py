@@ -8,6 +8,8 @@ import ipaddress
 
 import typer
 
+from .. import precision as precision_settings
+
 
 def serve_command(
     pipeline: str = typer.Argument(..., help="Pipeline directory or package name."),
@@ -48,6 +50,9 @@ def serve_command(
         help="TASK_FIELD=FIELD: read a task's field from another name in every request "
         "(a request's field=TASK_FIELD=FIELD parameters add to these).",
     ),
+    precision: str = typer.Option(
+        None, help=precision_settings.OPTION_HELP, callback=precision_settings.option_callback
+    ),
 ) -> None:
     """Serve a pipeline over HTTP: POST /predict, a form at /, GET /health and /tasks.
 
@@ -77,7 +82,7 @@ def serve_command(
     from ..inference import load
     from .app import make_app
 
-    app = make_app(load(pipeline), settings)
+    app = make_app(load(pipeline, precision=precision), settings)
     if not _is_loopback(host):
         typer.echo(
             f"Warning: listening on {host}, not loopback: anyone who can reach this machine "

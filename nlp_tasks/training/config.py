@@ -21,7 +21,13 @@ pipeline = []
 batch_size = 64
 
 [nlp.after_pipeline_creation]
-@callbacks = "nlp_tasks.in_place_torch_updates.v1"
+@callbacks = "nlp_tasks.pipeline_setup.v1"
+# What the PyTorch modules compute in once the trained pipeline is loaded:
+# fp32, bf16, int8 or auto (docs/precision.md).
+precision = "fp32"
+# What they compute in while training: fp32, bf16 (autocast; weights and the
+# optimizer's state stay fp32) or auto (bf16 where the CPU or GPU has it natively).
+training_precision = "fp32"
 
 [components]
 
@@ -122,6 +128,8 @@ def make_config(
     backbone_learn_rate_scale: float = recipe.BACKBONE_LEARN_RATE_SCALE,
     window: int = 128,
     stride: int = 96,
+    precision: str = "fp32",
+    training_precision: str = "fp32",
 ) -> Config:
     """Build a complete training config: one shared transformer and one head per task.
 
@@ -145,6 +153,10 @@ def make_config(
         at 1e-3 on a backbone fine-tuned at 1e-4.
     window (int): Span length, in spaCy tokens, fed to the backbone.
     stride (int): Step between spans; less than ``window`` makes them overlap.
+    precision (str): What the trained pipeline's PyTorch modules compute in once
+        loaded: fp32, bf16, int8 or auto (docs/precision.md).
+    training_precision (str): What they compute in while training: fp32, bf16
+        (autocast, fp32 weights) or auto.
     RETURNS (Config): The filled config.
     """
     from spacy.util import load_model_from_config
@@ -168,6 +180,8 @@ def make_config(
         backbone_learn_rate_scale=backbone_learn_rate_scale,
     )
     config = Config().from_str(text, interpolate=False)
+    config["nlp"]["after_pipeline_creation"]["precision"] = precision
+    config["nlp"]["after_pipeline_creation"]["training_precision"] = training_precision
     config["nlp"]["pipeline"] = ["transformer"] + [task.name for task in resolved]
     for task in resolved:
         config["paths"][f"{task.name}_train"] = f"${{paths.data}}/{task.name}/train.jsonl"

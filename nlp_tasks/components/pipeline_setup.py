@@ -1,0 +1,162 @@
+"""The rules every nlp-tasks pipeline follows once created, set by one config callback.
+
+Every generated config names it::
+
+    [nlp.after_pipeline_creation]
+    @callbacks = "nlp_tasks.pipeline_setup.v1"
+    precision = "fp32"
+    training_precision = "fp32"
+
+so pipelines trained or loaded from such configs, with ``spacy train``,
+``spacy.load`` or an installed ``spacy package``, follow the same rules:
+
+- every PyTorch module takes in-place optimizer steps (``optimizer.py``), and
+  forked workers run PyTorch on one thread;
+- the shared transformer backprops each batch whatever its heads do (``head.py``);
+- each task head runs only on the docs its task accepts (``routing.py``);
+- once the weights exist (after ``nlp.initialize`` and after loading), the
+  backbone runs its padded batches in length buckets (``length_buckets.py``);
+- after loading, every PyTorch module computes at ``precision``
+  (``nlp_tasks.precision``; weights are trained and saved in fp32), and saving
+  a pipeline whose modules were quantized to int8 is refused (E136);
+- forward passes that keep gradients run at ``training_precision`` (bf16:
+  autocast, fp32 weights and optimizer state).
+
+``nlp_tasks.in_place_torch_updates.v1``, which configs generated before
+precision existed name, is the same callback at fp32.
+"""
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Errors, PrecisionError
+from ..precision import TRAINING_PRECISIONS, check_precision
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+#: The registered name of the callback, as configs write it.
+SETUP_CALLBACK = "nlp_tasks.pipeline_setup.v1"
+
+
+def make_pipeline_setup_callback(
+    precision: str = "fp32", training_precision: str = "fp32"
+) -> "Callable[[Language], Language]":
+    """The ``[nlp.after_pipeline_creation]`` callback: the pipeline's rules and precision.
+
+    Registered as ``nlp_tasks.pipeline_setup.v1``.
+
+    precision (str): fp32, bf16, int8 or auto (``nlp_tasks.precision``): what the
+        PyTorch modules compute in once the pipeline is loaded.
+    training_precision (str): fp32, bf16 or auto: what their forward passes
+        compute in while training (``set_training_precision``).
+    RETURNS (Callable[[Language], Language]): The callback.
+    """
+    check_precision(precision)
+    if training_precision not in TRAINING_PRECISIONS:
+        raise PrecisionError(
+            Errors.E134.format(value=training_precision, choices=", ".join(TRAINING_PRECISIONS))
+        )
+    return _PipelineSetup(precision, training_precision)
+
+
+def setup_pipeline(
+    nlp: "Language", precision: str = "fp32", training_precision: str = "fp32"
+) -> "Language":
+    """Apply every rule of the module docstring to a pipeline; applying it again is harmless.
+
+    nlp (Language): The pipeline, just created.
+    precision (str): What its PyTorch modules compute in once loaded.
+    training_precision (str): What they compute in while training.
+    RETURNS (Language): The same pipeline.
+    """
+    from ..precision import set_training_precision
+    from .head import own_backbone_updates
+    from .optimizer import in_place_torch_steps, single_threaded_torch_after_fork
+    from .routing import route_docs
+
+    own_backbone_updates(nlp)
+    route_docs(nlp)
+    single_threaded_torch_after_fork()
+    in_place_torch_steps(nlp)
+    set_training_precision(nlp, training_precision)
+    for method in ("initialize", "from_disk", "from_bytes"):
+        _wrap(nlp, method, _PreparingModules, precision)
+    for method in ("to_disk", "to_bytes"):
+        _wrap(nlp, method, _RefusingInt8, precision)
+    return nlp
+
+
+def prepare_modules(nlp: "Language", precision: str | None) -> None:
+    """Set up a pipeline's PyTorch modules once their weights exist.
+
+    nlp (Language): The pipeline, initialized or loaded.
+    precision (str | None): The precision to set; None leaves it as it is
+        (after ``initialize``: training runs in fp32).
+    """
+    from ..precision import set_precision, torch_modules
+    from .length_buckets import install_length_buckets
+
+    for module in torch_modules(nlp):
+        if _is_encoder(module):
+            install_length_buckets(module)
+    if precision is not None:
+        set_precision(nlp, precision)
+
+
+def _is_encoder(module: Any) -> bool:
+    # A Hugging Face encoder takes padded rows with an attention mask: the
+    # backbone, not the heads' own modules.
+    from transformers import PreTrainedModel
+
+    return isinstance(module, PreTrainedModel) and not module.config.is_encoder_decoder
+
+
+class _PipelineSetup:
+    # A class rather than a closure so that the callback pickles.
+    def __init__(self, precision: str, training_precision: str) -> None:
+        self.precision = precision
+        self.training_precision = training_precision
+
+    def __call__(self, nlp: "Language") -> "Language":
+        return setup_pipeline(nlp, self.precision, self.training_precision)
+
+
+def _wrap(nlp: "Language", method: str, wrapper: type, precision: str) -> None:
+    current = nlp.__dict__.get(method)
+    if isinstance(current, wrapper):
+        current.precision = precision
+    else:
+        setattr(nlp, method, wrapper(nlp, method, precision))
+
+
+class _LanguageMethod:
+    # Calls the class's method: a bound method kept here would unpickle as the
+    # wrapper itself (``nlp.pipe`` with ``n_process`` > 1 pickles the pipeline).
+    def __init__(self, nlp: "Language", method: str, precision: str) -> None:
+        self.nlp = nlp
+        self.method = method
+        self.precision = precision
+
+    def _call(self, *args: Any, **kwargs: Any) -> Any:
+        return getattr(type(self.nlp), self.method)(self.nlp, *args, **kwargs)
+
+
+class _PreparingModules(_LanguageMethod):
+    """``nlp.initialize``, ``from_disk`` or ``from_bytes``, then ``prepare_modules``."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        result = self._call(*args, **kwargs)
+        loading = self.method != "initialize"
+        prepare_modules(self.nlp, self.precision if loading else None)
+        return result
+
+
+class _RefusingInt8(_LanguageMethod):
+    """``nlp.to_disk`` or ``to_bytes``, refused for a pipeline quantized to int8 (E136)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from ..precision import refuse_saving_int8
+
+        refuse_saving_int8(self.nlp)
+        return self._call(*args, **kwargs)
