@@ -245,3 +245,18 @@ def test_an_unknown_training_precision_is_a_coded_error():
 
     with pytest.raises(PrecisionError, match=r"E134.*'int8'.*fp32, bf16, auto"):
         make_pipeline_setup_callback("fp32", "int8")
+
+
+def test_a_component_sourced_at_bf16_trains_on_fp32_weights(pipeline_copy, nlp):
+    from spacy.training.initialize import init_nlp
+
+    # The source pipeline's config says bf16 (a user shipping it for inference).
+    source_config = Config().from_disk(pipeline_copy / "config.cfg")
+    source_config["nlp"]["after_pipeline_creation"]["precision"] = "bf16"
+    source_config.to_disk(pipeline_copy / "config.cfg")
+    assert backbone_dtype(spacy.load(pipeline_copy)) == torch.bfloat16
+    config = nlp.config.copy()
+    config["components"]["transformer"] = {"source": str(pipeline_copy)}
+    trained = init_nlp(config.interpolate())
+    assert backbone_dtype(trained) == torch.float32
+    assert trained.config["nlp"]["after_pipeline_creation"]["precision"] == "fp32"

@@ -91,15 +91,20 @@ def prepare_modules(nlp: "Language", precision: str | None) -> None:
     """Set up a pipeline's PyTorch modules once their weights exist.
 
     nlp (Language): The pipeline, initialized or loaded.
-    precision (str | None): The precision to set; None leaves it as it is
-        (after ``initialize``: training runs in fp32).
+    precision (str | None): The precision to set once loaded; None after
+        ``initialize``, which is for training: every module then trains on fp32
+        weights, those of a component sourced from a pipeline loaded at bf16
+        too (its weights were rounded to bf16 there), and one loaded at int8
+        cannot train (E137). The config's setting is left as it is.
     """
-    from ..precision import set_precision, torch_modules
+    from ..precision import convert_module, module_precision, set_precision, torch_modules
     from .length_buckets import install_length_buckets
 
     for module in torch_modules(nlp):
         if _is_encoder(module):
             install_length_buckets(module)
+        if precision is None and module_precision(module) != "fp32":
+            convert_module(module, "fp32")
     if precision is not None:
         set_precision(nlp, precision)
 
