@@ -381,3 +381,14 @@ def test_another_jobs_errors_file_is_not_deleted(pipeline_dir, corpus, tmp_path)
         process_file(pipeline_dir, corpus, tmp_path / "out.json", **FAST)
     assert (tmp_path / "out.errors.jsonl").read_bytes() == errors
     assert not (tmp_path / "out.json").exists()
+
+
+def test_resume_keeps_the_precision_it_started_with(pipeline_dir, corpus, tmp_path, stop_after):
+    output = tmp_path / "out.jsonl"
+    with pytest.raises(stop_after.Stop):
+        process_file(pipeline_dir, corpus, output, precision="bf16", on_chunk=stop_after(2), **FAST)
+    for other in ({}, {"precision": "fp32"}):
+        with pytest.raises(OutputError, match=r"\[E070\].*precision"):
+            process_file(pipeline_dir, corpus, output, **other, **FAST)
+    summary = process_file(pipeline_dir, corpus, output, precision="bf16", **FAST)
+    assert summary.resumed_after > 0 and summary.complete

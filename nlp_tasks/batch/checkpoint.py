@@ -138,7 +138,10 @@ def check_job(
                 new=CHECKPOINT_VERSION,
             )
         )
-    for key, value in job.items():
+    # Both sides' keys: a setting recorded only when given (--precision) must not be
+    # dropped silently on a rerun.
+    for key in [*job, *(key for key in state["job"] if key not in job)]:
+        value = job.get(key)
         if key != "pipeline digest" and state["job"].get(key) != value:
             raise OutputError(
                 Errors.E070.format(checkpoint=path, what=key, old=state["job"].get(key), new=value)
