@@ -260,3 +260,26 @@ def test_a_component_sourced_at_bf16_trains_on_fp32_weights(pipeline_copy, nlp):
     trained = init_nlp(config.interpolate())
     assert backbone_dtype(trained) == torch.float32
     assert trained.config["nlp"]["after_pipeline_creation"]["precision"] == "fp32"
+
+
+def test_init_config_writes_both_settings(cli):
+    written = cli(
+        "init",
+        "config",
+        "-",
+        "--tasks",
+        "sentiment",
+        "--precision",
+        "auto",
+        "--training-precision",
+        "bf16",
+    )
+    assert written.returncode == 0, written.stderr
+    block = Config().from_str(written.stdout)["nlp"]["after_pipeline_creation"]
+    assert block == {
+        "@callbacks": "nlp_tasks.pipeline_setup.v1",
+        "precision": "auto",
+        "training_precision": "bf16",
+    }
+    refused = cli("init", "config", "-", "--tasks", "sentiment", "--training-precision", "int8")
+    assert refused.returncode == 2 and "fp32, bf16, auto" in refused.stderr
