@@ -18,6 +18,7 @@ from spacy.training import Example
 from thinc.api import Model
 
 from ..errors import ConfigError, Errors
+from .method_wrapper import MethodWrapper, wrap_method
 from .thinc_adapter import pending_listener_outputs
 
 if TYPE_CHECKING:
@@ -165,8 +166,8 @@ def own_backbone_updates(nlp: "Language") -> "Language":
     for _, transformer in nlp.pipeline:
         if not isinstance(transformer, Transformer):
             continue
-        _wrap(transformer, "update", _ReleasingBefore)
-        _wrap(transformer, "find_listeners", _WrappingListeners)
+        wrap_method(transformer, "update", _ReleasingBefore)
+        wrap_method(transformer, "find_listeners", _WrappingListeners)
         for _, component in nlp.pipeline:
             _wrap_if_listening(transformer, component)
     return nlp
@@ -184,52 +185,35 @@ def release_pending(transformer: Any) -> int:
     return sum(release_listeners(listener) for listener in transformer.listeners)
 
 
-def _wrap(component: Any, method: str, wrapper: type) -> None:
-    if hasattr(component, method) and not isinstance(component.__dict__.get(method), wrapper):
-        setattr(component, method, wrapper(component, method))
-
-
 def _wrap_if_listening(transformer: Any, component: Any) -> None:
     model = getattr(component, "model", None)
     if component is transformer or not isinstance(model, Model):
         return
     if any(node in transformer.listeners for node in model.walk()):
-        _wrap(component, "update", _ReleasingAfter)
+        wrap_method(component, "update", _ReleasingAfter)
 
 
-class _Wrapper:
-    # Classes rather than closures so components pickle (``nlp.pipe`` with
-    # ``n_process`` > 1 under the spawn start method). They call the class's
-    # method: a bound method kept here would unpickle as the wrapper itself.
-    def __init__(self, component: Any, method: str) -> None:
-        self.component = component
-        self.method = method
-
-    def _call(self, *args: Any, **kwargs: Any) -> Any:
-        return getattr(type(self.component), self.method)(self.component, *args, **kwargs)
-
-
-class _ReleasingAfter(_Wrapper):
+class _ReleasingAfter(MethodWrapper):
     """A listening head's ``update``, which then releases the head's listeners."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        losses = self._call(*args, **kwargs)
-        release_listeners(self.component.model)
+        losses = self.call_original(*args, **kwargs)
+        release_listeners(self.owner.model)
         return losses
 
 
-class _ReleasingBefore(_Wrapper):
+class _ReleasingBefore(MethodWrapper):
     """The transformer's ``update``, which first releases listeners left holding a batch."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        release_pending(self.component)
-        return self._call(*args, **kwargs)
+        release_pending(self.owner)
+        return self.call_original(*args, **kwargs)
 
 
-class _WrappingListeners(_Wrapper):
+class _WrappingListeners(MethodWrapper):
     """The transformer's ``find_listeners``, which also wraps the component it links."""
 
     def __call__(self, component: Any) -> Any:
-        result = self._call(component)
-        _wrap_if_listening(self.component, component)
+        result = self.call_original(component)
+        _wrap_if_listening(self.owner, component)
         return result

@@ -29,8 +29,8 @@ precision existed name, is the same callback at fp32.
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Errors, PrecisionError
-from ..precision import TRAINING_PRECISIONS, check_precision
+from ..precision import check_precision, check_training_precision
+from .method_wrapper import MethodWrapper, wrap_method
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -53,10 +53,7 @@ def make_pipeline_setup_callback(
     RETURNS (Callable[[Language], Language]): The callback.
     """
     check_precision(precision)
-    if training_precision not in TRAINING_PRECISIONS:
-        raise PrecisionError(
-            Errors.E134.format(value=training_precision, choices=", ".join(TRAINING_PRECISIONS))
-        )
+    check_training_precision(training_precision)
     return _PipelineSetup(precision, training_precision)
 
 
@@ -81,9 +78,9 @@ def setup_pipeline(
     in_place_torch_steps(nlp)
     set_training_precision(nlp, training_precision)
     for method in ("initialize", "from_disk", "from_bytes"):
-        _wrap(nlp, method, _PreparingModules, precision)
+        wrap_method(nlp, method, _PreparingModules).precision = precision
     for method in ("to_disk", "to_bytes"):
-        _wrap(nlp, method, _RefusingInt8, precision)
+        wrap_method(nlp, method, _RefusingInt8)
     return nlp
 
 
@@ -127,41 +124,24 @@ class _PipelineSetup:
         return setup_pipeline(nlp, self.precision, self.training_precision)
 
 
-def _wrap(nlp: "Language", method: str, wrapper: type, precision: str) -> None:
-    current = nlp.__dict__.get(method)
-    if isinstance(current, wrapper):
-        current.precision = precision
-    else:
-        setattr(nlp, method, wrapper(nlp, method, precision))
-
-
-class _LanguageMethod:
-    # Calls the class's method: a bound method kept here would unpickle as the
-    # wrapper itself (``nlp.pipe`` with ``n_process`` > 1 pickles the pipeline).
-    def __init__(self, nlp: "Language", method: str, precision: str) -> None:
-        self.nlp = nlp
-        self.method = method
-        self.precision = precision
-
-    def _call(self, *args: Any, **kwargs: Any) -> Any:
-        return getattr(type(self.nlp), self.method)(self.nlp, *args, **kwargs)
-
-
-class _PreparingModules(_LanguageMethod):
+class _PreparingModules(MethodWrapper):
     """``nlp.initialize``, ``from_disk`` or ``from_bytes``, then ``prepare_modules``."""
 
+    #: The precision set after loading; ``setup_pipeline`` sets it.
+    precision = "fp32"
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        result = self._call(*args, **kwargs)
+        result = self.call_original(*args, **kwargs)
         loading = self.method != "initialize"
-        prepare_modules(self.nlp, self.precision if loading else None)
+        prepare_modules(self.owner, self.precision if loading else None)
         return result
 
 
-class _RefusingInt8(_LanguageMethod):
+class _RefusingInt8(MethodWrapper):
     """``nlp.to_disk`` or ``to_bytes``, refused for a pipeline quantized to int8 (E136)."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         from ..precision import refuse_saving_int8
 
-        refuse_saving_int8(self.nlp)
-        return self._call(*args, **kwargs)
+        refuse_saving_int8(self.owner)
+        return self.call_original(*args, **kwargs)

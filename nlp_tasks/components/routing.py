@@ -19,6 +19,8 @@ itself with ``accepted_docs``.
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from .method_wrapper import MethodWrapper, wrap_method
+
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
@@ -56,9 +58,8 @@ def route_component(component: Any, inputs: "TaskInputs") -> None:
     inputs (TaskInputs): Its task's declared inputs.
     """
     component.__dict__[_INPUTS] = inputs
-    for method, wrapper in (("predict", _RoutedPredict), ("set_annotations", _RoutedAnnotate)):
-        if hasattr(component, method) and not isinstance(component.__dict__.get(method), wrapper):
-            setattr(component, method, wrapper(component, method))
+    wrap_method(component, "predict", _RoutedPredict)
+    wrap_method(component, "set_annotations", _RoutedAnnotate)
 
 
 def accepted_docs(component: Any, docs: "Iterable[Doc]") -> "list[Doc]":
@@ -79,18 +80,6 @@ def accepted_docs(component: Any, docs: "Iterable[Doc]") -> "list[Doc]":
     return [doc for doc in docs if len(doc) and inputs.accepts(doc)]
 
 
-class _Routed:
-    # Classes rather than closures so components pickle (``nlp.pipe`` with
-    # ``n_process`` > 1 under the spawn start method); they call the class's
-    # method, as a bound method kept here would unpickle as the wrapper itself.
-    def __init__(self, component: Any, method: str) -> None:
-        self.component = component
-        self.method = method
-
-    def _call(self, *args: Any, **kwargs: Any) -> Any:
-        return getattr(type(self.component), self.method)(self.component, *args, **kwargs)
-
-
 class _NothingToDo:
     """What a routed ``predict`` returns for a batch with no doc for its head."""
 
@@ -98,21 +87,21 @@ class _NothingToDo:
 _NOTHING = _NothingToDo()
 
 
-class _RoutedPredict(_Routed):
+class _RoutedPredict(MethodWrapper):
     """A task component's ``predict``, on the docs its task accepts only."""
 
     def __call__(self, docs: "Iterable[Doc]") -> Any:
         docs = list(docs)
-        chosen = accepted_docs(self.component, docs)
+        chosen = accepted_docs(self.owner, docs)
         if not chosen:
             return _NOTHING
-        return self._call(chosen)
+        return self.call_original(chosen)
 
 
-class _RoutedAnnotate(_Routed):
+class _RoutedAnnotate(MethodWrapper):
     """A task component's ``set_annotations``, on the docs its ``predict`` saw."""
 
     def __call__(self, docs: "Iterable[Doc]", predictions: Any, *args: Any, **kwargs: Any) -> Any:
         if predictions is _NOTHING:
             return None
-        return self._call(accepted_docs(self.component, docs), predictions, *args, **kwargs)
+        return self.call_original(accepted_docs(self.owner, docs), predictions, *args, **kwargs)
