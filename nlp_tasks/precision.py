@@ -21,6 +21,7 @@ bfloat16, so they stay fp32 at any setting; they are a small share of the work.
 """
 
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import Errors, PrecisionError
@@ -51,31 +52,15 @@ OPTION_HELP = (
 )
 
 
-def option_callback(value: str | None) -> str | None:
-    """The command line's check of ``--precision``: a usage error (exit 2) if unknown.
+def _option_check(choices: tuple[str, ...]) -> "Callable[[str | None], str | None]":
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in choices:
+            import typer
 
-    value (str | None): The option's value; None when it is not given.
-    RETURNS (str | None): The same value.
-    """
-    if value is not None and value not in CHOICES:
-        import typer
+            raise typer.BadParameter(f"expected one of {', '.join(choices)}, got {value!r}")
+        return value
 
-        raise typer.BadParameter(f"expected one of {', '.join(CHOICES)}, got {value!r}")
-    return value
-
-
-def training_option_callback(value: str | None) -> str | None:
-    """The command line's check of ``--training-precision``: a usage error (exit 2) if unknown.
-
-    value (str | None): The option's value.
-    RETURNS (str | None): The same value.
-    """
-    if value is not None and value not in TRAINING_PRECISIONS:
-        import typer
-
-        choices = ", ".join(TRAINING_PRECISIONS)
-        raise typer.BadParameter(f"expected one of {choices}, got {value!r}")
-    return value
+    return check
 
 
 def check_precision(value: str) -> str:
@@ -87,6 +72,26 @@ def check_precision(value: str) -> str:
     if value not in CHOICES:
         raise PrecisionError(Errors.E134.format(value=value, choices=", ".join(CHOICES)))
     return value
+
+
+def check_training_precision(value: str) -> str:
+    """A training precision setting, checked: one of ``TRAINING_PRECISIONS``.
+
+    value (str): The setting, e.g. "bf16".
+    RETURNS (str): The same value.
+    """
+    if value not in TRAINING_PRECISIONS:
+        choices = ", ".join(TRAINING_PRECISIONS)
+        raise PrecisionError(
+            Errors.E134.format(value=value, choices=choices) + " int8 is for inference only."
+        )
+    return value
+
+
+#: The command line's checks of ``--precision`` and ``--training-precision``: a
+#: usage error (exit 2) for a value that is not a choice.
+option_callback = _option_check(CHOICES)
+training_option_callback = _option_check(TRAINING_PRECISIONS)
 
 
 def has_native_bf16(device: str = "cpu") -> bool:
@@ -160,13 +165,7 @@ def set_training_precision(nlp: "Language", precision: str) -> str:
     precision (str): "fp32", "bf16" or "auto".
     RETURNS (str): The precision its modules train at ("auto" resolved).
     """
-    if precision not in TRAINING_PRECISIONS:
-        raise PrecisionError(
-            Errors.E134.format(value=precision, choices=", ".join(TRAINING_PRECISIONS))
-            + " int8 is for inference only."
-        )
-    resolved = "bf16" if precision == "auto" and has_native_bf16() else precision
-    resolved = "fp32" if resolved == "auto" else resolved
+    resolved = resolve_precision(check_training_precision(precision))
     for shim in torch_shims(nlp):
         wrapped = isinstance(shim.__dict__.get("begin_update"), _AutocastBeginUpdate)
         if resolved == "bf16" and not wrapped:
@@ -358,15 +357,19 @@ def _outputs_to_float32(module: "torch.nn.Module", args: tuple, kwargs: dict, ou
 
 def _cast(value: Any, dtype: "torch.dtype") -> Any:
     import torch
+    from transformers.utils import ModelOutput
 
     if isinstance(value, torch.Tensor):
         return value.to(dtype) if value.is_floating_point() and value.dtype != dtype else value
-    if isinstance(value, dict):
-        # A transformers ModelOutput is a dict whose items are also attributes:
-        # set them in place to keep its type.
+    if isinstance(value, ModelOutput):
+        # The module's own output, a dict whose items are also attributes: set them
+        # in place to keep its type.
         for key in list(value):
             value[key] = _cast(value[key], dtype)
         return value
+    if isinstance(value, dict):
+        # A caller's dict of inputs: a new one, the caller's stays as it was.
+        return {key: _cast(item, dtype) for key, item in value.items()}
     if isinstance(value, (tuple, list)):
         cast = [_cast(item, dtype) for item in value]
         return type(value)(cast) if not hasattr(value, "_fields") else type(value)(*cast)

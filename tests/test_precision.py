@@ -283,3 +283,22 @@ def test_init_config_writes_both_settings(cli):
     }
     refused = cli("init", "config", "-", "--tasks", "sentiment", "--training-precision", "int8")
     assert refused.returncode == 2 and "fp32, bf16, auto" in refused.stderr
+
+
+def test_bf16_leaves_a_caller_s_inputs_as_they_were():
+    from nlp_tasks.precision import convert_module
+
+    class TakesADict(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(3, 2)
+
+        def forward(self, batch):
+            return self.linear(batch["x"])
+
+    module = TakesADict()
+    convert_module(module, "bf16")
+    batch = {"x": torch.ones(4, 3)}
+    output = module(batch)
+    assert output.dtype == torch.float32
+    assert batch["x"].dtype == torch.float32
