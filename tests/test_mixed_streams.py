@@ -244,3 +244,25 @@ def test_a_parquet_output_of_a_mixed_stream_has_every_head_as_a_column(mixed_pip
         assert [r["id"] for r in rows] == [r["id"] for r in expected]
         for row, want in zip(rows, expected):
             assert {key for key, value in row.items() if value is not None} == set(want)
+
+
+def test_an_evaluation_runs_each_head_on_its_own_task_s_docs_only(mixed_pipeline, data_dir):
+    # The dev docs of a multi-task corpus are each for one task: another
+    # head's output on them would be thrown away by every scorer, so it is not
+    # computed, and the figures are those of scoring each task alone.
+    from nlp_tasks.training.corpus import MultiTaskCorpus
+    from nlp_tasks.training.evaluate import evaluate
+
+    nlp, _ = mixed_pipeline
+    sources = {t: data_dir / t / "dev.jsonl" for t in ("sentiment", "ner")}
+    examples = list(MultiTaskCorpus(sources)(nlp))
+    docs = list(nlp.pipe(eg.predicted for eg in examples))
+    n_sentiment = len(examples) - len(list(MultiTaskCorpus({"ner": sources["ner"]})(nlp)))
+    assert all(doc.cats for doc in docs[:n_sentiment])
+    assert not any(doc.cats for doc in docs[n_sentiment:])
+    # The same texts, not read from a corpus, get every head.
+    assert all(doc.cats for doc in nlp.pipe(doc.text for doc in docs[n_sentiment:]))
+    together = evaluate(nlp, sources)["components"]
+    alone = {t: evaluate(nlp, {t: sources[t]})["components"][t] for t in sources}
+    assert together["sentiment"] == alone["sentiment"]
+    assert together["ner"] == alone["ner"]

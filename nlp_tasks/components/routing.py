@@ -9,6 +9,13 @@ nothing to read in them (spacy-transformers' listener fails on a batch of
 nothing else), and keeps its "no output" defaults on them (no label, no
 entities, None), which ``to_json`` reports as for any blank doc.
 
+A doc read from a task's corpus (``MultiTaskCorpus``: training and
+evaluation) is marked with that task, and only that task's head runs on it.
+Its gold is for that task alone, and every scorer skips the other tasks'
+examples, so another head's output on it would be computed and thrown away:
+in a multi-task evaluation that was a translation of every dev sentence,
+article and QA context of every other task.
+
 It wraps each task component's ``predict`` and ``set_annotations``, which
 spaCy's ``TrainablePipe.__call__`` and ``pipe`` (and spaCy's parser) call
 for every batch: a head built on them is routed whatever else it does. A head
@@ -29,6 +36,10 @@ if TYPE_CHECKING:
 
 #: The attribute holding a routed component's ``TaskInputs``.
 _INPUTS = "nlp_tasks_inputs"
+#: The attribute holding a routed component's task name.
+_TASK = "nlp_tasks_task"
+#: The ``doc.user_data`` key naming the task whose corpus a doc was read from.
+_TASK_KEY = ("nlp_tasks", "task")
 
 
 def route_docs(nlp: "Language") -> "Language":
@@ -47,17 +58,20 @@ def route_docs(nlp: "Language") -> "Language":
     for name in nlp.component_names:
         task = plugins.task_for_factory(nlp.get_pipe_meta(name).factory)
         if task is not None:
-            route_component(nlp.get_pipe(name), task.inputs)
+            route_component(nlp.get_pipe(name), task.inputs, task=task.name)
     return nlp
 
 
-def route_component(component: Any, inputs: "TaskInputs") -> None:
+def route_component(component: Any, inputs: "TaskInputs", *, task: str | None = None) -> None:
     """Make one component run only on the docs ``inputs`` accepts.
 
     component (Any): A pipeline component with ``predict`` and ``set_annotations``.
     inputs (TaskInputs): Its task's declared inputs.
+    task (str | None): Its task's name: a doc marked for another task
+        (``mark_task``) is passed over. None: the mark is not read.
     """
     component.__dict__[_INPUTS] = inputs
+    component.__dict__[_TASK] = task
     wrap_method(component, "predict", _RoutedPredict)
     wrap_method(component, "set_annotations", _RoutedAnnotate)
 
@@ -77,7 +91,23 @@ def accepted_docs(component: Any, docs: "Iterable[Doc]") -> "list[Doc]":
     docs = list(docs)
     if inputs is None:
         return docs
-    return [doc for doc in docs if len(doc) and inputs.accepts(doc)]
+    task = getattr(component, _TASK, None)
+    return [
+        doc
+        for doc in docs
+        if len(doc)
+        and inputs.accepts(doc)
+        and (task is None or doc.user_data.get(_TASK_KEY, task) == task)
+    ]
+
+
+def mark_task(doc: "Doc", task: str) -> None:
+    """Mark a doc as read from ``task``'s corpus: only that task's head runs on it.
+
+    doc (Doc): The doc to predict on (an Example's ``predicted``).
+    task (str): The task's name.
+    """
+    doc.user_data[_TASK_KEY] = task
 
 
 class _NothingToDo:

@@ -9,8 +9,9 @@ from typing import Any
 from spacy.language import Language
 from spacy.training import Example
 
-from ..registry import manager as plugins
+from ..components.routing import mark_task
 from ..errors import DataError, Errors
+from ..registry import manager as plugins
 from ..task import RecordError, Task
 from ..task_inputs import FieldError
 
@@ -54,7 +55,9 @@ def make_task_example(
     line (int): Its line number, for messages.
     known_labels (tuple[str, set[str]] | None): A trained component's name and
         labels; a record using another label is an error. None skips the check.
-    RETURNS (Example): The example, annotated for ``task`` only.
+    RETURNS (Example): The example, annotated for ``task`` only; its predicted
+        doc is marked for ``task`` (``mark_task``), so that the pipeline runs only
+        that task's head on it.
     """
     if not isinstance(record, dict):
         reason = f"expected a JSON object, got {type(record).__name__}"
@@ -65,6 +68,7 @@ def make_task_example(
         raise DataError(error.located(str(path), line)) from None
     except RecordError as error:
         raise DataError(Errors.E029.format(path=path, line=line, reason=error)) from None
+    mark_task(example.predicted, task.name)
     if known_labels is not None and task.labels_of is not None:
         component, labels = known_labels
         for label in task.labels_of(example):

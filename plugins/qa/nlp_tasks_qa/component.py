@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
@@ -24,6 +25,10 @@ from nlp_tasks import (
 from . import model as _model  # noqa: F401  (registers its architectures)
 from . import scorer as _scorer  # noqa: F401  (registers its scorer)
 from .errors import Errors, Warnings
+
+#: What a mode's ``_score_spans`` gives for one question: (start char, end
+#: char, score) candidates, best first, and the question's no-answer score.
+Candidates = tuple[list[tuple[int, int, float]], float]
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -52,10 +57,16 @@ dropout = 0.1
         "max_question_length": 64,
         "max_answer_length": 30,
         "threshold": 0.0,
+        "handle_impossible_answer": False,
         "batch_size": 16,
         "scorer": {"@scorers": "nlp_tasks_qa.scorer.v1"},
     },
-    default_score_weights={"qa_f1": 1.0, "qa_exact": None},
+    default_score_weights={
+        "qa_f1": 1.0,
+        "qa_exact": None,
+        "qa_has_answer_f1": None,
+        "qa_no_answer_exact": None,
+    },
 )
 def make_qa(
     nlp: Language,
@@ -66,6 +77,7 @@ def make_qa(
     max_question_length: int,
     max_answer_length: int,
     threshold: float,
+    handle_impossible_answer: bool,
     batch_size: int,
     scorer: Callable | None,
 ) -> "QuestionAnswerer":
@@ -84,6 +96,12 @@ def make_qa(
         wordpieces, with a warning.
     max_answer_length (int): Most wordpieces (joint) or tokens (cross) in an answer.
     threshold (float): From 0 to 1; answers scoring below this are dropped: "no answer".
+    handle_impossible_answer (bool): Joint mode: drop the spans that score below
+        the question's no-answer score (the classifier token as start and end,
+        in the window most sure there is an answer), as Hugging Face's QA
+        pipeline does with the same flag. For a head trained on no-answer
+        questions (SQuAD v2.0 records with empty answers). The cross mode has
+        no no-answer score and ignores it.
     batch_size (int): Windows (joint) or questions (cross) per forward pass.
     scorer (Callable | None): The scoring function.
     """
@@ -99,6 +117,7 @@ def make_qa(
         max_question_length=max_question_length,
         max_answer_length=max_answer_length,
         threshold=threshold,
+        handle_impossible_answer=handle_impossible_answer,
         batch_size=batch_size,
         scorer=scorer,
     )
@@ -169,6 +188,7 @@ class ExtractiveQA(TrainablePipe):
         max_question_length: int = 64,
         max_answer_length: int = 30,
         threshold: float = 0.0,
+        handle_impossible_answer: bool = False,
         batch_size: int = 16,
         scorer: Callable | None = None,
     ) -> None:
@@ -202,6 +222,7 @@ class ExtractiveQA(TrainablePipe):
             "max_question_length": max_question_length,
             "max_answer_length": max_answer_length,
             "threshold": threshold,
+            "handle_impossible_answer": bool(handle_impossible_answer),
             "batch_size": batch_size,
         }
 
@@ -333,9 +354,13 @@ class ExtractiveQA(TrainablePipe):
         gold = []
         for i, eg in enumerate(examples):
             record = eg.reference._.qa_gold
-            if record and record["answers"]:
+            if not record:
+                continue
+            span = None
+            if record["answers"]:
                 text, start = record["answers"][0]
-                gold.append((i, record["question"], (start, start + len(text))))
+                span = (start, start + len(text))
+            gold.append((i, record["question"], span))
         if not gold:
             return losses
         set_dropout_rate(self.model, drop)
@@ -373,14 +398,15 @@ class ExtractiveQA(TrainablePipe):
         """Size ``self.model`` from the backbone (a Hugging Face module)."""
         raise NotImplementedError
 
-    def _score_spans(
-        self, pairs: list[tuple[Doc, str]], top_k: int
-    ) -> list[list[tuple[int, int, float]]]:
-        """Up to ``top_k`` (start char, end char, score) candidates per (doc, question)."""
+    def _score_spans(self, pairs: list[tuple[Doc, str]], top_k: int) -> list[Candidates]:
+        """Per (doc, question): up to ``top_k`` (start char, end char, score)
+        candidates, best first, and the question's no-answer score (0.0 where
+        the mode has none)."""
         raise NotImplementedError
 
     def _learn(self, examples: list[Example], gold: list[tuple[int, str, Any]]) -> float:
-        """Backprop the span loss of the (example index, question, char span) gold."""
+        """Backprop the span loss of the (example index, question, char span)
+        gold; the span is None for a question the context does not answer."""
         raise NotImplementedError
 
     # Internals --------------------------------------------------------------
@@ -426,14 +452,17 @@ class ExtractiveQA(TrainablePipe):
         # more than top_k so that top_k distinct spans remain.
         wanted = top_k + 4
         raw = self._score_spans([pairs[i] for i in todo], wanted)
-        for i, candidates in zip(todo, raw):
+        abstain = self.cfg["handle_impossible_answer"]
+        for i, (candidates, no_answer) in zip(todo, raw):
             doc = pairs[i][0]
             seen: dict[tuple[int, int], float] = {}
             for start, end, score in candidates:
+                if score < threshold or (abstain and score < no_answer):
+                    continue
                 span = doc.char_span(start, end, alignment_mode="expand")
                 if span is not None:
                     start, end = span.start_char, span.end_char
-                if score >= threshold and score > seen.get((start, end), -1.0):
+                if score > seen.get((start, end), -1.0):
                     seen[(start, end)] = score
             ranked = sorted(seen.items(), key=lambda item: (-item[1], item[0]))
             answers[i] = [(s, e, score) for (s, e), score in ranked[:top_k]]
@@ -498,9 +527,7 @@ class JointQuestionAnswerer(QuestionAnswerer):
         self._warn_truncated(questions, windows.truncated)
         return windows
 
-    def _score_spans(
-        self, pairs: list[tuple[Doc, str]], top_k: int
-    ) -> list[list[tuple[int, int, float]]]:
+    def _score_spans(self, pairs: list[tuple[Doc, str]], top_k: int) -> list[Candidates]:
         import torch
         from thinc.api import torch2xp
 
@@ -509,6 +536,9 @@ class JointQuestionAnswerer(QuestionAnswerer):
         transformer, tokenizer = self._backbone()
         windows = self._windows(tokenizer, [q for _, q in pairs], [d.text for d, _ in pairs])
         found: list[list[tuple[int, int, float]]] = [[] for _ in pairs]
+        # A question's no-answer score is that of the window most sure the
+        # answer is there: any window that does not hold it points to position 0.
+        no_answer = [1.0 for _ in pairs]
         transformer.eval()
         ops = self.model.ops
         for chunk in _chunks(len(windows), self.cfg["batch_size"]):
@@ -522,7 +552,9 @@ class JointQuestionAnswerer(QuestionAnswerer):
             starts = log_softmax(scores[:, :, 0], allowed)
             ends = log_softmax(scores[:, :, 1], allowed)
             for row, w in enumerate(chunk):
-                found[windows.pair[w]].extend(
+                p = windows.pair[w]
+                no_answer[p] = min(no_answer[p], float(numpy.exp(starts[row, 0] + ends[row, 0])))
+                found[p].extend(
                     best_spans(
                         starts[row],
                         ends[row],
@@ -531,7 +563,7 @@ class JointQuestionAnswerer(QuestionAnswerer):
                         top_k=top_k,
                     )
                 )
-        return [merge_spans(spans, top_k) for spans in found]
+        return [(merge_spans(spans, top_k), no) for spans, no in zip(found, no_answer)]
 
     def _learn(self, examples: list[Example], gold: list[tuple[int, str, Any]]) -> float:
         import torch
@@ -619,12 +651,10 @@ class CrossAttentionQuestionAnswerer(QuestionAnswerer):
             pairs.append(unique[id(doc)])
         return ordered, pairs
 
-    def _score_spans(
-        self, pairs: list[tuple[Doc, str]], top_k: int
-    ) -> list[list[tuple[int, int, float]]]:
+    def _score_spans(self, pairs: list[tuple[Doc, str]], top_k: int) -> list[Candidates]:
         from .windows import best_spans, log_softmax
 
-        found = []
+        found: list[Candidates] = []
         prepared: dict[int, Doc] = {}
         for doc, _ in pairs:
             if id(doc) not in prepared:
@@ -640,15 +670,14 @@ class CrossAttentionQuestionAnswerer(QuestionAnswerer):
             for row, d in enumerate(doc_of):
                 tokens = [(t.idx, t.idx + len(t)) for t in docs[d]]
                 candidates = tokens + [None] * (scores.shape[1] - len(tokens))
-                found.append(
-                    best_spans(
-                        starts[row],
-                        ends[row],
-                        candidates,
-                        max_answer_length=self.cfg["max_answer_length"],
-                        top_k=top_k,
-                    )
+                spans = best_spans(
+                    starts[row],
+                    ends[row],
+                    candidates,
+                    max_answer_length=self.cfg["max_answer_length"],
+                    top_k=top_k,
                 )
+                found.append((spans, 0.0))
         return found
 
     def _with_activations(self, doc: Doc) -> Doc:
@@ -662,6 +691,11 @@ class CrossAttentionQuestionAnswerer(QuestionAnswerer):
     def _learn(self, examples: list[Example], gold: list[tuple[int, str, Any]]) -> float:
         from thinc.api import xp2torch
 
+        # Doc tokens are the only positions here: nothing stands for "no
+        # answer", so the cross mode learns from answerable questions alone.
+        gold = [g for g in gold if g[2] is not None]
+        if not gold:
+            return 0.0
         ops = self.model.ops
         docs = [eg.predicted for eg in examples]
         doc_of = [i for i, _, _ in gold]

@@ -135,8 +135,8 @@ SQUAD = Converter(
     options=(
         Option(
             "skip-unanswerable",
-            "Leave out questions with no answer (SQuAD v2.0), which the QA reader refuses "
-            "for training; the count is printed.",
+            "Leave out questions with no answer (SQuAD v2.0), to train on answerable "
+            "questions alone as for SQuAD v1.1; the count is printed.",
             kind="flag",
         ),
     ),

@@ -25,7 +25,8 @@ class Errors(metaclass=CodedMessages):
         "record {id}: answer_start {start} is outside the context (length {length}). "
         "Fix answer_start, a 0-based character offset into 'context'."
     )
-    QA006 = "record {id}: the record has no answers; a training record needs at least one."
+    # QA006 (a record without answers) is retired: such a record is a
+    # no-answer question (SQuAD v2.0), which the head learns from.
     # Asking
     QA010 = "The question must be a non-empty string, got {value}."
     QA011 = "The document to ask must be a Doc or a string, got {type}."

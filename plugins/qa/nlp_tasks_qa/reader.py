@@ -22,6 +22,8 @@ def make_example(nlp: Language, record: dict[str, Any]) -> Example:
     nlp (Language): The pipeline, for its tokenizer.
     record (dict[str, Any]): ``{"id": str, "context": str, "question": str,
         "answers": {"text": [str], "answer_start": [int]}}``; ``title`` is ignored.
+        Empty ``text`` and ``answer_start`` lists mark a question the context
+        does not answer (SQuAD v2.0): the head learns to abstain on it.
     RETURNS (Example): The example.
     """
     from .component import install_extensions
@@ -66,8 +68,6 @@ def _answers(record: dict[str, Any], context: str, record_id: Any) -> list[list[
         or not all(isinstance(s, int) and not isinstance(s, bool) for s in starts)
     ):
         raise RecordError(Errors.QA003.format(id=repr(record_id), value=_clip(answers)))
-    if not texts:
-        raise RecordError(Errors.QA006.format(id=repr(record_id)))
     checked = []
     for text, start in zip(texts, starts):
         if not 0 <= start < len(context):

@@ -36,9 +36,15 @@ def exact_match(prediction: str, gold: str) -> float:
 
 
 def f1_score(prediction: str, gold: str) -> float:
-    """Token F1 of two answers after normalisation (bag of words)."""
+    """Token F1 of two answers after normalisation (bag of words).
+
+    Where either side is empty ("no answer"), 1.0 if both are, else 0.0, as
+    the SQuAD v2.0 evaluation scores it.
+    """
     predicted = normalize_answer(prediction).split()
     expected = normalize_answer(gold).split()
+    if not predicted or not expected:
+        return float(predicted == expected)
     common = sum((Counter(predicted) & Counter(expected)).values())
     if common == 0:
         return 0.0
@@ -67,12 +73,15 @@ def score_qa(examples: Iterable[Example], **_: Any) -> dict[str, float | None]:
     """SQuAD exact match and F1 of the examples with QA gold.
 
     An example's prediction is the answer to its question
-    (``predicted._.answers[0]``); no answer counts as the empty string. Examples
-    of other tasks are skipped.
+    (``predicted._.answers[0]``); no answer counts as the empty string, which
+    is right for a question without gold answers (SQuAD v2.0). Examples of
+    other tasks are skipped.
 
     examples (Iterable[Example]): Predicted and gold docs.
-    RETURNS (dict[str, float | None]): ``qa_exact`` and ``qa_f1`` (0 to 1); None
-        when no example has QA gold.
+    RETURNS (dict[str, float | None]): ``qa_exact`` and ``qa_f1`` over all
+        questions, ``qa_has_answer_f1`` over those with gold answers and
+        ``qa_no_answer_exact`` (the share left unanswered) over those without,
+        each from 0 to 1; None where no question is of that kind.
     """
     predictions, golds = [], []
     for eg in examples_with_gold(examples, _gold_of):
@@ -82,9 +91,22 @@ def score_qa(examples: Iterable[Example], **_: Any) -> dict[str, float | None]:
         predictions.append(best["text"] if best else "")
         golds.append([text for text, _ in gold["answers"]] or [""])
     if not predictions:
-        return {"qa_exact": None, "qa_f1": None}
+        return dict.fromkeys(("qa_exact", "qa_f1", "qa_has_answer_f1", "qa_no_answer_exact"))
     scores = squad_scores(predictions, golds)
-    return {"qa_exact": scores["exact"], "qa_f1": scores["f1"]}
+    has = [i for i, answers in enumerate(golds) if answers != [""]]
+    has_not = [i for i, answers in enumerate(golds) if answers == [""]]
+    subset = {
+        "qa_has_answer_f1": (has, "f1"),
+        "qa_no_answer_exact": (has_not, "exact"),
+    }
+    breakdown: dict[str, float | None] = {}
+    for key, (rows, metric) in subset.items():
+        breakdown[key] = (
+            squad_scores([predictions[i] for i in rows], [golds[i] for i in rows])[metric]
+            if rows
+            else None
+        )
+    return {"qa_exact": scores["exact"], "qa_f1": scores["f1"], **breakdown}
 
 
 def _gold_of(doc: Doc) -> dict[str, Any] | None:

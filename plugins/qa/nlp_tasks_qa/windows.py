@@ -149,16 +149,20 @@ def make_windows(
     )
 
 
-def gold_positions(windows: Windows, answers: Sequence[tuple[int, int]]) -> numpy.ndarray:
+def gold_positions(windows: Windows, answers: Sequence[tuple[int, int] | None]) -> numpy.ndarray:
     """The start and end wordpiece of each window's answer; 0 where it is not inside.
 
-    answers (Sequence[tuple[int, int]]): The gold answer's character start and
-        end, one per pair.
+    answers (Sequence[tuple[int, int] | None]): The gold answer's character
+        start and end, one per pair; None for a question the context does not
+        answer, whose every window points to 0.
     RETURNS (numpy.ndarray): Integers, (n_windows, 2).
     """
     gold = numpy.zeros((len(windows), 2), dtype="int64")
     for w, offsets in enumerate(windows.offsets):
-        start_char, end_char = answers[windows.pair[w]]
+        answer = answers[windows.pair[w]]
+        if answer is None:
+            continue
+        start_char, end_char = answer
         inside = [j for j, o in enumerate(offsets) if o is not None]
         if not inside:
             continue

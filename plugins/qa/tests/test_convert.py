@@ -6,7 +6,7 @@ import pytest
 import spacy
 
 from nlp_tasks.convert import convert, iter_records
-from nlp_tasks.errors import DataError, RecordError
+from nlp_tasks.errors import DataError
 from nlp_tasks.registry import get_task
 
 CONTEXT = "Marta Quell founded the Larkspur Bakery in Dunmore in 1987."
@@ -85,21 +85,17 @@ def test_squad_v2_unanswerable_questions_keep_empty_answers(tmp_path):
     assert records[2]["id"] == "q3"
     assert records[2]["answers"] == {"text": [], "answer_start": []}
     nlp = spacy.blank("en")
-    for record in records[:2]:
-        get_task("qa").make_example(nlp, record)
-    # The QA reader takes training records with at least one answer: it refuses
-    # a no-answer record (the corpus stops at it, naming file and line).
-    with pytest.raises(RecordError, match=r"\[QA006\] record 'q3'"):
-        get_task("qa").make_example(nlp, records[2])
+    example = get_task("qa").make_example(nlp, records[2])
+    assert example.reference._.qa_gold["answers"] == []
 
 
-def test_a_training_corpus_stops_at_a_no_answer_record(tmp_path):
+def test_a_training_corpus_keeps_no_answer_records(tmp_path):
     from nlp_tasks.training.corpus import MultiTaskCorpus
 
     output = tmp_path / "qa.jsonl"
     convert("squad", write(tmp_path / "dev-v2.0.json", squad_v2()), output)
-    with pytest.raises(DataError, match=r"\[E029\] .*qa.jsonl, line 3: \[QA006\]"):
-        list(MultiTaskCorpus({"qa": output})(spacy.blank("en")))
+    examples = list(MultiTaskCorpus({"qa": output})(spacy.blank("en")))
+    assert [len(eg.reference._.qa_gold["answers"]) for eg in examples] == [2, 1, 0]
 
 
 def test_skip_unanswerable_counts_what_it_leaves_out(tmp_path):

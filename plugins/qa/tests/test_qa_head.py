@@ -245,6 +245,50 @@ def test_evaluate_reports_squad_metrics(trained):
     assert scores["qa_exact"] == 1.0 and scores["qa_f1"] == 1.0
 
 
+#: Questions the contexts do not answer (SQuAD v2.0 style: empty answers).
+IMPOSSIBLE = [
+    {
+        "id": "bakery-river",
+        "context": BAKERY,
+        "question": "Which way does the river flow?",
+        "answers": {"text": [], "answer_start": []},
+    },
+    {
+        "id": "river-founder",
+        "context": RIVER,
+        "question": "Who founded the Larkspur Bakery?",
+        "answers": {"text": [], "answer_start": []},
+    },
+]
+
+
+def test_a_head_trained_on_no_answer_questions_learns_to_abstain(tmp_path):
+    nlp = build(tmp_path, handle_impossible_answer=True)
+    examples = examples_of(nlp, RECORDS + IMPOSSIBLE)
+    optimizer = nlp.initialize(lambda: examples)
+    history = train_steps(nlp, optimizer, examples, steps=100, batch_size=6)
+    assert history[-1]["qa"] < history[0]["qa"] / 5
+    qa = nlp.get_pipe("qa")
+    asked = [(r["context"], r["question"]) for r in RECORDS + IMPOSSIBLE]
+    found = [[a.text for a in answers] for answers in qa.ask_many(asked)]
+    assert found == [r["answers"]["text"] for r in RECORDS + IMPOSSIBLE]
+    scores = nlp.evaluate(examples_of(nlp, RECORDS + IMPOSSIBLE))
+    assert scores["qa_f1"] == scores["qa_no_answer_exact"] == scores["qa_has_answer_f1"] == 1.0
+    # The setting decides: without it the best span is given, however unlikely.
+    qa.cfg["handle_impossible_answer"] = False
+    assert all(qa.ask_many(asked[len(RECORDS) :]))
+
+
+def test_the_cross_mode_learns_from_answerable_questions_only(tmp_path):
+    nlp = build(tmp_path, mode="cross")
+    examples = examples_of(nlp, RECORDS + IMPOSSIBLE)
+    optimizer = nlp.initialize(lambda: examples)
+    losses = nlp.update(examples_of(nlp, IMPOSSIBLE), sgd=optimizer)
+    assert losses["qa"] == 0.0
+    history = train_steps(nlp, optimizer, examples, steps=3, batch_size=6)
+    assert all(step["qa"] > 0 for step in history)
+
+
 def test_cross_attention_mode_trains_and_round_trips(tmp_path):
     nlp = build(tmp_path, mode="cross")
     examples = examples_of(nlp, RECORDS)

@@ -69,7 +69,6 @@ def test_gold_survives_a_docbin():
         ({"answers": {"text": ["Marta"], "answer_start": ["0"]}}, r"\[QA003\] record 'q1'"),
         ({"answers": {"text": ["Marta"], "answer_start": []}}, r"\[QA003\] record 'q1'"),
         ({"answers": ["Marta"]}, r"\[QA003\] record 'q1'"),
-        ({"answers": {"text": [], "answer_start": []}}, r"\[QA006\] record 'q1'"),
     ],
 )
 def test_bad_records_name_the_file_line_and_record_id(tmp_path, changes, pattern):
@@ -104,10 +103,35 @@ def test_scorer_skips_examples_of_other_tasks():
     qa = get_task("qa").make_example(nlp, GOOD)
     qa.predicted._.qa_output = [{"text": "Marta Quell", "start": 0, "end": 11, "score": 0.9}]
     other = Example(nlp.make_doc("A fine day."), nlp.make_doc("A fine day."))
-    assert score_qa([qa, other]) == {"qa_exact": 1.0, "qa_f1": 1.0}
-    assert score_qa([other]) == {"qa_exact": None, "qa_f1": None}
+    assert score_qa([qa, other]) == {
+        "qa_exact": 1.0,
+        "qa_f1": 1.0,
+        "qa_has_answer_f1": 1.0,
+        "qa_no_answer_exact": None,
+    }
+    assert set(score_qa([other]).values()) == {None}
     unanswered = get_task("qa").make_example(nlp, GOOD)
     assert score_qa([unanswered])["qa_f1"] == 0.0
+
+
+def test_no_answer_is_right_for_a_question_without_gold_answers():
+    # SQuAD v2.0 scoring: an empty prediction matches an empty gold answer,
+    # and any span for such a question is wrong.
+    from nlp_tasks_qa.scorer import score_qa
+
+    assert f1_score("", "") == exact_match("", "") == 1.0
+    assert f1_score("Marta", "") == 0.0
+    nlp = spacy.blank("en")
+    impossible = {**GOOD, "id": "q2", "answers": {"text": [], "answer_start": []}}
+    answered = get_task("qa").make_example(nlp, GOOD)
+    answered.predicted._.qa_output = [{"text": "Marta Quell", "start": 0, "end": 11, "score": 0.9}]
+    abstained = get_task("qa").make_example(nlp, impossible)
+    wrong = get_task("qa").make_example(nlp, impossible)
+    wrong.predicted._.qa_output = [{"text": "Marta", "start": 0, "end": 5, "score": 0.4}]
+    scores = score_qa([answered, abstained, wrong])
+    assert scores["qa_exact"] == scores["qa_f1"] == pytest.approx(2 / 3)
+    assert scores["qa_has_answer_f1"] == 1.0
+    assert scores["qa_no_answer_exact"] == 0.5
 
 
 @pytest.mark.slow
