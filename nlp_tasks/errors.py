@@ -760,3 +760,16 @@ class Errors(metaclass=CodedMessages):
         "int8 runs on CPU only, and this pipeline's modules are on {device}. Use bf16 there "
         "(or auto), or load the pipeline on CPU for int8."
     )
+
+    # Learning rates of the heads
+    E139 = (
+        "Task.learn_rate_scale of task '{task}' (plugin '{plugin}') must be a number above 0, "
+        "got {value!r}: the head's learning rate as a multiple of the heads' rate "
+        "([training.optimizer]); 1.0 trains it at that rate."
+    )
+    E140 = (
+        "[nlp.after_pipeline_creation.learn_rate_scales]: {problem}. Give each head's "
+        "learning rate as a multiple of the heads' rate ([training.optimizer]), a number "
+        "above 0, keyed by component name; the pipeline's trainable components are: "
+        "{components}."
+    )

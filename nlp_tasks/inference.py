@@ -51,7 +51,7 @@ def load(name: str | Path, *, precision: str | None = None, **kwargs: Any) -> La
         _read_meta(path)
         _check_components(config, path, _names(kwargs.get("exclude")))
         if precision is not None and _has_setup_callback(config):
-            kwargs["config"] = _with_precision(kwargs.get("config"), precision)
+            kwargs["config"] = _with_precision(kwargs.get("config"), precision, config)
             set_on_load = True
     try:
         nlp = spacy.load(name, **kwargs)
@@ -78,23 +78,31 @@ def load(name: str | Path, *, precision: str | None = None, **kwargs: Any) -> La
 
 
 def _has_setup_callback(config: Any) -> bool:
-    from .components.pipeline_setup import SETUP_CALLBACK
+    from .components.pipeline_setup import SETUP_CALLBACKS
 
     block = config.get("nlp", {}).get("after_pipeline_creation") or {}
-    return block.get("@callbacks") in (SETUP_CALLBACK, "nlp_tasks.in_place_torch_updates.v1")
+    return block.get("@callbacks") in SETUP_CALLBACKS
 
 
-def _with_precision(overrides: Any, precision: str) -> dict[str, Any]:
-    # The core's older callback takes no precision: name the current one, which
-    # does what it did and sets the precision once the weights are loaded.
+def _with_precision(overrides: Any, precision: str, config: Any) -> dict[str, Any]:
+    # The core's older callbacks may take no precision: name the current one,
+    # which does what they did and sets the precision once the weights are
+    # loaded. The block's other settings are kept, so a pipeline saved again
+    # trains as before.
     from spacy.util import dict_to_dot
 
     from .components.pipeline_setup import SETUP_CALLBACK
 
+    block = config["nlp"]["after_pipeline_creation"]
     merged = dict_to_dot(dict(overrides or {}), for_overrides=True)
     merged["nlp.after_pipeline_creation"] = {
         "@callbacks": SETUP_CALLBACK,
         "precision": precision,
+        **{
+            key: block[key]
+            for key in ("training_precision", "learn_rate_scales")
+            if key in block
+        },
     }
     return merged
 

@@ -254,15 +254,15 @@ def record_precision(nlp: "Language", precision: str) -> None:
     """Write a precision setting into the pipeline's config, where the core's callback reads it.
 
     Does nothing for a pipeline whose ``[nlp.after_pipeline_creation]`` block is
-    not the core's ``nlp_tasks.pipeline_setup.v1``.
+    not the core's ``nlp_tasks.pipeline_setup`` (v1 or v2).
 
     nlp (Language): The pipeline.
     precision (str): One of ``CHOICES``.
     """
-    from .components.pipeline_setup import SETUP_CALLBACK
+    from .components.pipeline_setup import SETUP_CALLBACKS
 
     block = nlp.config.get("nlp", {}).get("after_pipeline_creation")
-    if isinstance(block, dict) and block.get("@callbacks") == SETUP_CALLBACK:
+    if isinstance(block, dict) and block.get("@callbacks") in SETUP_CALLBACKS[:2]:
         block["precision"] = precision
 
 

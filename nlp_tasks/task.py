@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 #: The plugin API this core provides. A task declares the range it supports in
 #: ``Task.api_version``; a minor release only adds to the API.
-PLUGIN_API_VERSION = "1.4"
+PLUGIN_API_VERSION = "1.5"
 
 
 def require_text(record: "dict[str, Any]", field: str = "text") -> str:
@@ -82,6 +82,11 @@ class Task:
         which the task's head may run: those at which its metrics were shown to
         hold. A pipeline refuses to load at any other (E135). fp32 and bf16 by
         default; add "int8" only after measuring it (plugin API 1.4).
+    learn_rate_scale (float): The head's learning rate as a multiple of the
+        heads' rate (``[training.optimizer]``, the recipe's 1e-3), for a head
+        that trains best faster or slower than the others. Generated configs
+        write it into ``[nlp.after_pipeline_creation.learn_rate_scales]``, where
+        a user can change it; 1.0 by default (plugin API 1.5).
     """
 
     name: str
@@ -95,6 +100,7 @@ class Task:
     inputs: TaskInputs = field(default_factory=TaskInputs)
     view: "Callable[[dict[str, Any], dict[str, Any]], Sequence[Block]] | None" = None
     precisions: tuple[str, ...] = DEFAULT_TASK_PRECISIONS
+    learn_rate_scale: float = 1.0
 
     def accepts(self, doc: "Doc") -> bool:
         """Whether this task's head runs on a doc (``TaskInputs.accepts``).

@@ -102,6 +102,36 @@ def fresh_plugins():
 
 
 @pytest.fixture
+def register_odd_task(fresh_plugins):
+    """Register a task "odd" of plugin "odd-plugin" with some ``Task`` fields set,
+    and return the tasks the plugins then give: ``register_odd_task(**fields)``."""
+    from nlp_tasks import Task, hookimpl
+
+    registered = []
+
+    def register(**fields):
+        class Plugin:
+            @hookimpl
+            def register_tasks(self, register):
+                task = Task(
+                    name="odd",
+                    factory="odd",
+                    make_example=lambda nlp, record: None,
+                    to_json=lambda doc: {},
+                    **fields,
+                )
+                register(task)
+
+        fresh_plugins.register_plugin(Plugin(), name="odd-plugin")
+        registered.append("odd-plugin")
+        return fresh_plugins.get_tasks()
+
+    yield register
+    for name in registered:
+        fresh_plugins.unregister_plugin(name)
+
+
+@pytest.fixture
 def python():
     """Run code in a fresh interpreter: ``python(code, env=...)``."""
     return run_python

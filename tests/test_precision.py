@@ -142,17 +142,21 @@ def test_bf16_goes_back_to_fp32_in_memory(pipeline_dir):
     assert close(scores(nlp), scores(nlp_tasks.load(pipeline_dir)), BF16_TOLERANCE)
 
 
-def test_older_configs_take_a_precision_at_load(pipeline_copy):
-    # Pipelines trained before precision existed name the older callback.
+@pytest.mark.parametrize(
+    "older", ["nlp_tasks.in_place_torch_updates.v1", "nlp_tasks.pipeline_setup.v1"]
+)
+def test_older_configs_take_a_precision_at_load(pipeline_copy, older):
+    # Pipelines trained before precision (and before head learning rates)
+    # existed name older callbacks.
     config_path = pipeline_copy / "config.cfg"
     config = Config().from_disk(config_path)
-    config["nlp"]["after_pipeline_creation"] = {"@callbacks": "nlp_tasks.in_place_torch_updates.v1"}
+    config["nlp"]["after_pipeline_creation"] = {"@callbacks": older}
     config.to_disk(config_path)
     assert pipeline_precision(nlp_tasks.load(pipeline_copy)) == "fp32"
     nlp = nlp_tasks.load(pipeline_copy, precision="bf16")
     assert pipeline_precision(nlp) == "bf16"
     assert nlp.config["nlp"]["after_pipeline_creation"]["@callbacks"] == (
-        "nlp_tasks.pipeline_setup.v1"
+        "nlp_tasks.pipeline_setup.v2"
     )
 
 
@@ -182,29 +186,10 @@ def test_cli_checks_and_uses_the_precision(pipeline_dir, cli):
     assert '"sentiment"' in good.stdout
 
 
-def test_a_task_declaring_an_unknown_precision_is_refused(fresh_plugins):
-    from nlp_tasks import Task, hookimpl
-
-    class Plugin:
-        @hookimpl
-        def register_tasks(self, register):
-            register(
-                Task(
-                    name="odd",
-                    factory="odd",
-                    make_example=lambda nlp, record: None,
-                    to_json=lambda doc: {},
-                    precisions=("fp32", "fp16"),
-                )
-            )
-
-    fresh_plugins.register_plugin(Plugin(), name="odd-plugin")
-    try:
-        with pytest.warns(PluginWarning, match=r"\[E134\].*fp16.*task 'odd'"):
-            tasks = fresh_plugins.get_tasks()
-        assert "odd" not in tasks and "sentiment" in tasks
-    finally:
-        fresh_plugins.unregister_plugin("odd-plugin")
+def test_a_task_declaring_an_unknown_precision_is_refused(register_odd_task):
+    with pytest.warns(PluginWarning, match=r"\[E134\].*fp16.*task 'odd'"):
+        tasks = register_odd_task(precisions=("fp32", "fp16"))
+    assert "odd" not in tasks and "sentiment" in tasks
 
 
 def test_bf16_training_autocasts_and_keeps_fp32_weights(tiny_backbone, data_dir):

@@ -191,7 +191,7 @@ def test_optimizer_steps_leave_no_tensors_behind(tiny_backbone, data_dir):
     assert tensors() - before < parameters, "old parameter tensors are kept alive"
 
 
-def two_adam_steps(tiny_backbone, data_dir, snapshot, **backbone_settings):
+def two_adam_steps(tiny_backbone, data_dir, snapshot, head_scales=None, **backbone_settings):
     """``snapshot(nlp)`` before and after two Adam steps of sentiment training.
 
     The head's weights start at zero, so the backbone's first gradient comes at step 2.
@@ -201,6 +201,8 @@ def two_adam_steps(tiny_backbone, data_dir, snapshot, **backbone_settings):
     config = make_config(["sentiment"], backbone=str(tiny_backbone))
     config["paths"]["data"] = str(data_dir)
     config["components"]["transformer"]["model"].update(backbone_settings)
+    if head_scales is not None:
+        config["nlp"]["after_pipeline_creation"]["learn_rate_scales"] = head_scales
     nlp = init_nlp(config.interpolate())
     corpus = MultiTaskCorpus({"sentiment": data_dir / "sentiment" / "train.jsonl"})
     before = snapshot(nlp)
@@ -208,28 +210,91 @@ def two_adam_steps(tiny_backbone, data_dir, snapshot, **backbone_settings):
     return before, snapshot(nlp)
 
 
-def test_backbone_learn_rate_scale_slows_only_the_backbone(tiny_backbone, data_dir):
-    """An Adam step moves each weight by about lr * scale: the backbone 4x less, the head not."""
+def two_step_movement(tiny_backbone, data_dir, **settings):
+    """How far two Adam steps of sentiment training move the backbone and the head
+    (sums of absolute changes); ``settings`` go to ``two_adam_steps``."""
 
     def weights(nlp):
         head = nlp.get_pipe("sentiment").model
         head_weights = {n.id: n.get_param("W").copy() for n in head.walk() if n.has_param("W")}
         return backbone_parameters(nlp), head_weights
 
-    def movement(scale):
-        (backbone, head), (backbone_after, head_after) = two_adam_steps(
-            tiny_backbone, data_dir, weights, learn_rate_scale=scale
-        )
-        return (
-            sum(float((backbone_after[k] - backbone[k]).abs().sum()) for k in backbone),
-            sum(float(abs(head_after[k] - head[k]).sum()) for k in head),
-        )
+    (backbone, head), (backbone_after, head_after) = two_adam_steps(
+        tiny_backbone, data_dir, weights, **settings
+    )
+    return (
+        sum(float((backbone_after[k] - backbone[k]).abs().sum()) for k in backbone),
+        sum(float(abs(head_after[k] - head[k]).sum()) for k in head),
+    )
 
-    full_backbone, full_head = movement(1.0)
-    quarter_backbone, quarter_head = movement(0.25)
+
+def test_backbone_learn_rate_scale_slows_only_the_backbone(tiny_backbone, data_dir):
+    """An Adam step moves each weight by about lr * scale: the backbone 4x less, the head not."""
+    full_backbone, full_head = two_step_movement(tiny_backbone, data_dir, learn_rate_scale=1.0)
+    quarter_backbone, quarter_head = two_step_movement(
+        tiny_backbone, data_dir, learn_rate_scale=0.25
+    )
     assert full_backbone > 0 and full_head > 0
     assert quarter_backbone / full_backbone == pytest.approx(0.25, rel=0.05)
     assert quarter_head == pytest.approx(full_head, rel=1e-3)
+
+
+def test_a_head_s_learn_rate_scale_scales_only_its_own_steps(tiny_backbone, data_dir):
+    """An Adam step moves each weight by about lr * scale: the head 4x less at 0.25."""
+    full_backbone, full_head = two_step_movement(
+        tiny_backbone, data_dir, head_scales={"sentiment": 1.0}
+    )
+    quarter_backbone, quarter_head = two_step_movement(
+        tiny_backbone, data_dir, head_scales={"sentiment": 0.25}
+    )
+    assert full_head > 0 and quarter_backbone > 0
+    assert quarter_head / full_head == pytest.approx(0.25, rel=0.05)
+    assert quarter_backbone == pytest.approx(full_backbone, rel=0.1)
+
+
+def test_generated_configs_write_each_task_s_declared_head_rate(monkeypatch):
+    import dataclasses
+
+    from nlp_tasks.registry import manager
+
+    real = manager.get_task
+
+    def declared(name):
+        task = real(name)
+        return dataclasses.replace(task, learn_rate_scale=0.5) if name == "ner" else task
+
+    monkeypatch.setattr(manager, "get_task", declared)
+    config = make_config(["sentiment", "ner"])
+    block = config["nlp"]["after_pipeline_creation"]
+    assert block["@callbacks"] == "nlp_tasks.pipeline_setup.v2"
+    assert block["learn_rate_scales"] == {"sentiment": 1.0, "ner": 0.5}
+
+
+@pytest.mark.parametrize(
+    "scales, problem",
+    [
+        ({"tagger": 0.5}, "'tagger' is no trainable component"),
+        ({"sentiment": 0}, "the scale of 'sentiment' must be a number above 0, got 0"),
+        ({"sentiment": float("nan")}, "must be a number above 0, got nan"),
+    ],
+)
+def test_a_bad_head_rate_is_a_coded_error_when_the_pipeline_is_built(
+    tiny_backbone, scales, problem
+):
+    from nlp_tasks.errors import ConfigError
+
+    config = make_config(["sentiment"], backbone=str(tiny_backbone))
+    config["nlp"]["after_pipeline_creation"]["learn_rate_scales"] = scales
+    with pytest.raises(ConfigError, match=r"\[E140\].*" + problem + r".*: transformer, sentiment"):
+        init_nlp(config.interpolate())
+
+
+def test_a_task_declaring_a_bad_head_rate_is_refused(register_odd_task):
+    from nlp_tasks.errors import PluginWarning
+
+    with pytest.warns(PluginWarning, match=r"\[E139\].*'odd'.*got -1.0"):
+        tasks = register_odd_task(learn_rate_scale=-1.0)
+    assert "odd" not in tasks and "sentiment" in tasks
 
 
 @pytest.mark.parametrize(
@@ -297,7 +362,7 @@ def test_generated_configs_give_every_torch_module_in_place_steps(tiny_backbone)
         return Head()
 
     config = make_config(["sentiment"], backbone=str(tiny_backbone))
-    assert config["nlp"]["after_pipeline_creation"]["@callbacks"] == "nlp_tasks.pipeline_setup.v1"
+    assert config["nlp"]["after_pipeline_creation"]["@callbacks"] == "nlp_tasks.pipeline_setup.v2"
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     shim = nlp.get_pipe("transformer").model.layers[0].shims[0]
     assert shim.finish_update.func.__name__ == "_finish_update_in_place"

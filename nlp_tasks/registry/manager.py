@@ -33,6 +33,7 @@ from typing import Any
 
 import pluggy
 
+from ..components.head_rates import is_learn_rate_scale
 from ..errors import Errors, PluginError, PluginWarning, Warnings
 from ..precision import PRECISIONS
 from ..task import PLUGIN_API_VERSION, Task
@@ -487,6 +488,10 @@ def _build_tasks() -> None:
             raise PluginError(
                 Errors.E134.format(value=unknown[0], choices=", ".join(PRECISIONS))
                 + f" (Task.precisions of task '{task.name}', plugin '{plugin}')"
+            )
+        if not is_learn_rate_scale(task.learn_rate_scale):
+            raise PluginError(
+                Errors.E139.format(task=task.name, plugin=plugin, value=task.learn_rate_scale)
             )
         if task.name in _state.tasks:
             _state.task_conflicts[task.name] = (_state.task_owner[task.name], plugin)

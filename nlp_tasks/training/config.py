@@ -21,7 +21,7 @@ pipeline = []
 batch_size = 64
 
 [nlp.after_pipeline_creation]
-@callbacks = "nlp_tasks.pipeline_setup.v1"
+@callbacks = "nlp_tasks.pipeline_setup.v2"
 # What the PyTorch modules compute in once the trained pipeline is loaded:
 # fp32, bf16, int8 or auto (docs/precision.md).
 precision = "fp32"
@@ -182,6 +182,11 @@ def make_config(
     config = Config().from_str(text, interpolate=False)
     config["nlp"]["after_pipeline_creation"]["precision"] = precision
     config["nlp"]["after_pipeline_creation"]["training_precision"] = training_precision
+    # Each head's learning rate as a multiple of the heads' rate, as its task
+    # declares it (Task.learn_rate_scale): written out, so the config shows it.
+    config["nlp"]["after_pipeline_creation"]["learn_rate_scales"] = {
+        task.name: float(task.learn_rate_scale) for task in resolved
+    }
     config["nlp"]["pipeline"] = ["transformer"] + [task.name for task in resolved]
     for task in resolved:
         config["paths"][f"{task.name}_train"] = f"${{paths.data}}/{task.name}/train.jsonl"

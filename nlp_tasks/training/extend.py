@@ -15,8 +15,9 @@ from typing import Any
 from spacy.language import Language
 from thinc.api import Config
 
-from ..registry import manager as plugins
+from ..components.pipeline_setup import SETUP_CALLBACK
 from ..errors import DataError, Errors, PipelineChangedError
+from ..registry import manager as plugins
 from ..inference import load, pipeline_tasks
 from . import recipe
 from .corpus import make_task_example, read_jsonl
@@ -99,6 +100,9 @@ def add_task_config(
         "total_steps": "${training.max_steps}",
         "warmup_fraction": recipe.WARMUP_FRACTION,
     }
+    block = config["nlp"].get("after_pipeline_creation") or {}
+    if block.get("@callbacks") == SETUP_CALLBACK:
+        block.setdefault("learn_rate_scales", {})[task.name] = float(task.learn_rate_scale)
     weights = {key: None for key in training.get("score_weights", {})}
     weights.update(Language.get_factory_meta(task.factory).default_score_weights)
     training["score_weights"] = weights

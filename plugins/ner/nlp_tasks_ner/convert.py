@@ -1,9 +1,13 @@
 """Converters into NER records: CoNLL column files and spaCy DocBins, and back to CoNLL.
 
 Records are ``{"tokens": [str], "tags": [IOB2 tag], "doc_id": int}``, one a
-sentence (or a doc), as ``reader.make_example`` reads them.
+sentence (or a doc), as ``reader.make_example`` reads them. A document record
+joins the sentences of one document and says where each ends, ``"sentences":
+[number of tokens, ...]``, so that the backbone reads each sentence with its
+neighbours (``--documents``, ``ner-documents``).
 """
 
+import json
 import os
 import re
 import zlib
@@ -19,6 +23,7 @@ from nlp_tasks.convert import (
     Report,
     empty_input,
     read_lines,
+    unparsable,
     where,
 )
 
@@ -115,12 +120,18 @@ def convert_conll(
     does each new file (``doc_id`` counts documents from 0, across the files).
 
     inputs (list[str]): CoNLL files (gzip by the ``.gz`` suffix).
-    options (Mapping[str, Any]): ``scheme``, ``token_column``, ``tag_column``, ``encoding``.
+    options (Mapping[str, Any]): ``scheme``, ``token_column``, ``tag_column``,
+        ``encoding``; ``documents``: a record per document (``join_documents``).
     report (Report): Not used: every sentence becomes a record.
     YIELDS (dict[str, Any]): ``{"tokens", "tags", "doc_id"}``, tags in IOB2.
     """
     if options["token_column"] == options["tag_column"]:
         raise ConvertError(Errors.NER012.format(column=options["token_column"]))
+    records = _conll_records(inputs, options)
+    yield from join_documents(records) if options.get("documents") else records
+
+
+def _conll_records(inputs: list[str], options: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     state = {"doc_id": 0, "sentences": 0}
     for path in inputs:
         if state["sentences"]:
@@ -207,6 +218,81 @@ def _sentence(
         ) from None
     state["sentences"] += 1
     return {"tokens": tokens, "tags": iob2, "doc_id": state["doc_id"]}
+
+
+def join_documents(records: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Join consecutive records of one ``doc_id`` into one record a document.
+
+    The backbone then reads each sentence with its neighbours, as news NER is
+    read best, and each sentence keeps its boundary in ``sentences``, which
+    the reader turns into ``doc.sents``. A record without ``doc_id`` stays a
+    document of its own; a record that is already a document adds its sentences.
+
+    records (Iterable[Mapping[str, Any]]): NER records of ``tokens`` and ``tags``,
+        in document order.
+    YIELDS (dict[str, Any]): ``{"tokens", "tags", "sentences", "doc_id"}``.
+    """
+    document: dict[str, Any] | None = None
+    for record in records:
+        tokens, tags = list(record["tokens"]), list(record["tags"])
+        sentences = list(record.get("sentences") or [len(tokens)])
+        doc_id = record.get("doc_id")
+        if document is not None and doc_id is not None and doc_id == document.get("doc_id"):
+            document["tokens"].extend(tokens)
+            document["tags"].extend(tags)
+            document["sentences"].extend(sentences)
+            continue
+        if document is not None:
+            yield document
+        document = {"tokens": tokens, "tags": tags, "sentences": sentences}
+        if doc_id is not None:
+            document["doc_id"] = doc_id
+    if document is not None:
+        yield document
+
+
+def convert_ner_documents(
+    inputs: list[str], options: Mapping[str, Any], report: Report
+) -> Iterator[dict[str, Any]]:
+    """Stream document records from NER records of one sentence each (JSONL).
+
+    inputs (list[str]): JSONL files of NER records with ``doc_id``, in document
+        order (as ``conll`` writes them; gzip by the ``.gz`` suffix).
+    options (Mapping[str, Any]): None.
+    report (Report): Not used.
+    YIELDS (dict[str, Any]): ``{"tokens", "tags", "sentences", "doc_id"}``.
+    """
+    for path in inputs:
+        yield from join_documents(_sentence_records(path))
+
+
+def _sentence_records(path: str) -> Iterator[dict[str, Any]]:
+    count = 0
+    for number, text in read_lines(path):
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise unparsable(where(path, number), "the JSON", error) from None
+        problem = _record_problem(record)
+        if problem:
+            raise DataError(Errors.NER016.format(where=where(path, number), problem=problem))
+        count += 1
+        yield record
+    if not count:
+        raise empty_input(path, "records")
+
+
+def _record_problem(record: Any) -> str | None:
+    if not isinstance(record, dict):
+        return f"expected a JSON object, got {type(record).__name__}"
+    tokens, tags = record.get("tokens"), record.get("tags")
+    if not isinstance(tokens, list) or not isinstance(tags, list):
+        return "the record needs 'tokens' and 'tags' lists"
+    if len(tokens) != len(tags):
+        return f"{len(tokens)} tokens but {len(tags)} tags"
+    return None
 
 
 def conll_lines(records: Iterable[Mapping[str, Any]]) -> Iterator[str]:
@@ -385,7 +471,23 @@ CONLL = Converter(
             metavar="N",
         ),
         Option("encoding", "The files' text encoding.", default="utf-8"),
+        Option(
+            "documents",
+            "A record per document (between -DOCSTART- lines), its sentences joined, so "
+            "that each sentence is read with its neighbours.",
+            kind="flag",
+        ),
     ),
+)
+
+NER_DOCUMENTS = Converter(
+    name="ner-documents",
+    task="ner",
+    description=(
+        "NER records of one sentence each, with doc_id (JSONL), to one record per "
+        "document, its sentences joined, so that each sentence is read with its neighbours."
+    ),
+    convert=convert_ner_documents,
 )
 
 DOCBIN_ENTS = Converter(

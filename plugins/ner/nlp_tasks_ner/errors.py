@@ -40,3 +40,7 @@ class Errors(metaclass=CodedMessages):
         "Record {number} cannot be written as CoNLL: {problem}. Give records of tokens and "
         "IOB2 tags, as the conll converter writes them."
     )
+    NER016 = (
+        "{where}: {problem}. ner-documents reads NER records of tokens and IOB2 tags, one a "
+        "line, as the conll converter writes them."
+    )

@@ -2,7 +2,7 @@
 
 from nlp_tasks import Task, hookimpl
 
-from .convert import CONLL, DOCBIN_ENTS
+from .convert import CONLL, DOCBIN_ENTS, NER_DOCUMENTS
 from .reader import labels_of, make_example, to_json
 from .view import view
 
@@ -27,3 +27,4 @@ def register_tasks(register):
 def register_converters(register):
     register(CONLL)
     register(DOCBIN_ENTS)
+    register(NER_DOCUMENTS)

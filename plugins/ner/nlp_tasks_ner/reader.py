@@ -17,6 +17,10 @@ def make_example(nlp: Language, record: dict[str, Any]) -> Example:
 
     nlp (Language): The pipeline, for its vocab and tokenizer.
     record (dict[str, Any]): ``{"tokens", "tags"}`` or ``{"text", "entities"}``.
+        A record of tokens may be a whole document with ``"sentences"``, the
+        number of tokens of each of its sentences in order (the ``--documents``
+        option of the ``conll`` converter, or ``ner-documents``): the docs then
+        have those sentence boundaries (``doc.sents``).
     RETURNS (Example): The example.
     """
     if "tokens" in record:
@@ -40,9 +44,33 @@ def _from_tokens(nlp: Language, record: dict[str, Any]) -> tuple[Doc, Doc]:
         if not isinstance(token, str) or not token or any(ch.isspace() for ch in token):
             raise RecordError(f"token {i} must be a non-empty string without spaces: {token!r}")
     _check_iob2(tags)
-    reference = Doc(nlp.vocab, words=tokens)
+    sent_starts = _sent_starts(record.get("sentences"), len(tokens))
+    reference = Doc(nlp.vocab, words=tokens, sent_starts=sent_starts)
     reference.set_ents(biluo_tags_to_spans(reference, iob_to_biluo(tags)), default="outside")
-    return Doc(nlp.vocab, words=tokens), reference
+    return Doc(nlp.vocab, words=tokens, sent_starts=sent_starts), reference
+
+
+def _sent_starts(sentences: Any, n_tokens: int) -> list[bool] | None:
+    if sentences is None:
+        return None
+    if (
+        not isinstance(sentences, list)
+        or not sentences
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sentences)
+    ):
+        raise RecordError(
+            f"'sentences' must be a list of positive token counts, one a sentence: {sentences!r}"
+        )
+    if sum(sentences) != n_tokens:
+        raise RecordError(
+            f"'sentences' counts {sum(sentences)} tokens but the record has {n_tokens}"
+        )
+    starts = [False] * n_tokens
+    position = 0
+    for n in sentences:
+        starts[position] = True
+        position += n
+    return starts
 
 
 def _check_iob2(tags: list[Any]) -> None:

@@ -196,3 +196,101 @@ def test_bad_docbins_are_named(tmp_path):
     empty = make_docbin(tmp_path / "empty.spacy", [])
     with pytest.raises(DataError, match=r"\[E105\] .*empty.spacy holds no docs"):
         list(iter_records("docbin-ents", empty))
+
+
+def test_conll_documents_join_each_document_s_sentences(tmp_path):
+    source = write(tmp_path / "eng.train", CONLL_IOB1)
+    sentences = list(iter_records("conll", source, scheme="iob1"))
+    documents = list(iter_records("conll", source, scheme="iob1", documents=True))
+    assert [d["doc_id"] for d in documents] == [0, 1]
+    assert documents[0]["tokens"] == sentences[0]["tokens"] + sentences[1]["tokens"]
+    assert documents[0]["tags"] == sentences[0]["tags"] + sentences[1]["tags"]
+    assert documents[0]["sentences"] == [9, 2]
+    assert documents[1]["sentences"] == [2, 3]
+    check_records(documents)
+
+
+def test_a_document_record_keeps_its_sentences_and_their_entities(tmp_path):
+    # Entities on the joined doc are those of its sentences, at the same tokens
+    # and characters of each sentence, and each lies in the sentence it came from.
+    source = write(tmp_path / "eng.train", CONLL_IOB1)
+    nlp = spacy.blank("en")
+    task = get_task("ner")
+    sentences = [task.make_example(nlp, r) for r in iter_records("conll", source, scheme="iob1")]
+    documents = [
+        task.make_example(nlp, r)
+        for r in iter_records("conll", source, scheme="iob1", documents=True)
+    ]
+    joined = []
+    for document in documents:
+        assert [s.text for s in document.predicted.sents] == [
+            s.text for s in document.reference.sents
+        ]
+        for sent in document.reference.sents:
+            joined.append(
+                [
+                    (e.start_char - sent.start_char, e.end_char - sent.start_char, e.label_)
+                    for e in document.reference.ents
+                    if e.sent == sent
+                ]
+            )
+    alone = [[(e.start_char, e.end_char, e.label_) for e in eg.reference.ents] for eg in sentences]
+    assert joined == alone
+    texts = [s.text for d in documents for s in d.reference.sents]
+    assert texts == [eg.reference.text.rstrip() for eg in sentences]
+
+
+def test_ner_documents_joins_sentence_records_by_doc_id(tmp_path):
+    import json
+
+    source = tmp_path / "ner.jsonl"
+    records = [
+        {"tokens": ["Ann", "left", "."], "tags": ["B-PER", "O", "O"], "doc_id": 3},
+        {"tokens": ["She", "went", "to", "Oslo"], "tags": ["O", "O", "O", "B-LOC"], "doc_id": 3},
+        {"tokens": ["Bob", "stayed"], "tags": ["B-PER", "O"], "doc_id": 4},
+        {"tokens": ["No", "id"], "tags": ["O", "O"]},
+        {"tokens": ["Alone"], "tags": ["O"]},
+    ]
+    source.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf8")
+    output = tmp_path / "documents.jsonl"
+    result = convert("ner-documents", source, output)
+    assert result.records == 4
+    documents = [json.loads(line) for line in output.read_text(encoding="utf8").splitlines()]
+    assert [d.get("doc_id") for d in documents] == [3, 4, None, None]
+    assert documents[0]["sentences"] == [3, 4]
+    assert documents[0]["tags"] == ["B-PER", "O", "O", "O", "O", "O", "B-LOC"]
+    check_records(documents)
+
+
+@pytest.mark.parametrize(
+    "line, pattern",
+    [
+        ("{not json", r"\[E104\] .*ner.jsonl:2"),
+        ('{"tokens": ["a"], "tags": ["O", "O"]}', r"\[NER016\] .*ner.jsonl:2: 1 tokens but 2 tags"),
+        ('["a"]', r"\[NER016\] .*ner.jsonl:2: expected a JSON object"),
+        ('{"text": "a b"}', r"\[NER016\] .*ner.jsonl:2: the record needs 'tokens' and 'tags'"),
+    ],
+)
+def test_ner_documents_names_the_bad_line(tmp_path, line, pattern):
+    source = write(tmp_path / "ner.jsonl", '{"tokens": ["a"], "tags": ["O"]}\n' + line + "\n")
+    output = tmp_path / "out.jsonl"
+    with pytest.raises(DataError, match=pattern):
+        convert("ner-documents", source, output)
+    assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    "sentences, message",
+    [
+        ([2, 2], "'sentences' counts 4 tokens but the record has 3"),
+        ([3, 0], "'sentences' must be a list of positive token counts"),
+        ("3", "'sentences' must be a list of positive token counts"),
+        ([], "'sentences' must be a list of positive token counts"),
+    ],
+)
+def test_bad_sentence_counts_are_refused(sentences, message):
+    from nlp_tasks import RecordError
+
+    record = {"tokens": ["a", "b", "c"], "tags": ["O", "O", "O"], "sentences": sentences}
+    with pytest.raises(RecordError, match=message):
+        get_task("ner").make_example(spacy.blank("en"), record)

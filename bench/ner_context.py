@@ -1,0 +1,194 @@
+"""Document context for NER (issue 24): the NER head trained on sentences vs. on documents.
+
+Both variants are the project's recipe (``nlp-tasks init config --tasks ner``),
+trained with ``spacy train`` for the same ``--steps``, seed and batches:
+
+- ``sentences``: DATA/ner/{train,dev}.jsonl as they are, one record a sentence;
+- ``documents``: the same records joined into documents by ``nlp-tasks convert
+  ner-documents`` (consecutive sentences of one ``doc_id``), so that the backbone
+  reads each sentence with its neighbours.
+
+``--score`` then scores each trained model on the dev sentences one by one and on
+the dev documents. The entities are the same either way, so the F1s compare
+directly. Predictions on documents are split back into sentences by
+``doc.sents``, and the two models' best settings are compared sentence by
+sentence with a paired bootstrap (1,000 resamples of the dev sentences).
+
+Train both side by side, one core each, then score (about 50 minutes at 1,500 steps):
+
+    export DATA=../shared/datasets OMP_NUM_THREADS=1
+    python bench/ner_context.py --variant sentences --steps 1500 &
+    python bench/ner_context.py --variant documents --steps 1500 &
+    wait
+    python bench/ner_context.py --score
+
+(``$DATA`` is the project's corpus/ when unset.) Prints a markdown table and
+writes it with the raw counts to OUTPUT/scores.json.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy
+
+VARIANTS = ("sentences", "documents")
+DATA = Path(os.environ.get("DATA") or Path(__file__).resolve().parent.parent / "corpus")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA, help="Holds ner/{train,dev}.jsonl.")
+    parser.add_argument("--output", type=Path, default=Path("bench/runs/ner-context"))
+    parser.add_argument("--variant", choices=VARIANTS, help="Train this variant.")
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--eval-frequency", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--score", action="store_true", help="Score the trained models.")
+    parser.add_argument("--bootstrap", type=int, default=1000, help="Paired resamples.")
+    args = parser.parse_args()
+    if args.variant:
+        train(args)
+    if args.score:
+        score(args)
+    if not args.variant and not args.score:
+        parser.error("give --variant VARIANT to train, or --score")
+
+
+def data_root(args: argparse.Namespace, variant: str) -> Path:
+    """The data root of a variant: DATA, or DATA's NER records joined into documents."""
+    if variant == "sentences":
+        return args.data
+    root = args.output / "data-documents"
+    for split in ("train", "dev"):
+        target = root / "ner" / f"{split}.jsonl"
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source = args.data / "ner" / f"{split}.jsonl"
+            run(["nlp-tasks", "convert", "ner-documents", str(source), "--output", str(target)])
+    return root
+
+
+def train(args: argparse.Namespace) -> None:
+    root = data_root(args, args.variant)
+    out = args.output / args.variant
+    out.mkdir(parents=True, exist_ok=True)
+    config = out / "config.cfg"
+    run(
+        ["nlp-tasks", "init", "config", str(config), "--tasks", "ner"]
+        + ["--max-steps", str(args.steps), "--eval-frequency", str(args.eval_frequency)]
+    )
+    run(
+        [sys.executable, "-m", "spacy", "train", str(config), "--output", str(out / "model")]
+        + ["--paths.data", str(root), "--system.seed", str(args.seed)]
+    )
+
+
+def run(command: list[str]) -> None:
+    print("+", " ".join(command), flush=True)
+    subprocess.run(command, check=True)
+
+
+def score(args: argparse.Namespace) -> None:
+    import nlp_tasks
+    from nlp_tasks.registry import get_task
+
+    task = get_task("ner")
+    sentences = read_jsonl(args.data / "ner" / "dev.jsonl")
+    documents = read_jsonl(data_root(args, "documents") / "ner" / "dev.jsonl")
+    results: dict[str, Any] = {}
+    per_sentence: dict[str, list[tuple[int, int, int]]] = {}
+    for variant in VARIANTS:
+        path = args.output / variant / "model" / "model-last"
+        if not path.exists():
+            print(f"{variant}: no model at {path}; skipped")
+            continue
+        nlp = nlp_tasks.load(path)
+        for read_as, records in (("sentences", sentences), ("documents", documents)):
+            examples = [task.make_example(nlp, r) for r in records]
+            docs = list(nlp.pipe((eg.predicted for eg in examples), batch_size=32))
+            counts = sentence_counts(docs, [eg.reference for eg in examples])
+            key = f"{variant} model, dev as {read_as}"
+            per_sentence[key] = counts
+            results[key] = f1_of(numpy.array(counts))
+    if len(per_sentence) < 2:
+        return
+    names = list(per_sentence)
+    sizes = {len(c) for c in per_sentence.values()}
+    assert len(sizes) == 1, f"sentence counts differ: {sizes}"
+    baseline = "sentences model, dev as sentences"
+    rows = ["| model, dev read as | F1 | P | R | vs. sentences model on sentences (bootstrap) |"]
+    rows.append("| --- | ---: | ---: | ---: | --- |")
+    rng = numpy.random.default_rng(0)
+    n = sizes.pop()
+    samples = rng.integers(0, n, size=(args.bootstrap, n))
+    for name in names:
+        f1, p, r = results[name]["f1"], results[name]["p"], results[name]["r"]
+        comparison = "-"
+        if name != baseline and baseline in per_sentence:
+            delta, p_value = paired_bootstrap(per_sentence[name], per_sentence[baseline], samples)
+            results[name]["delta_vs_baseline"] = delta
+            results[name]["p_value"] = p_value
+            comparison = f"{delta * 100:+.2f} F1, p = {p_value:.3f}"
+        rows.append(f"| {name} | {f1:.4f} | {p:.4f} | {r:.4f} | {comparison} |")
+    table = "\n".join(rows)
+    print(table)
+    (args.output / "scores.json").write_text(
+        json.dumps({"table": table, "results": results, "sentences": n}, indent=2)
+    )
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf8") as file:
+        return [json.loads(line) for line in file if line.strip()]
+
+
+def sentence_counts(docs: list[Any], references: list[Any]) -> list[tuple[int, int, int]]:
+    """(true positives, predicted, gold) entities of each sentence, in order.
+
+    A doc of several sentences (``doc.sents`` from the record's ``sentences``)
+    gives one row per sentence; entities are compared as (token start, token
+    end, label) within the doc, which is the same within each sentence.
+    """
+    rows = []
+    for doc, reference in zip(docs, references):
+        gold = {(e.start, e.end, e.label_) for e in reference.ents}
+        found = {(e.start, e.end, e.label_) for e in doc.ents}
+        bounds = [(s.start, s.end) for s in reference.sents] if reference.has_annotation(
+            "SENT_START"
+        ) else [(0, len(reference))]
+        for start, end in bounds:
+            g = {e for e in gold if start <= e[0] < end}
+            f = {e for e in found if start <= e[0] < end}
+            rows.append((len(g & f), len(f), len(g)))
+    return rows
+
+
+def f1_of(counts: numpy.ndarray) -> dict[str, float]:
+    tp, predicted, gold = counts.sum(axis=0)
+    p = tp / predicted if predicted else 0.0
+    r = tp / gold if gold else 0.0
+    return {"f1": 2 * tp / (predicted + gold), "p": float(p), "r": float(r)}
+
+
+def paired_bootstrap(
+    a: list[tuple[int, int, int]], b: list[tuple[int, int, int]], samples: numpy.ndarray
+) -> tuple[float, float]:
+    """F1(a) - F1(b), and the share of resamples where a does not beat b."""
+    a_counts, b_counts = numpy.array(a), numpy.array(b)
+    delta = f1_of(a_counts)["f1"] - f1_of(b_counts)["f1"]
+    a_sums = a_counts[samples].sum(axis=1)
+    b_sums = b_counts[samples].sum(axis=1)
+    a_f1 = 2 * a_sums[:, 0] / (a_sums[:, 1] + a_sums[:, 2])
+    b_f1 = 2 * b_sums[:, 0] / (b_sums[:, 1] + b_sums[:, 2])
+    if delta >= 0:
+        return float(delta), float((a_f1 <= b_f1).mean())
+    return float(delta), float((a_f1 >= b_f1).mean())
+
+
+if __name__ == "__main__":
+    main()
