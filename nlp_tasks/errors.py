@@ -231,6 +231,11 @@ class Warnings(metaclass=CodedMessages):
         "plugin's components. Uninstall the plugin to keep its code out, or ask its author "
         "to point them at '{gate}' (docs/plugins.md, 'Entry points')."
     )
+    W008 = (
+        "[nlp.after_pipeline_creation.learn_rate_scales] names '{name}', which is not in "
+        "the pipeline (left out with exclude=..., or misspelt?); its scale is not used. "
+        "The pipeline's trainable components are: {components}."
+    )
 
 
 class Errors(metaclass=CodedMessages):
@@ -749,7 +754,7 @@ class Errors(metaclass=CodedMessages):
     E136 = (
         "Cannot save this pipeline: its PyTorch modules were quantized to int8 when it was "
         "loaded, and quantized weights do not load back into the model. Save the pipeline "
-        "loaded at fp32 instead, with `precision = \"int8\"` in its config's "
+        'loaded at fp32 instead, with `precision = "int8"` in its config\'s '
         "[nlp.after_pipeline_creation] block: int8 is then applied each time it loads."
     )
     E137 = (
@@ -768,8 +773,7 @@ class Errors(metaclass=CodedMessages):
         "([training.optimizer]); 1.0 trains it at that rate."
     )
     E140 = (
-        "[nlp.after_pipeline_creation.learn_rate_scales]: {problem}. Give each head's "
-        "learning rate as a multiple of the heads' rate ([training.optimizer]), a number "
-        "above 0, keyed by component name; the pipeline's trainable components are: "
-        "{components}."
+        "[nlp.after_pipeline_creation.learn_rate_scales]: the scale of '{name}' must be a "
+        "number above 0, got {value!r}. Give each head's learning rate as a multiple of the "
+        "heads' rate ([training.optimizer]); 1.0 trains it at that rate."
     )

@@ -98,11 +98,7 @@ def _with_precision(overrides: Any, precision: str, config: Any) -> dict[str, An
     merged["nlp.after_pipeline_creation"] = {
         "@callbacks": SETUP_CALLBACK,
         "precision": precision,
-        **{
-            key: block[key]
-            for key in ("training_precision", "learn_rate_scales")
-            if key in block
-        },
+        **{key: block[key] for key in ("training_precision", "learn_rate_scales") if key in block},
     }
     return merged
 

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import spacy
 from spacy.training.initialize import init_nlp
 
 from nlp_tasks.testing import backbone_parameters, train_steps
@@ -270,23 +271,26 @@ def test_generated_configs_write_each_task_s_declared_head_rate(monkeypatch):
     assert block["learn_rate_scales"] == {"sentiment": 1.0, "ner": 0.5}
 
 
-@pytest.mark.parametrize(
-    "scales, problem",
-    [
-        ({"tagger": 0.5}, "'tagger' is no trainable component"),
-        ({"sentiment": 0}, "the scale of 'sentiment' must be a number above 0, got 0"),
-        ({"sentiment": float("nan")}, "must be a number above 0, got nan"),
-    ],
-)
-def test_a_bad_head_rate_is_a_coded_error_when_the_pipeline_is_built(
-    tiny_backbone, scales, problem
-):
+@pytest.mark.parametrize("scale", [0, -0.5, float("nan"), float("inf")])
+def test_a_bad_head_rate_is_a_coded_error_when_the_pipeline_is_built(tiny_backbone, scale):
     from nlp_tasks.errors import ConfigError
 
     config = make_config(["sentiment"], backbone=str(tiny_backbone))
-    config["nlp"]["after_pipeline_creation"]["learn_rate_scales"] = scales
-    with pytest.raises(ConfigError, match=r"\[E140\].*" + problem + r".*: transformer, sentiment"):
+    config["nlp"]["after_pipeline_creation"]["learn_rate_scales"] = {"sentiment": scale}
+    with pytest.raises(ConfigError, match=r"\[E140\].*'sentiment' must be a number above 0"):
         init_nlp(config.interpolate())
+
+
+def test_a_head_rate_for_a_component_left_out_is_passed_over(tiny_backbone, tmp_path):
+    # A pipeline loaded without one of its heads still loads; a misspelt name
+    # in a training config is shown.
+    config = make_config(["sentiment", "ner"], backbone=str(tiny_backbone))
+    config["nlp"]["after_pipeline_creation"]["learn_rate_scales"] = {"ner": 0.5}
+    nlp = init_nlp(config.interpolate())
+    nlp.to_disk(tmp_path / "pipeline")
+    with pytest.warns(UserWarning, match=r"\[W008\].*'ner'.*transformer, sentiment"):
+        loaded = spacy.load(tmp_path / "pipeline", exclude=["ner"])
+    assert loaded.pipe_names == ["transformer", "sentiment"]
 
 
 def test_a_task_declaring_a_bad_head_rate_is_refused(register_odd_task):

@@ -48,22 +48,24 @@ def scale_learn_rates(nlp: "Language", scales: Mapping[str, float]) -> None:
     ``learn_rate_scales``; calling it again replaces the scales.
 
     nlp (Language): The pipeline.
-    scales (Mapping[str, float]): Component name to learning-rate scale.
-    RAISES ConfigError: E140 for a name that is no trainable component of the
-        pipeline, or a scale that is not a number above 0.
+    scales (Mapping[str, float]): Component name to learning-rate scale. A name
+        not in the pipeline is passed over with W008: a pipeline may be loaded
+        without some of its components (``exclude``).
+    RAISES ConfigError: E140 for a scale that is not a number above 0.
     """
-    from ..errors import ConfigError, Errors
+    import warnings
+
+    from ..errors import ConfigError, Errors, Warnings
 
     trainable = [name for name, pipe in nlp.pipeline if hasattr(pipe, "finish_update")]
     for name, scale in scales.items():
-        problem = None
+        if not is_learn_rate_scale(scale):
+            raise ConfigError(Errors.E140.format(name=name, value=scale))
         if name not in trainable:
-            problem = f"'{name}' is no trainable component of the pipeline"
-        elif not is_learn_rate_scale(scale):
-            problem = f"the scale of '{name}' must be a number above 0, got {scale!r}"
-        if problem:
-            raise ConfigError(Errors.E140.format(problem=problem, components=", ".join(trainable)))
-    for name, scale in scales.items():
+            warnings.warn(
+                Warnings.W008.format(name=name, components=", ".join(trainable)), stacklevel=2
+            )
+            continue
         wrap_method(nlp.get_pipe(name), "finish_update", _ScaledFinishUpdate).scale = float(scale)
 
 

@@ -66,7 +66,8 @@ def make_pipeline_setup_callback_v2(
         compute in while training (``set_training_precision``).
     learn_rate_scales (dict[str, float] | None): Component name to its learning
         rate as a multiple of the optimizer's (``head_rates.py``); a component
-        not named trains at the optimizer's rate.
+        not named trains at the optimizer's rate, and a name not in the
+        pipeline is passed over with a warning (W008).
     RETURNS (Callable[[Language], Language]): The callback.
     """
     check_precision(precision)
@@ -159,9 +160,7 @@ class _PipelineSetup:
         self.learn_rate_scales = learn_rate_scales
 
     def __call__(self, nlp: "Language") -> "Language":
-        return setup_pipeline(
-            nlp, self.precision, self.training_precision, self.learn_rate_scales
-        )
+        return setup_pipeline(nlp, self.precision, self.training_precision, self.learn_rate_scales)
 
 
 class _PreparingModules(MethodWrapper):
