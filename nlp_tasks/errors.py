@@ -777,3 +777,8 @@ class Errors(metaclass=CodedMessages):
         "number above 0, got {value!r}. Give each head's learning rate as a multiple of the "
         "heads' rate ([training.optimizer]); 1.0 trains it at that rate."
     )
+    E141 = (
+        "'{component}' was given train_path={path!r} to read its targets from, but no "
+        "installed task makes its component, so its records cannot be read. Remove "
+        "[initialize.components.{component}] train_path, or install the task's plugin."
+    )

@@ -138,6 +138,8 @@ def multi_head_pipeline(path: Path, tasks: tuple[str, ...], **summarization):
     texts += ["Who founded the bakery?", "Awful and boring."]
     backbone = make_tiny_backbone(path, texts, special_tokens=True)
     config = make_config(list(tasks), backbone=str(backbone))
+    # The examples are given in memory, not read from the corpus files.
+    config["initialize"]["components"] = {}
     for task in tasks:
         config["corpora"]["train"]["sources"][task] = "unused"
         config["corpora"]["dev"]["sources"][task] = "unused"

@@ -358,20 +358,29 @@ class GenerativeHead(TrainablePipe):
         get_examples: Callable[[], Iterable[Example]],
         *,
         nlp: Language | None = None,
+        train_path: str | Path | None = None,
     ) -> None:
         """Make the target tokenizer and the decoder, from the training data.
 
-        Reads every training example once: a trained target tokenizer learns
-        from all targets, and over-long targets are counted (a warning).
+        A trained target tokenizer learns from every target it is given, and
+        over-long targets are counted (a warning). ``spacy train`` gives a
+        streamed corpus's first 100 examples only, of every task: a
+        vocabulary learnt from the few targets among them cuts the others'
+        words into characters. Generated configs therefore name the task's
+        training file in ``[initialize.components.<name>] train_path``, and the
+        targets are read from all of it.
 
         get_examples (Callable[[], Iterable[Example]]): The training examples.
         nlp (Language | None): The pipeline, to find the shared transformer
             (its tokenizer and checkpoint).
+        train_path (str | Path | None): The task's JSONL training records, read
+            for their targets (needs ``nlp``); None: the targets of ``get_examples``.
         """
         from .decoder import build_decoder, max_target_positions
 
         validate_get_examples(get_examples, f"{type(self).__name__}.initialize")
-        targets = [t for t in map(self.target_of, get_examples()) if t is not None]
+        examples = get_examples() if train_path is None else self._read_examples(nlp, train_path)
+        targets = [t for t in map(self.target_of, examples) if t is not None]
         if not targets:
             raise ValueError(Errors.E021.format(component=self.name))
         upstream = (
@@ -410,6 +419,19 @@ class GenerativeHead(TrainablePipe):
                 ),
                 stacklevel=2,
             )
+
+    def _read_examples(self, nlp: Language | None, path: str | Path) -> Iterable[Example]:
+        # Read through the multi-task corpus, so that a bad record names its
+        # file and line as in training.
+        from ..registry import manager as plugins
+        from ..training.corpus import MultiTaskCorpus
+
+        task = (
+            None if nlp is None else plugins.task_for_factory(nlp.get_pipe_meta(self.name).factory)
+        )
+        if task is None:
+            raise ValueError(Errors.E141.format(component=self.name, path=path))
+        return MultiTaskCorpus({task.name: path})(nlp)
 
     def _make_tokenizer(self, targets: list[str], upstream: Any) -> TargetTokenizer:
         spec = self.cfg["target_tokenizer"]

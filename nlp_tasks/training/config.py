@@ -1,5 +1,7 @@
 """Generating a complete spaCy training config for a set of tasks."""
 
+import inspect
+
 from thinc.api import Config
 
 from ..errors import ConfigError, Errors
@@ -200,4 +202,11 @@ def make_config(
     nlp = load_model_from_config(config, auto_fill=True, validate=True)
     filled = nlp.config
     filled["paths"].update(config["paths"])
+    for task in resolved:
+        # spaCy initializes from a streamed corpus's first 100 examples; a head
+        # that learns a vocabulary from its training data reads all of it.
+        if "train_path" in inspect.signature(nlp.get_pipe(task.name).initialize).parameters:
+            filled["initialize"]["components"][task.name] = {
+                "train_path": f"${{paths.{task.name}_train}}"
+            }
     return filled

@@ -1,6 +1,7 @@
 """The translation component: the core's decoder head, writing ``doc._.translation``."""
 
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from spacy.language import Language
@@ -122,12 +123,15 @@ class Translator(GenerativeHead):
         get_examples: Callable[[], Iterable[Example]],
         *,
         nlp: Language | None = None,
+        train_path: str | Path | None = None,
     ) -> None:
         """Train the target tokenizer, build the decoder, and record the target language.
 
         get_examples (Callable[[], Iterable[Example]]): The training examples.
         nlp (Language | None): The pipeline.
+        train_path (str | Path | None): The training records, read for the
+            target tokenizer (``GenerativeHead.initialize``).
         """
-        super().initialize(get_examples, nlp=nlp)
+        super().initialize(get_examples, nlp=nlp, train_path=train_path)
         if nlp is not None and self.cfg["target_lang"]:
             nlp.meta["target_lang"] = self.cfg["target_lang"]

@@ -22,6 +22,8 @@ def nlp(tmp_path_factory):
         tmp_path_factory.mktemp("bb"), [src for src, _ in PAIRS], special_tokens=True
     )
     config = make_config(["translation"], backbone=str(backbone))
+    # The examples are given in memory, not read from the corpus files.
+    config["initialize"]["components"] = {}
     config["corpora"]["train"]["sources"]["translation"] = "unused"
     config["corpora"]["dev"]["sources"]["translation"] = "unused"
     config["training"]["optimizer"]["learn_rate"] = 0.003

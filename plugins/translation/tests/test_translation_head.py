@@ -23,6 +23,8 @@ RECORDS = [{"src": src, "tgt": tgt} for src, tgt in PAIRS]
 
 def build(backbone, *, steps, tasks=("translation",), extra_records=()):
     config = make_config(list(tasks), backbone=str(backbone))
+    # The examples are given in memory, not read from the corpus files.
+    config["initialize"]["components"] = {}
     for task in tasks:
         config["corpora"]["train"]["sources"][task] = "unused"
         config["corpora"]["dev"]["sources"][task] = "unused"
@@ -160,6 +162,8 @@ def test_a_batch_of_one_task_still_trains_the_shared_backbone(backbone, only):
     from nlp_tasks.testing import backbone_parameters
 
     config = make_config(["sentiment", "translation"], backbone=str(backbone))
+    # The examples are given in memory, not read from the corpus files.
+    config["initialize"]["components"] = {}
     config["components"]["translation"]["model"].update(
         {"hidden_width": 32, "depth": 1, "heads": 2, "ffn_width": 64}
     )
@@ -179,3 +183,38 @@ def test_a_batch_of_one_task_still_trains_the_shared_backbone(backbone, only):
     after = backbone_parameters(nlp)
     assert losses[only] > 0
     assert any(not (before[k] == after[k]).all() for k in before)
+
+
+def test_a_multi_task_run_learns_the_target_vocabulary_from_every_target(
+    backbone, tmp_path, monkeypatch
+):
+    # spaCy initializes from the first 100 examples of a streamed corpus, of
+    # every task; the target tokenizer reads the whole translation file.
+    from spacy.training.initialize import init_nlp
+
+    from nlp_tasks.generation.target_tokenizer import TargetTokenizer
+
+    translation = [{"src": f"{s} {i}", "tgt": f"{t} {i}"} for i in range(150) for s, t in PAIRS[:1]]
+    sentiment = [{"text": f"film {i}", "label": "pos" if i % 2 else "neg"} for i in range(300)]
+    for task, records in (("translation", translation), ("sentiment", sentiment)):
+        for split in ("train", "dev"):
+            path = tmp_path / task / f"{split}.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf8")
+    config = make_config(["sentiment", "translation"], backbone=str(backbone))
+    assert config["initialize"]["components"]["translation"] == {
+        "train_path": "${paths.translation_train}"
+    }
+    assert "sentiment" not in config["initialize"]["components"]
+    config["paths"]["data"] = str(tmp_path)
+    config["components"]["translation"]["target_vocab_size"] = 300
+    trained_on = []
+    train = TargetTokenizer.train.__func__
+
+    def spy(cls, targets, **settings):
+        trained_on.append(list(targets))
+        return train(cls, targets, **settings)
+
+    monkeypatch.setattr(TargetTokenizer, "train", classmethod(spy))
+    init_nlp(config)
+    assert sorted(trained_on[0]) == sorted(r["tgt"] for r in translation)
