@@ -117,3 +117,19 @@ def test_missing_training_file_is_named(extended, tmp_path, cli):
     )
     assert result.returncode == 1
     assert "[E030]" in result.stderr and "nope.jsonl" in result.stderr
+
+
+def test_an_added_generative_head_reads_its_whole_training_file(extended, tmp_path):
+    # As in a generated config: the target tokenizer learns from every target
+    # of the new task's file, a head without a vocabulary of its own gets nothing.
+    from nlp_tasks.training.extend import add_task_config
+
+    base, _, train = extended
+    pairs = write_jsonl(tmp_path / "pairs.jsonl", [{"src": "a film", "tgt": "ein Film"}])
+    nlp = load(base)
+    config = add_task_config(nlp, "translation", train=pairs, dev=pairs)
+    assert config["initialize"]["components"]["translation"] == {
+        "train_path": "${paths.translation_train}"
+    }
+    config = add_task_config(nlp, "topics", train=train, dev=train)
+    assert "topics" not in config["initialize"]["components"]

@@ -1,6 +1,7 @@
 """Generating a complete spaCy training config for a set of tasks."""
 
 import inspect
+from typing import Any
 
 from thinc.api import Config
 
@@ -203,10 +204,24 @@ def make_config(
     filled = nlp.config
     filled["paths"].update(config["paths"])
     for task in resolved:
-        # spaCy initializes from a streamed corpus's first 100 examples; a head
-        # that learns a vocabulary from its training data reads all of it.
-        if "train_path" in inspect.signature(nlp.get_pipe(task.name).initialize).parameters:
-            filled["initialize"]["components"][task.name] = {
-                "train_path": f"${{paths.{task.name}_train}}"
-            }
+        settings = initialize_settings(nlp.get_pipe(task.name), task.name)
+        if settings:
+            filled["initialize"]["components"][task.name] = settings
     return filled
+
+
+def initialize_settings(component: Any, task_name: str) -> dict[str, str]:
+    """What a generated config gives a task's component at ``nlp.initialize``.
+
+    spaCy initializes from the first 100 examples of a streamed corpus, of
+    every task. A head whose ``initialize`` takes ``train_path`` (one that
+    learns a vocabulary from its data, as ``GenerativeHead``) is given its
+    task's whole training file instead.
+
+    component (Any): The task's pipeline component.
+    task_name (str): The task's name, which names its ``[paths]`` entry.
+    RETURNS (dict[str, str]): The component's ``[initialize.components]`` block; empty if none.
+    """
+    if "train_path" in inspect.signature(component.initialize).parameters:
+        return {"train_path": f"${{paths.{task_name}_train}}"}
+    return {}

@@ -20,6 +20,7 @@ from ..errors import DataError, Errors, PipelineChangedError
 from ..registry import manager as plugins
 from ..inference import load, pipeline_tasks
 from . import recipe
+from .config import initialize_settings
 from .corpus import make_task_example, read_jsonl
 
 _TRANSFORMER_FACTORY = "transformer"
@@ -100,6 +101,10 @@ def add_task_config(
         "total_steps": "${training.max_steps}",
         "warmup_fraction": recipe.WARMUP_FRACTION,
     }
+    component = nlp.create_pipe(task.factory, name=task.name, config=task.component_config)
+    settings = initialize_settings(component, task.name)
+    if settings:
+        config["initialize"]["components"][task.name] = settings
     block = config["nlp"].get("after_pipeline_creation") or {}
     if block.get("@callbacks") == SETUP_CALLBACK:
         block.setdefault("learn_rate_scales", {})[task.name] = float(task.learn_rate_scale)
