@@ -262,9 +262,10 @@ def test_init_config_writes_both_settings(cli):
     assert written.returncode == 0, written.stderr
     block = Config().from_str(written.stdout)["nlp"]["after_pipeline_creation"]
     assert block == {
-        "@callbacks": "nlp_tasks.pipeline_setup.v1",
+        "@callbacks": "nlp_tasks.pipeline_setup.v2",
         "precision": "auto",
         "training_precision": "bf16",
+        "learn_rate_scales": {"sentiment": 1.0},
     }
     refused = cli("init", "config", "-", "--tasks", "sentiment", "--training-precision", "int8")
     assert refused.returncode == 2 and "fp32, bf16, auto" in refused.stderr
