@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from nlp_tasks import RecordError
 from nlp_tasks.convert import (
     Converter,
     ConvertError,
@@ -267,6 +268,11 @@ def convert_ner_documents(
 
 
 def _sentence_records(path: str) -> Iterator[dict[str, Any]]:
+    import spacy
+
+    from .reader import make_example
+
+    blank = spacy.blank("xx")
     count = 0
     for number, text in read_lines(path):
         if not text.strip():
@@ -275,24 +281,24 @@ def _sentence_records(path: str) -> Iterator[dict[str, Any]]:
             record = json.loads(text)
         except json.JSONDecodeError as error:
             raise unparsable(where(path, number), "the JSON", error) from None
-        problem = _record_problem(record)
+        problem = None
+        if not isinstance(record, dict):
+            problem = f"expected a JSON object, got {type(record).__name__}"
+        elif "tokens" not in record:
+            problem = "the record needs 'tokens' and 'tags'"
         if problem:
             raise DataError(Errors.NER016.format(where=where(path, number), problem=problem))
+        # The reader's own checks: tokens, tags of the same length, valid IOB2.
+        try:
+            make_example(blank, record)
+        except RecordError as error:
+            raise DataError(
+                Errors.NER016.format(where=where(path, number), problem=error)
+            ) from None
         count += 1
         yield record
     if not count:
         raise empty_input(path, "records")
-
-
-def _record_problem(record: Any) -> str | None:
-    if not isinstance(record, dict):
-        return f"expected a JSON object, got {type(record).__name__}"
-    tokens, tags = record.get("tokens"), record.get("tags")
-    if not isinstance(tokens, list) or not isinstance(tags, list):
-        return "the record needs 'tokens' and 'tags' lists"
-    if len(tokens) != len(tags):
-        return f"{len(tokens)} tokens but {len(tags)} tags"
-    return None
 
 
 def conll_lines(records: Iterable[Mapping[str, Any]]) -> Iterator[str]:

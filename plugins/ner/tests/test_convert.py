@@ -268,6 +268,10 @@ def test_ner_documents_joins_sentence_records_by_doc_id(tmp_path):
         ("{not json", r"\[E104\] .*ner.jsonl:2"),
         ('{"tokens": ["a"], "tags": ["O", "O"]}', r"\[NER016\] .*ner.jsonl:2: 1 tokens but 2 tags"),
         ('["a"]', r"\[NER016\] .*ner.jsonl:2: expected a JSON object"),
+        (
+            '{"tokens": ["a"], "tags": ["I-PER"]}',
+            r"\[NER016\] .*ner.jsonl:2: tag 0 'I-PER' follows",
+        ),
         ('{"text": "a b"}', r"\[NER016\] .*ner.jsonl:2: the record needs 'tokens' and 'tags'"),
     ],
 )
