@@ -160,6 +160,7 @@ def train_pipeline(system: str, args: argparse.Namespace, data: Path) -> dict[st
     stamps = _spacy_train(config, run_dir / "training")
     train_seconds = time.perf_counter() - start
     scores = score_pipeline(run_dir / "training" / "model-last", data / "qa" / "dev.jsonl")
+    write_predictions(run_dir / "predictions.jsonl", scores.pop("predictions"))
     return {"train_seconds": train_seconds, **_step_seconds(stamps), **scores}
 
 
@@ -210,12 +211,24 @@ def score_pipeline(model_path: Path, dev: Path) -> dict[str, Any]:
     examples = [task.make_example(nlp, record) for record in read_records(dev)]
     start = time.perf_counter()
     scores = nlp.evaluate(examples, batch_size=32)
+    # evaluate() leaves each processed doc in example.predicted.
+    predictions = []
+    for example in examples:
+        outputs = example.predicted._.qa_output or []
+        predictions.append(outputs[0]["text"] if outputs else "")
     return {
         "exact": scores["qa_exact"],
         "f1": scores["qa_f1"],
         "eval_seconds": time.perf_counter() - start,
         "dev_questions": len(examples),
+        "predictions": predictions,
     }
+
+
+def write_predictions(path: Path, predictions: list[str]) -> None:
+    """One JSON string per line, in dev order: the input of ``bench/paired_qa.py``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(p) + "\n" for p in predictions), encoding="utf8")
 
 
 def train_hf(system: str, args: argparse.Namespace, data: Path) -> dict[str, Any]:
@@ -289,6 +302,7 @@ def train_hf(system: str, args: argparse.Namespace, data: Path) -> dict[str, Any
     stamps.append((time.perf_counter(), time.process_time()))
     train_seconds = time.perf_counter() - start
     scores = score_hf(model, tokenizer, read_records(data / "qa" / "dev.jsonl"), args)
+    write_predictions(args.output / system / "predictions.jsonl", scores.pop("predictions"))
     return {"train_seconds": train_seconds, **_step_seconds(stamps), **scores}
 
 
@@ -328,7 +342,12 @@ def score_hf(model: Any, tokenizer: Any, records: list[dict[str, Any]], args) ->
         best = merge_spans(spans, 1)
         predictions.append(record["context"][best[0][0] : best[0][1]] if best else "")
     scores = squad_scores(predictions, [r["answers"]["text"] for r in records])
-    return {**scores, "eval_seconds": time.perf_counter() - start, "dev_questions": len(records)}
+    return {
+        **scores,
+        "eval_seconds": time.perf_counter() - start,
+        "dev_questions": len(records),
+        "predictions": predictions,
+    }
 
 
 def format_table(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
