@@ -41,6 +41,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from spacy.scorer import Scorer
+
 SYSTEMS = ("joint", "cross", "hf")
 # The data root: $DATA, or the project's corpus/ (docs/data.md).
 DATA = Path(os.environ.get("DATA") or Path(__file__).resolve().parent.parent / "corpus")
@@ -210,10 +212,10 @@ def score_pipeline(model_path: Path, dev: Path) -> dict[str, Any]:
     task = get_task("qa")
     examples = [task.make_example(nlp, record) for record in read_records(dev)]
     start = time.perf_counter()
-    scores = nlp.evaluate(examples, batch_size=32)
-    # evaluate() leaves each processed doc in example.predicted.
+    scorer = _KeepingScorer(nlp=nlp)
+    scores = nlp.evaluate(examples, batch_size=32, scorer=scorer)
     predictions = []
-    for example in examples:
+    for example in scorer.examples:
         outputs = example.predicted._.qa_output or []
         predictions.append(outputs[0]["text"] if outputs else "")
     return {
@@ -223,6 +225,14 @@ def score_pipeline(model_path: Path, dev: Path) -> dict[str, Any]:
         "dev_questions": len(examples),
         "predictions": predictions,
     }
+
+
+class _KeepingScorer(Scorer):
+    """spaCy's scorer, keeping the examples it scored: evaluate() predicts on copies."""
+
+    def score(self, examples: Any, **kwargs: Any) -> dict[str, Any]:
+        self.examples = list(examples)
+        return super().score(self.examples, **kwargs)
 
 
 def write_predictions(path: Path, predictions: list[str]) -> None:
