@@ -1,18 +1,20 @@
 """Document context for NER (issue 24): the NER head trained on sentences vs. on documents.
 
-Both variants are the project's recipe (``nlp-tasks init config --tasks ner``),
+Every variant is the project's recipe (``nlp-tasks init config --tasks ner``),
 trained with ``spacy train`` for the same ``--steps``, seed and batches:
 
 - ``sentences``: DATA/ner/{train,dev}.jsonl as they are, one record a sentence;
 - ``documents``: the same records joined into documents by ``nlp-tasks convert
   ner-documents`` (consecutive sentences of one ``doc_id``), so that the backbone
-  reads each sentence with its neighbours.
+  reads each sentence with its neighbours;
+- ``mixed``: both in one training file (each sentence once alone and once in its
+  document), for a model meant to read single sentences and whole texts alike.
 
 ``--score`` then scores each trained model on the dev sentences one by one and on
 the dev documents. The entities are the same either way, so the F1s compare
 directly. Predictions on documents are split back into sentences by
-``doc.sents``, and the two models' best settings are compared sentence by
-sentence with a paired bootstrap (1,000 resamples of the dev sentences).
+``doc.sents``, and each reading is compared with the sentences model on sentences,
+sentence by sentence, with a paired bootstrap (1,000 resamples of the dev sentences).
 
 Train both side by side, one core each, then score (about 50 minutes at 1,500 steps):
 
@@ -36,7 +38,7 @@ from typing import Any
 
 import numpy
 
-VARIANTS = ("sentences", "documents")
+VARIANTS = ("sentences", "documents", "mixed")
 DATA = Path(os.environ.get("DATA") or Path(__file__).resolve().parent.parent / "corpus")
 
 
@@ -60,7 +62,7 @@ def main() -> None:
 
 
 def data_root(args: argparse.Namespace, variant: str) -> Path:
-    """The data root of a variant: DATA, or DATA's NER records joined into documents."""
+    """The data root of a variant: DATA, DATA's NER records joined into documents, or both."""
     if variant == "sentences":
         return args.data
     root = args.output / "data-documents"
@@ -70,7 +72,20 @@ def data_root(args: argparse.Namespace, variant: str) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             source = args.data / "ner" / f"{split}.jsonl"
             run(["nlp-tasks", "convert", "ner-documents", str(source), "--output", str(target)])
-    return root
+    if variant == "documents":
+        return root
+    mixed = args.output / "data-mixed" / "ner"
+    if not (mixed / "train.jsonl").exists():
+        mixed.mkdir(parents=True, exist_ok=True)
+        # Both kinds in one file: the training corpus shuffles the records.
+        merged = read_jsonl(root / "ner" / "train.jsonl") + read_jsonl(
+            args.data / "ner" / "train.jsonl"
+        )
+        with (mixed / "train.jsonl").open("w", encoding="utf8") as file:
+            file.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in merged)
+        # spaCy's evaluation during training reads documents, the way users pass whole texts.
+        (mixed / "dev.jsonl").write_text((root / "ner" / "dev.jsonl").read_text(encoding="utf8"))
+    return mixed.parent
 
 
 def train(args: argparse.Namespace) -> None:
@@ -158,9 +173,11 @@ def sentence_counts(docs: list[Any], references: list[Any]) -> list[tuple[int, i
     for doc, reference in zip(docs, references):
         gold = {(e.start, e.end, e.label_) for e in reference.ents}
         found = {(e.start, e.end, e.label_) for e in doc.ents}
-        bounds = [(s.start, s.end) for s in reference.sents] if reference.has_annotation(
-            "SENT_START"
-        ) else [(0, len(reference))]
+        bounds = (
+            [(s.start, s.end) for s in reference.sents]
+            if reference.has_annotation("SENT_START")
+            else [(0, len(reference))]
+        )
         for start, end in bounds:
             g = {e for e in gold if start <= e[0] < end}
             f = {e for e in found if start <= e[0] < end}
