@@ -16,7 +16,8 @@ no-answer score, ``handle_impossible_answer``), not v2.0 accuracy.
 
 ``score`` scores the trained joint pipeline on the v2-style dev set twice, with
 ``handle_impossible_answer`` off and on, and prints F1 over all questions, F1
-over the answerable ones and the share of unanswerable ones left unanswered.
+over the answerable ones and the share of unanswerable ones scored right (SQuAD
+normalization: a span such as "," counts as no answer).
 (``$DATA`` is the project's corpus/ when unset.)
 """
 
@@ -82,7 +83,7 @@ def score(args: argparse.Namespace) -> None:
     lines = (args.output / "data" / "qa" / "dev.jsonl").read_text(encoding="utf8").splitlines()
     records = [json.loads(line) for line in lines if line.strip()]
     rows = [
-        "| handle_impossible_answer | F1, all | F1, answerable | unanswerable left unanswered |",
+        "| handle_impossible_answer | F1, all | F1, answerable | unanswerable scored right |",
         "| --- | --- | --- | --- |",
     ]
     results = {}
