@@ -87,9 +87,10 @@ def score(args: argparse.Namespace) -> None:
         "| --- | --- | --- | --- |",
     ]
     results = {}
+    # evaluate() predicts on copies, so one list of examples serves both settings.
+    examples = [task.make_example(nlp, record) for record in records]
     for abstain in (False, True):
         nlp.get_pipe("qa").cfg["handle_impossible_answer"] = abstain
-        examples = [task.make_example(nlp, record) for record in records]
         scores = nlp.evaluate(examples, batch_size=32)
         results[str(abstain).lower()] = scores
         rows.append(
