@@ -64,8 +64,11 @@ def pipeline(tmp_path_factory):
 def test_the_page_answers_a_submitted_text(pipeline, tmp_path, start_server):
     browser, driver_path = browser_paths()
     from selenium import webdriver
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
 
     expected = nlp_tasks.predict(
         nlp_tasks.load(pipeline), [{"text": TEXT, "questions": [QUESTION]}]
@@ -86,7 +89,16 @@ def test_the_page_answers_a_submitted_text(pipeline, tmp_path, start_server):
             driver.find_element(By.ID, "f-text").send_keys(TEXT)
             driver.find_element(By.ID, "f-questions").send_keys(QUESTION)
             driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-            ner = driver.find_element(By.CSS_SELECTOR, '.task[data-task="ner"]')
+            # The click can return before the form's navigation begins; on a busy
+            # machine a plain lookup then ran against the unanswered page.
+            answered = expected_conditions.presence_of_element_located(
+                (By.CSS_SELECTOR, '.task[data-task="ner"]')
+            )
+            try:
+                ner = WebDriverWait(driver, 60).until(answered)
+            except TimeoutException:
+                page = driver.find_element(By.TAG_NAME, "body").text
+                pytest.fail(f"no answered page after 60 s; the page shows:\n{page}")
             qa = driver.find_element(By.CSS_SELECTOR, '.task[data-task="qa"]')
             shown = [
                 tuple(mark.text.rsplit(None, 1))
