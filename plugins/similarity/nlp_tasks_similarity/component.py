@@ -97,10 +97,11 @@ class SimilarityScorer(TrainablePipe):
 
     In the "trained" mode the loss is the squared error between the cosine and
     the gold score mapped to [0, 1] (sentence-transformers'
-    ``CosineSimilarityLoss``), and its gradient fine-tunes the backbone through
-    the listener; the head has no weights of its own. Examples without
-    similarity gold (other tasks' examples in a multi-task batch) add no loss.
-    In the "zero-shot" mode the head learns nothing and passes no gradient.
+    ``CosineSimilarityLoss``), and its gradient trains the head's projection
+    (architecture ``v2``) and fine-tunes the backbone through the listener.
+    Examples without similarity gold (other tasks' examples in a multi-task
+    batch) add no loss. In the "zero-shot" mode the head learns nothing and
+    passes no gradient.
 
     The core runs the head only on pair docs (``Task.accepts``): a plain text
     gets no ``doc._.similarity``.
@@ -141,7 +142,7 @@ class SimilarityScorer(TrainablePipe):
     def initialize(
         self, get_examples: Callable[[], Iterable[Example]], *, nlp: Language | None = None
     ) -> None:
-        """Initialize the model; it has no weights of its own, so no gold is needed.
+        """Initialize the model: the projection starts as the identity, so no gold is needed.
 
         A pipeline for the zero-shot mode is initialized without similarity
         examples (``spacy assemble``, or ``nlp.initialize()``).
