@@ -62,7 +62,8 @@ def main() -> None:
         )
 
     first, second = scores["first"], scores["second"]
-    delta = spearman(first, gold) - spearman(second, gold)
+    observed = {name: spearman(values, gold) for name, values in scores.items()}
+    delta = observed["first"] - observed["second"]
     rng = numpy.random.default_rng(args.seed)
     resampled = numpy.array(
         [
@@ -75,7 +76,7 @@ def main() -> None:
 
     print(f"dev: {args.dev} ({len(gold)} pairs)")
     for name, path in (("first", args.first), ("second", args.second)):
-        print(f"{name + ':':7} {path}  Spearman {spearman(scores[name], gold):.2f}")
+        print(f"{name + ':':7} {path}  Spearman {observed[name]:.2f}")
     print(
         f"Spearman first - second: {delta:+.2f} (95% paired bootstrap {low:+.2f} to "
         f"{high:+.2f}; share of {args.resamples} resamples of the other sign: {flipped:.4f})"
