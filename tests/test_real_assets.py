@@ -195,12 +195,24 @@ def check_records(found: dict[str, dict[str, list]]) -> None:
     for record in sentiment["train"]:  # no dev sentence, nor any part of one, in train
         assert not any(f" {' '.join(record['text'].split())} " in f" {d} " for d in dev_texts)
     assert {r["label"] for r in sentiment["train"] + sentiment["dev"]} <= {"positive", "negative"}
-    assert found["ner"]["train"][0] == {
+    # NER trains on each document, then its sentences alone; dev stays sentences.
+    first = {
         "tokens": ["EU", "rejects", "German", "call", "."],
         "tags": ["B-ORG", "O", "B-MISC", "O", "O"],
         "doc_id": 0,
     }
-    assert [r["doc_id"] for r in found["ner"]["train"]] == [0, 0, 1]
+    train = found["ner"]["train"]
+    assert train[0]["tokens"] == first["tokens"] + ["Peter", "Blackburn"]
+    assert train[0]["sentences"] == [5, 2]
+    assert train[1] == first
+    assert [(r["doc_id"], "sentences" in r) for r in train] == [
+        (0, True),
+        (0, False),
+        (0, False),
+        (1, True),
+        (1, False),
+    ]
+    assert [len(r["tokens"]) for r in found["ner"]["dev"]] == [4]
     assert found["qa"]["dev"][0]["answers"] == {"text": ["the capital"], "answer_start": [10]}
     assert found["translation"]["train"][1] == {"src": "Two men talk.", "tgt": "Zwei Männer reden."}
     similarity = found["similarity"]

@@ -4,7 +4,8 @@ Records are ``{"tokens": [str], "tags": [IOB2 tag], "doc_id": int}``, one a
 sentence (or a doc), as ``reader.make_example`` reads them. A document record
 joins the sentences of one document and says where each ends, ``"sentences":
 [number of tokens, ...]``, so that the backbone reads each sentence with its
-neighbours (``--documents``, ``ner-documents``).
+neighbours (``--documents``, ``ner-documents``); ``--with-sentences`` writes
+each sentence again after its document, for a model that reads both.
 """
 
 import json
@@ -122,14 +123,20 @@ def convert_conll(
 
     inputs (list[str]): CoNLL files (gzip by the ``.gz`` suffix).
     options (Mapping[str, Any]): ``scheme``, ``token_column``, ``tag_column``,
-        ``encoding``; ``documents``: a record per document (``join_documents``).
+        ``encoding``; ``documents``: a record per document (``join_documents``);
+        ``with_sentences``: documents, each followed by its sentences.
     report (Report): Not used: every sentence becomes a record.
     YIELDS (dict[str, Any]): ``{"tokens", "tags", "doc_id"}``, tags in IOB2.
     """
     if options["token_column"] == options["tag_column"]:
         raise ConvertError(Errors.NER012.format(column=options["token_column"]))
     records = _conll_records(inputs, options)
-    yield from join_documents(records) if options.get("documents") else records
+    if options.get("with_sentences"):
+        yield from with_sentences(join_documents(records))
+    elif options.get("documents"):
+        yield from join_documents(records)
+    else:
+        yield from records
 
 
 def _conll_records(inputs: list[str], options: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
@@ -252,6 +259,35 @@ def join_documents(records: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, A
         yield document
 
 
+def with_sentences(documents: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Each document record, then each of its sentences as a record of its own.
+
+    One training file then teaches a model to read whole texts and single
+    sentences alike: on CoNLL-2003 the NER head trained this way beat the one
+    trained on sentences when reading documents, and matched it on single
+    sentences (bench/RESULTS.md, "Documents and sentences mixed in one training
+    file"). Every sentence is written, also the only sentence of a one-sentence
+    document.
+
+    documents (Iterable[Mapping[str, Any]]): Document records, as
+        ``join_documents`` yields them.
+    YIELDS (dict[str, Any]): The document, then ``{"tokens", "tags", "doc_id"}``
+        for each sentence (``doc_id`` where the document has one).
+    """
+    for document in documents:
+        yield dict(document)
+        start = 0
+        for size in document.get("sentences") or [len(document["tokens"])]:
+            sentence = {
+                "tokens": list(document["tokens"][start : start + size]),
+                "tags": list(document["tags"][start : start + size]),
+            }
+            if "doc_id" in document:
+                sentence["doc_id"] = document["doc_id"]
+            start += size
+            yield sentence
+
+
 def convert_ner_documents(
     inputs: list[str], options: Mapping[str, Any], report: Report
 ) -> Iterator[dict[str, Any]]:
@@ -259,12 +295,15 @@ def convert_ner_documents(
 
     inputs (list[str]): JSONL files of NER records with ``doc_id``, in document
         order (as ``conll`` writes them; gzip by the ``.gz`` suffix).
-    options (Mapping[str, Any]): None.
+    options (Mapping[str, Any]): ``with_sentences``: each document followed by
+        its sentences (``with_sentences``).
     report (Report): Not used.
-    YIELDS (dict[str, Any]): ``{"tokens", "tags", "sentences", "doc_id"}``.
+    YIELDS (dict[str, Any]): ``{"tokens", "tags", "sentences", "doc_id"}``, and
+        the sentence records with ``with_sentences``.
     """
     for path in inputs:
-        yield from join_documents(_sentence_records(path))
+        documents = join_documents(_sentence_records(path))
+        yield from with_sentences(documents) if options.get("with_sentences") else documents
 
 
 def _sentence_records(path: str) -> Iterator[dict[str, Any]]:
@@ -483,6 +522,13 @@ CONLL = Converter(
             "that each sentence is read with its neighbours.",
             kind="flag",
         ),
+        Option(
+            "with-sentences",
+            "Each document record followed by its sentences as records of their own "
+            "(implies --documents), for a model that reads whole texts and single "
+            "sentences alike.",
+            kind="flag",
+        ),
     ),
 )
 
@@ -494,6 +540,14 @@ NER_DOCUMENTS = Converter(
         "document, its sentences joined, so that each sentence is read with its neighbours."
     ),
     convert=convert_ner_documents,
+    options=(
+        Option(
+            "with-sentences",
+            "Each document record followed by its sentences as records of their own, "
+            "for a model that reads whole texts and single sentences alike.",
+            kind="flag",
+        ),
+    ),
 )
 
 DOCBIN_ENTS = Converter(

@@ -45,6 +45,23 @@ def write(path, text):
     return path
 
 
+# NER records of one sentence each, in document order: two documents, then two
+# sentences without a doc_id (each a document of its own).
+SENTENCE_RECORDS = [
+    {"tokens": ["Ann", "left", "."], "tags": ["B-PER", "O", "O"], "doc_id": 3},
+    {"tokens": ["She", "went", "to", "Oslo"], "tags": ["O", "O", "O", "B-LOC"], "doc_id": 3},
+    {"tokens": ["Bob", "stayed"], "tags": ["B-PER", "O"], "doc_id": 4},
+    {"tokens": ["No", "id"], "tags": ["O", "O"]},
+    {"tokens": ["Alone"], "tags": ["O"]},
+]
+
+
+def write_records(path, records):
+    import json
+
+    return write(path, "".join(json.dumps(r) + "\n" for r in records))
+
+
 def check_records(records):
     nlp = spacy.blank("en")
     for record in records:
@@ -210,6 +227,34 @@ def test_conll_documents_join_each_document_s_sentences(tmp_path):
     check_records(documents)
 
 
+def test_conll_with_sentences_writes_each_document_then_its_sentences(tmp_path):
+    source = write(tmp_path / "eng.train", CONLL_IOB1)
+    sentences = list(iter_records("conll", source, scheme="iob1"))
+    documents = list(iter_records("conll", source, scheme="iob1", documents=True))
+    # --with-sentences implies --documents.
+    mixed = list(iter_records("conll", source, scheme="iob1", with_sentences=True))
+    assert mixed == [documents[0], *sentences[:2], documents[1], *sentences[2:]]
+    check_records(mixed)
+
+
+def test_ner_documents_with_sentences_keeps_every_sentence_once_alone(tmp_path):
+    import json
+
+    source = write_records(tmp_path / "ner.jsonl", SENTENCE_RECORDS)
+    output = tmp_path / "mixed.jsonl"
+    result = convert("ner-documents", source, output, with_sentences=True)
+    written = [json.loads(line) for line in output.read_text(encoding="utf8").splitlines()]
+    assert result.records == len(written) == 4 + 5
+    documents = [r for r in written if "sentences" in r]
+    alone = [r for r in written if "sentences" not in r]
+    assert [d["sentences"] for d in documents] == [[3, 4], [2], [2], [1]]
+    # A one-sentence document is written alone too: each sentence is read once in
+    # its document and once by itself, as the measured recipe trained.
+    assert alone == SENTENCE_RECORDS
+    assert written[1:3] == SENTENCE_RECORDS[:2]
+    check_records(written)
+
+
 def test_a_document_record_keeps_its_sentences_and_their_entities(tmp_path):
     # Entities on the joined doc are those of its sentences, at the same tokens
     # and characters of each sentence, and each lies in the sentence it came from.
@@ -243,15 +288,7 @@ def test_a_document_record_keeps_its_sentences_and_their_entities(tmp_path):
 def test_ner_documents_joins_sentence_records_by_doc_id(tmp_path):
     import json
 
-    source = tmp_path / "ner.jsonl"
-    records = [
-        {"tokens": ["Ann", "left", "."], "tags": ["B-PER", "O", "O"], "doc_id": 3},
-        {"tokens": ["She", "went", "to", "Oslo"], "tags": ["O", "O", "O", "B-LOC"], "doc_id": 3},
-        {"tokens": ["Bob", "stayed"], "tags": ["B-PER", "O"], "doc_id": 4},
-        {"tokens": ["No", "id"], "tags": ["O", "O"]},
-        {"tokens": ["Alone"], "tags": ["O"]},
-    ]
-    source.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf8")
+    source = write_records(tmp_path / "ner.jsonl", SENTENCE_RECORDS)
     output = tmp_path / "documents.jsonl"
     result = convert("ner-documents", source, output)
     assert result.records == 4
