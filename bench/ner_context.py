@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy
+from paired_ner import f1_of, paired_bootstrap, sentence_counts
 
 VARIANTS = ("sentences", "documents", "mixed")
 DATA = Path(os.environ.get("DATA") or Path(__file__).resolve().parent.parent / "corpus")
@@ -160,51 +161,6 @@ def score(args: argparse.Namespace) -> None:
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf8") as file:
         return [json.loads(line) for line in file if line.strip()]
-
-
-def sentence_counts(docs: list[Any], references: list[Any]) -> list[tuple[int, int, int]]:
-    """(true positives, predicted, gold) entities of each sentence, in order.
-
-    A doc of several sentences (``doc.sents`` from the record's ``sentences``)
-    gives one row per sentence; entities are compared as (token start, token
-    end, label) within the doc, which is the same within each sentence.
-    """
-    rows = []
-    for doc, reference in zip(docs, references):
-        gold = {(e.start, e.end, e.label_) for e in reference.ents}
-        found = {(e.start, e.end, e.label_) for e in doc.ents}
-        bounds = (
-            [(s.start, s.end) for s in reference.sents]
-            if reference.has_annotation("SENT_START")
-            else [(0, len(reference))]
-        )
-        for start, end in bounds:
-            g = {e for e in gold if start <= e[0] < end}
-            f = {e for e in found if start <= e[0] < end}
-            rows.append((len(g & f), len(f), len(g)))
-    return rows
-
-
-def f1_of(counts: numpy.ndarray) -> dict[str, float]:
-    tp, predicted, gold = counts.sum(axis=0)
-    p = tp / predicted if predicted else 0.0
-    r = tp / gold if gold else 0.0
-    return {"f1": 2 * tp / (predicted + gold), "p": float(p), "r": float(r)}
-
-
-def paired_bootstrap(
-    a: list[tuple[int, int, int]], b: list[tuple[int, int, int]], samples: numpy.ndarray
-) -> tuple[float, float]:
-    """F1(a) - F1(b), and the share of resamples where a does not beat b."""
-    a_counts, b_counts = numpy.array(a), numpy.array(b)
-    delta = f1_of(a_counts)["f1"] - f1_of(b_counts)["f1"]
-    a_sums = a_counts[samples].sum(axis=1)
-    b_sums = b_counts[samples].sum(axis=1)
-    a_f1 = 2 * a_sums[:, 0] / (a_sums[:, 1] + a_sums[:, 2])
-    b_f1 = 2 * b_sums[:, 0] / (b_sums[:, 1] + b_sums[:, 2])
-    if delta >= 0:
-        return float(delta), float((a_f1 <= b_f1).mean())
-    return float(delta), float((a_f1 >= b_f1).mean())
 
 
 if __name__ == "__main__":
