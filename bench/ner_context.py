@@ -146,7 +146,9 @@ def score(args: argparse.Namespace) -> None:
         f1, p, r = results[name]["f1"], results[name]["p"], results[name]["r"]
         comparison = "-"
         if name != baseline and baseline in per_sentence:
-            delta, p_value = paired_bootstrap(per_sentence[name], per_sentence[baseline], samples)
+            delta, p_value, _ = paired_bootstrap(
+                per_sentence[name], per_sentence[baseline], samples
+            )
             results[name]["delta_vs_baseline"] = delta
             results[name]["p_value"] = p_value
             comparison = f"{delta * 100:+.2f} F1, p = {p_value:.3f}"

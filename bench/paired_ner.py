@@ -80,14 +80,15 @@ def resampled_f1(counts: numpy.ndarray, samples: numpy.ndarray) -> numpy.ndarray
 
 def paired_bootstrap(
     a: list[tuple[int, int, int]], b: list[tuple[int, int, int]], samples: numpy.ndarray
-) -> tuple[float, float]:
-    """F1(a) - F1(b), and the share of resamples where a does not beat b."""
+) -> tuple[float, float, tuple[float, float]]:
+    """F1(a) - F1(b), the share of resamples where a does not beat b (or, when a
+    is below b, where it is not below), and the difference's 95% interval."""
     a_counts, b_counts = numpy.array(a), numpy.array(b)
     delta = f1_of(a_counts)["f1"] - f1_of(b_counts)["f1"]
-    a_f1, b_f1 = resampled_f1(a_counts, samples), resampled_f1(b_counts, samples)
-    if delta >= 0:
-        return float(delta), float((a_f1 <= b_f1).mean())
-    return float(delta), float((a_f1 >= b_f1).mean())
+    differences = resampled_f1(a_counts, samples) - resampled_f1(b_counts, samples)
+    share = (differences <= 0).mean() if delta >= 0 else (differences >= 0).mean()
+    low, high = numpy.percentile(differences, [2.5, 97.5])
+    return float(delta), float(share), (float(low), float(high))
 
 
 def system_counts(
@@ -127,9 +128,7 @@ def main() -> None:
 
     rng = numpy.random.default_rng(args.seed)
     samples = rng.integers(0, len(a), size=(args.resamples, len(a)))
-    delta, flipped = paired_bootstrap(a, b, samples)
-    differences = resampled_f1(numpy.array(a), samples) - resampled_f1(numpy.array(b), samples)
-    low, high = numpy.percentile(differences, [2.5, 97.5])
+    delta, flipped, (low, high) = paired_bootstrap(a, b, samples)
 
     whole_a = numpy.array([tp == predicted == gold for tp, predicted, gold in a])
     whole_b = numpy.array([tp == predicted == gold for tp, predicted, gold in b])

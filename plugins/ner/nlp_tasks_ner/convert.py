@@ -279,8 +279,8 @@ def with_sentences(documents: Iterable[Mapping[str, Any]]) -> Iterator[dict[str,
         start = 0
         for size in document.get("sentences") or [len(document["tokens"])]:
             sentence = {
-                "tokens": list(document["tokens"][start : start + size]),
-                "tags": list(document["tags"][start : start + size]),
+                "tokens": document["tokens"][start : start + size],
+                "tags": document["tags"][start : start + size],
             }
             if "doc_id" in document:
                 sentence["doc_id"] = document["doc_id"]

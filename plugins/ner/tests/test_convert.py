@@ -1,6 +1,7 @@
 """The NER plugin's converters: CoNLL files (and back) and DocBins, to NER records."""
 
 import gzip
+import json
 
 import pytest
 import spacy
@@ -57,8 +58,6 @@ SENTENCE_RECORDS = [
 
 
 def write_records(path, records):
-    import json
-
     return write(path, "".join(json.dumps(r) + "\n" for r in records))
 
 
@@ -238,8 +237,6 @@ def test_conll_with_sentences_writes_each_document_then_its_sentences(tmp_path):
 
 
 def test_ner_documents_with_sentences_keeps_every_sentence_once_alone(tmp_path):
-    import json
-
     source = write_records(tmp_path / "ner.jsonl", SENTENCE_RECORDS)
     output = tmp_path / "mixed.jsonl"
     result = convert("ner-documents", source, output, with_sentences=True)
@@ -286,8 +283,6 @@ def test_a_document_record_keeps_its_sentences_and_their_entities(tmp_path):
 
 
 def test_ner_documents_joins_sentence_records_by_doc_id(tmp_path):
-    import json
-
     source = write_records(tmp_path / "ner.jsonl", SENTENCE_RECORDS)
     output = tmp_path / "documents.jsonl"
     result = convert("ner-documents", source, output)
