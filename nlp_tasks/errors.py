@@ -236,6 +236,10 @@ class Warnings(metaclass=CodedMessages):
         "the pipeline (left out with exclude=..., or misspelt?); its scale is not used. "
         "The pipeline's trainable components are: {components}."
     )
+    W009 = (
+        "No dev data for task(s) {tasks} of the pipeline: looked for {looked}. "
+        "Their heads are not scored; give --source TASK=PATH for each, or add the file."
+    )
 
 
 class Errors(metaclass=CodedMessages):
@@ -263,7 +267,7 @@ class Errors(metaclass=CodedMessages):
     E006 = (
         "Pipeline component '{component}' (factory '{factory}', pipeline {path}) needs the "
         "plugin '{plugin}', which is {status} by {setting}, so nlp-tasks does not run its "
-        "code. Allow the plugin in {var}, or leave the component out: "
+        "code. {remedy}, or leave the component out: "
         "nlp_tasks.load(..., exclude=['{component}'])."
     )
     E007 = (

@@ -346,7 +346,14 @@ def check_item(inputs: PipelineInputs, item: Any, index: int) -> CheckedInput:
     except FieldError as error:
         if error.code in ("E050", "E051", "E057"):
             field = error.values["field"]
-            kind = f"a record whose {field!r} is {_kind(item.get(field))}"
+            if field in item:
+                kind = f"a record whose {field!r} is {_kind(item[field])}"
+            else:
+                keys = sorted(str(key) for key in item)[:20]
+                kind = (
+                    f"a record with no {field!r} field (its fields: {keys}; the "
+                    f"pipeline's tasks read {inputs.describe()})"
+                )
             raise PredictInputError(Errors.E011.format(index=index, kind=kind)) from None
         raise PredictInputError(f"[{error.code}] predict: item {index}: {error.problem}") from None
     for text in checked.texts.values():

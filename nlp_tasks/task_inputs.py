@@ -346,6 +346,19 @@ class PipelineInputs:
         """
         return self.fields.get(name, name)
 
+    def describe(self) -> str:
+        """The inputs a record may give, for messages: "'text', or 'left' (text_a) +
+        'right' (text_b)" (a renamed field shows the task field it stands for).
+
+        RETURNS (str): One alternative per declared segment set.
+        """
+
+        def field(name: str) -> str:
+            source = self.source(name)
+            return repr(source) if source == name else f"{source!r} ({name})"
+
+        return ", or ".join(" + ".join(map(field, shape)) for shape in self.shapes)
+
     @property
     def record_fields(self) -> list[str]:
         """Every record field read, segments first (for choosing CSV or Parquet columns)."""
@@ -388,6 +401,10 @@ class PipelineInputs:
                         f" If another field holds it, name that one: --field {name}=FIELD"
                         " (--text-field FIELD for 'text')."
                     )
+                    if not present and len(self.shapes) > 1:
+                        error.values["hint"] = (
+                            f" The pipeline's tasks read {self.describe()}." + error.values["hint"]
+                        )
                 raise
         extras = {}
         for name, extra in self.extras.items():

@@ -14,7 +14,12 @@ from typer.testing import CliRunner
 
 from nlp_tasks import hookimpl
 from nlp_tasks.convert import Converter, Option, convert, iter_records, write_jsonl
-from nlp_tasks.convert.command import CONTEXT_SETTINGS, convert_command, parse_arguments
+from nlp_tasks.convert.command import (
+    CONTEXT_SETTINGS,
+    _describe,
+    convert_command,
+    parse_arguments,
+)
 from nlp_tasks.errors import ConvertError, DataError, PluginError, PluginWarning
 from nlp_tasks.registry import get_task
 from nlp_tasks.registry import manager as plugins
@@ -554,6 +559,13 @@ def test_command_lists_converters_tasks_and_options():
     assert (
         result.output.startswith("parallel  task: translation") and "columns" not in result.output
     )
+
+
+def test_a_blank_default_is_listed_so_it_can_be_seen():
+    options = (Option("delimiter", "Column separator.", default="\t"), Option("n", "N.", default=3))
+    converter = Converter("tabbed", None, "Tab-separated lines.", lambda *a: iter(()), options)
+    listing = _describe(converter, "a-plugin")
+    assert "Column separator. Default: '\\t'." in listing and "N. Default: 3." in listing
 
 
 def test_the_command_module_imports_neither_spacy_nor_torch(python):

@@ -2,6 +2,7 @@
 give coded errors that name the file, the component or the item (issue 18)."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -32,17 +33,28 @@ def entry_points_of(pyproject: Path) -> dict[str, dict[str, str]]:
     return groups
 
 
-def install_scaffold(site: Path, task: str, *, broken: bool = False) -> str:
+def install_scaffold(
+    site: Path, task: str, *, broken: bool = False, api_version: str | None = None
+) -> str:
     """Write a plugin with ``nlp-tasks new-plugin`` and install it into ``site`` as pip
     would (package + dist-info with the template's entry points), without building it.
 
     broken (bool): Make the component module raise on import, as a plugin whose
         dependency is missing does (the plugin module imports it too).
+    api_version (str | None): The plugin API versions its task declares, in place of
+        the scaffold's.
     RETURNS (str): The factory name.
     """
     source = new_plugin(task, site.parent / "sources")
     package = f"nlp_tasks_{task}"
     shutil.copytree(source / package, site / package)
+    if api_version is not None:
+        plugin = site / package / "plugin.py"
+        text, count = re.subn(
+            r'api_version="[^"]*"', f'api_version="{api_version}"', plugin.read_text("utf8")
+        )
+        assert count == 1
+        plugin.write_text(text, "utf8")
     if broken:
         component = site / package / "component.py"
         raise_first = "raise ImportError('needs the library frobnicate, which is not installed')\n"
@@ -139,6 +151,35 @@ def test_broken_plugin_breaks_neither_spacy_nor_the_core(python, cli, site, pipe
     assert info["spacy_entry_points"] == []
 
 
+LOAD_TWICE_SCRIPT = """
+import json, sys
+import nlp_tasks
+result = []
+for attempt in range(2):
+    try:
+        result.append(nlp_tasks.load(sys.argv[1]).pipe_names)
+    except Exception as error:
+        result.append(f"{type(error).__name__}: {error}")
+print(json.dumps(result))
+"""
+
+
+def test_plugin_of_another_api_version_is_refused_on_the_first_load(
+    python, site, pipeline_dir, tmp_path
+):
+    factory = install_scaffold(site, "later", api_version=">=2.0,<3")
+    needs = with_component(pipeline_dir, tmp_path / "needs", "later", factory)
+    code = f"import sys; sys.argv[1:] = [{str(needs)!r}]\n" + LOAD_TWICE_SCRIPT
+    result = python(code, env={"PYTHONPATH": str(site)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    first, second = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "[E003]" in result.stderr and ">=2.0,<3" in result.stderr
+    assert not re.search(r"\w\.\.\s", result.stderr)  # one full stop between sentences
+    for attempt in (first, second):
+        assert attempt.startswith("PluginError: [E007]"), attempt
+        assert "'later'" in attempt and "nlp-tasks-later" in attempt and "[E003]" in attempt
+
+
 # Blocked and unrequested plugins ---------------------------------------------------
 
 
@@ -157,6 +198,9 @@ def test_plugin_not_loaded_runs_no_code(python, site, pipeline_dir, tmp_path, en
     assert result["blank"] == "en"
     assert result["needs"].startswith("PluginError: [E006]")
     assert setting in result["needs"]
+    var = next(iter(env))
+    remedy = "Remove 'nlp-tasks-kp' from" if "BLOCK" in var else "Add 'nlp-tasks-kp' to"
+    assert f"{remedy} {var}" in result["needs"]
     if setting == "NLP_TASKS_BLOCK_PLUGINS='nlp-tasks-kp'":
         assert "'kp'" in result["needs"] and "nlp-tasks-kp" in result["needs"]
         assert result["plain"] == ["transformer", "sentiment"]
@@ -234,6 +278,11 @@ def test_star_means_every_plugin(fresh_plugins, monkeypatch, capsys, var, status
         (["fine", b"some bytes"], r"\[E011\] predict: item 1 is bytes \(10 bytes\)"),
         ([42], r"\[E011\] predict: item 0 is of type int"),
         ([{"text": None}], r"\[E011\] predict: item 0 is a record whose 'text' is None"),
+        (
+            [{"text_a": "A.", "text_b": "B."}],
+            r"\[E011\] predict: item 0 is a record with no 'text' field \(its fields: "
+            r"\['text_a', 'text_b'\]; the pipeline's tasks read 'text'\)",
+        ),
         (["ok", "ok", "bad \ud800 text"], r"\[E012\] .* item 2 .* U\+D800 at position 4"),
         ([{"text": "a\udcff"}], r"\[E012\] .* item 0 .* U\+DCFF at position 1"),
     ],

@@ -2,8 +2,10 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -205,6 +207,29 @@ def test_generated_code_declares_its_inputs_and_the_api_it_needs(tmp_path, input
         assert "SharedBackboneHead" not in path.read_text(encoding="utf8"), path
     readme = (source / "README.md").read_text(encoding="utf8")
     assert "${" not in readme and "nlp_tasks.predict(nlp, [" in readme
+
+
+def public_api_names() -> set[str]:
+    """The names docs/plugins.md lists in "The public API", in backquotes."""
+    docs = Path(__file__).parents[1] / "docs" / "plugins.md"
+    section = docs.read_text(encoding="utf8").split("## The public API", 1)[1]
+    return set(re.findall(r"`([A-Za-z_][A-Za-z0-9_.]*)", section.split("\n## ", 1)[0]))
+
+
+@pytest.mark.parametrize("input_kind", ["text", "pair"])
+def test_generated_code_uses_only_the_documented_public_api(tmp_path, input_kind):
+    # A plugin author copies what the scaffold does: each core name it imports, and
+    # each attribute of check_task's result it reads, is one the guide lists.
+    source = new_plugin("keyphrases", tmp_path, input_kind=input_kind)
+    documented = public_api_names()
+    used = set()
+    for path in source.rglob("*.py"):
+        code = path.read_text(encoding="utf8")
+        for names in re.findall(r"^from nlp_tasks[.\w]* import \(?([^)\n]+)", code, re.M):
+            used.update(name.strip() for name in names.split(",") if name.strip())
+        used.update(re.findall(r"\bcheck\.(\w+)", code))
+    assert used, "the scaffold imports nothing from the core?"
+    assert sorted(used - documented) == []
 
 
 @slow

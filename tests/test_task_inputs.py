@@ -121,6 +121,21 @@ def test_fields_are_read_under_the_records_own_names():
         PipelineInputs([PAIR], {"tex_a": "left"})
 
 
+def test_a_record_of_no_input_is_told_every_input_the_pipeline_reads():
+    # The pair fields are mapped to left/right, but the record kept the task's names:
+    # the message says which fields each input is read from.
+    inputs = PipelineInputs([TEXT, PAIR], {"text_a": "left", "text_b": "right"})
+    with pytest.raises(FieldError) as caught:
+        inputs.check({"text_a": "A.", "text_b": "B."})
+    message = caught.value.located("in.jsonl", 1)
+    assert message.startswith("[E050] in.jsonl, line 1: the record has no 'text' field")
+    assert "The pipeline's tasks read 'text', or 'left' (text_a) + 'right' (text_b)." in message
+    # One input only: the message stays about its field.
+    with pytest.raises(FieldError) as caught:
+        PipelineInputs([TEXT]).check({"body": "A."})
+    assert "The pipeline's tasks read" not in caught.value.located("in.jsonl", 1)
+
+
 def test_a_mixed_jsonl_file_reads_with_every_bad_record_named(tmp_path):
     path = tmp_path / "mixed.jsonl"
     path.write_text(

@@ -160,7 +160,10 @@ def _describe(converter: Converter, plugin: str) -> str:
     for option in converter.options:
         default = ""
         if option.kind == "value" and option.default not in (None, ""):
-            default = f" Default: {option.default}."
+            shown = option.default
+            if isinstance(shown, str) and (not shown.isprintable() or shown != shown.strip()):
+                shown = repr(shown)  # a tab or a space would print as nothing
+            default = f" Default: {shown}."
         lines.append(f"    {option.usage()}")
         lines.append(f"        {option.help}{default}")
     return "\n".join(lines)

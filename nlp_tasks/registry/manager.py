@@ -188,9 +188,16 @@ def _quarantine(info: PluginInfo, error: BaseException, message: str) -> None:
     warnings.warn(message, PluginWarning, stacklevel=3)
 
 
+def _clause(error: BaseException | str) -> str:
+    """An error's message without its full stop, for a message that goes on after it."""
+    return str(error).rstrip().rstrip(".")
+
+
 def _quarantine_import(info: PluginInfo, ep: EntryPoint, error: BaseException) -> None:
     _quarantine(
-        info, error, Warnings.W001.format(plugin=info.name, entry_point=ep.value, error=error)
+        info,
+        error,
+        Warnings.W001.format(plugin=info.name, entry_point=ep.value, error=_clause(error)),
     )
     info.error = (info.error or "") + "\n" + "".join(traceback.format_exception(error)[-3:])
 
@@ -378,11 +385,18 @@ def require_factory(factory: str, component: str, pipeline: str) -> None:
                 plugin=info.name,
                 status=info.status,
                 setting=setting.describe(),
-                var=setting.var,
+                remedy=(
+                    f"Remove '{info.name}' from {setting.var}"
+                    if info.status == "blocked"
+                    else f"Add '{info.name}' to {setting.var}"
+                ),
             )
         )
     load_plugins()
     load_factories()
+    # Building the tasks checks each one's API version; a plugin refused there is
+    # quarantined too, and must not run on the first load of a process.
+    _build_tasks()
     if info.status == "failed":
         raise PluginError(
             Errors.E007.format(
@@ -390,7 +404,7 @@ def require_factory(factory: str, component: str, pipeline: str) -> None:
                 factory=factory,
                 path=pipeline,
                 plugin=info.name,
-                error=(info.error or "").split("\n")[0],
+                error=_clause((info.error or "").split("\n")[0]),
             )
         )
 
@@ -458,7 +472,7 @@ def call_each(hook_name: str, **kwargs: Any) -> None:
             _quarantine(
                 info,
                 error,
-                Warnings.W003.format(plugin=impl.plugin_name, hook=hook_name, error=error),
+                Warnings.W003.format(plugin=impl.plugin_name, hook=hook_name, error=_clause(error)),
             )
 
 
@@ -513,7 +527,9 @@ def _build_tasks() -> None:
             _quarantine(
                 info,
                 error,
-                Warnings.W003.format(plugin=impl.plugin_name, hook="register_tasks", error=error),
+                Warnings.W003.format(
+                    plugin=impl.plugin_name, hook="register_tasks", error=_clause(error)
+                ),
             )
             for name in list(_state.tasks):
                 if _state.task_owner[name] == impl.plugin_name:
@@ -625,7 +641,7 @@ def converter_registry() -> ConverterRegistry:
                 info,
                 error,
                 Warnings.W003.format(
-                    plugin=impl.plugin_name, hook="register_converters", error=error
+                    plugin=impl.plugin_name, hook="register_converters", error=_clause(error)
                 ),
             )
             for name in [n for n, owner in found.owners.items() if owner == impl.plugin_name]:

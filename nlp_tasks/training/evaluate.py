@@ -1,12 +1,13 @@
 """Scoring every head of a pipeline on per-task JSONL dev data."""
 
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from spacy.language import Language
 
-from ..errors import DataError, Errors
+from ..errors import DataError, Errors, Warnings
 from ..inference import pipeline_tasks
 from .corpus import MultiTaskCorpus
 
@@ -63,6 +64,11 @@ def dev_sources(
     for task, path in (sources or {}).items():
         _check_task(nlp, task, tasks)
         found[task] = Path(path)
+    if data is not None:
+        missing = [task for task in tasks if task not in found]
+        if missing:
+            looked = ", ".join(str(Path(data) / task / "dev.jsonl") for task in missing)
+            warnings.warn(Warnings.W009.format(tasks=", ".join(missing), looked=looked))
     return found
 
 
@@ -84,7 +90,8 @@ def evaluate(
     sources (dict[str, str | Path]): Task name to JSONL file.
     batch_size (int): Docs per batch.
     RETURNS (dict[str, Any]): ``{"components": {name: {metric: value}}, "scores": all,
-        "examples": count}``.
+        "examples": count, "unscored": [component]}``; a component whose task has no
+        source is listed in "unscored", its metrics None.
     """
     tasks = sorted({task.name for task in pipeline_tasks(nlp).values()})
     for task in sources:
@@ -92,10 +99,18 @@ def evaluate(
     examples = list(MultiTaskCorpus(sources)(nlp))
     scores = nlp.evaluate(examples, batch_size=batch_size)
     by_component: dict[str, dict[str, Any]] = {}
-    for name in pipeline_tasks(nlp):
+    unscored = []
+    for name, task in pipeline_tasks(nlp).items():
         keys = nlp.get_pipe_meta(name).default_score_weights
         by_component[name] = {key: scores.get(key) for key in keys}
-    return {"components": by_component, "scores": scores, "examples": len(examples)}
+        if task.name not in sources:
+            unscored.append(name)
+    return {
+        "components": by_component,
+        "scores": scores,
+        "examples": len(examples),
+        "unscored": unscored,
+    }
 
 
 def format_table(result: dict[str, Any]) -> str:
@@ -105,7 +120,11 @@ def format_table(result: dict[str, Any]) -> str:
     RETURNS (str): The table.
     """
     rows = [("component", "metric", "value")]
+    unscored = set(result.get("unscored", ()))
     for component, metrics in result["components"].items():
+        if component in unscored:
+            rows.append((component, "(no dev data)", "-"))
+            continue
         for metric, value in metrics.items():
             if isinstance(value, (int, float)):
                 rows.append((component, metric, f"{value:.4f}"))

@@ -1,0 +1,37 @@
+"""Scoring a pipeline on dev data that covers only some of its tasks."""
+
+import shutil
+import warnings
+
+import pytest
+
+from nlp_tasks.training.evaluate import dev_sources, evaluate, format_table
+
+
+@pytest.fixture
+def sentiment_only(data_dir, tmp_path):
+    root = tmp_path / "data"
+    (root / "sentiment").mkdir(parents=True)
+    shutil.copy(data_dir / "sentiment" / "dev.jsonl", root / "sentiment" / "dev.jsonl")
+    return root
+
+
+def test_a_task_without_dev_data_is_named_and_not_scored(nlp, sentiment_only):
+    with pytest.warns(UserWarning, match=r"\[W009\] No dev data for task\(s\) ner") as record:
+        sources = dev_sources(nlp, sentiment_only)
+    assert str(sentiment_only / "ner" / "dev.jsonl") in str(record[0].message)
+    assert list(sources) == ["sentiment"]
+    result = evaluate(nlp, sources)
+    assert result["unscored"] == ["ner"]
+    table = format_table(result)
+    ner_rows = [line.split() for line in table.splitlines() if line.startswith("ner ")]
+    assert ner_rows == [["ner", "(no", "dev", "data)", "-"]]
+    assert "sentiment_acc" in table
+
+
+def test_a_source_for_the_missing_task_silences_the_warning(nlp, sentiment_only, data_dir):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sources = dev_sources(nlp, sentiment_only, {"ner": data_dir / "ner" / "dev.jsonl"})
+    assert sorted(sources) == ["ner", "sentiment"]
+    assert evaluate(nlp, sources)["unscored"] == []
