@@ -70,7 +70,9 @@ def init_config_command(
         "configures for a GPU (as --gpu); -1, the CPU, adds no GPU setting.",
     ),
     max_steps: int = typer.Option(recipe.MAX_STEPS, min=1, help="Training steps."),
-    eval_frequency: int = typer.Option(200, min=1, help="Steps between evaluations."),
+    eval_frequency: int = typer.Option(
+        200, min=1, help="Steps between evaluations (at most --max-steps)."
+    ),
     learn_rate: float = typer.Option(
         recipe.LEARN_RATE, callback=_positive, help="The heads' peak learning rate."
     ),
@@ -159,7 +161,9 @@ def add_task_command(
     dev: Path = typer.Option(..., help="JSONL dev records of the new task."),
     output: Path = typer.Option(..., help="Directory for the run and the extended pipeline."),
     max_steps: int = typer.Option(1000, min=1, help="Training steps."),
-    eval_frequency: int = typer.Option(200, min=1, help="Steps between evaluations."),
+    eval_frequency: int = typer.Option(
+        200, min=1, help="Steps between evaluations (at most --max-steps)."
+    ),
     learn_rate: float = typer.Option(
         recipe.LEARN_RATE, callback=_positive, help="Peak learning rate of the new head."
     ),

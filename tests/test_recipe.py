@@ -39,6 +39,19 @@ def test_the_schedule_follows_an_overridden_max_steps():
     assert short[30] == 0.0 and short[29] > 0.0
 
 
+@pytest.mark.parametrize("max_steps, expected", [(30, 30), (200, 200), (2000, 200)])
+def test_a_short_run_is_scored_at_its_end(max_steps, expected):
+    # spaCy scores at step 0 and every eval_frequency steps: at 30 steps and an
+    # interval of 200, model-best would be the untrained pipeline.
+    config = make_config(["sentiment"], max_steps=max_steps, eval_frequency=200)
+    assert config["training"]["eval_frequency"] == expected
+    result = CliRunner().invoke(
+        app, ["init", "config", "-", "--tasks", "sentiment", "--max-steps", str(max_steps)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"eval_frequency = {expected}\n" in result.output
+
+
 def test_the_schedule_refuses_a_run_without_an_end():
     config = make_config(["sentiment"])
     with pytest.raises(ConfigError, match=r"\[E120\].*--training.max_steps N"):

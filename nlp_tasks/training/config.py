@@ -119,6 +119,20 @@ warmup_fraction = {warmup_fraction}
 """
 
 
+def evaluation_interval(eval_frequency: int, max_steps: int) -> int:
+    """Steps between evaluations, at most ``max_steps``.
+
+    spaCy scores the dev set (and writes ``model-best``) at step 0 and every
+    ``eval_frequency`` steps, not at the last one: a run shorter than the
+    interval would keep the untrained step-0 pipeline as ``model-best``.
+
+    eval_frequency (int): The interval asked for.
+    max_steps (int): Training steps; 0 or less: no limit.
+    RETURNS (int): The interval to write.
+    """
+    return min(eval_frequency, max_steps) if max_steps > 0 else eval_frequency
+
+
 def make_config(
     tasks: list[str],
     *,
@@ -149,7 +163,8 @@ def make_config(
     gpu (bool): Configure for training on a GPU (PyTorch allocator, mixed
         precision); a CPU config has neither.
     max_steps (int): Training steps.
-    eval_frequency (int): Steps between evaluations.
+    eval_frequency (int): Steps between evaluations (at most ``max_steps``, so
+        that a short run is scored at its end).
     learn_rate (float): The heads' peak learning rate.
     backbone_learn_rate_scale (float): The backbone's learning rate as a
         fraction of ``learn_rate``, e.g. 0.1 for heads trained from scratch
@@ -176,7 +191,7 @@ def make_config(
         window=window,
         stride=stride,
         max_steps=max_steps,
-        eval_frequency=eval_frequency,
+        eval_frequency=evaluation_interval(eval_frequency, max_steps),
         warmup_fraction=recipe.WARMUP_FRACTION,
         temperature=recipe.TEMPERATURE,
         learn_rate=learn_rate,

@@ -20,7 +20,7 @@ from ..errors import DataError, Errors, PipelineChangedError
 from ..registry import manager as plugins
 from ..inference import load, pipeline_tasks
 from . import recipe
-from .config import initialize_settings
+from .config import evaluation_interval, initialize_settings
 from .corpus import make_task_example, read_jsonl
 
 _TRANSFORMER_FACTORY = "transformer"
@@ -59,7 +59,7 @@ def add_task_config(
     train (str | Path): JSONL training records of the new task.
     dev (str | Path): JSONL dev records of the new task.
     max_steps (int): Training steps.
-    eval_frequency (int): Steps between evaluations.
+    eval_frequency (int): Steps between evaluations (at most ``max_steps``).
     learn_rate (float): Peak learning rate for the new head (the recipe's
         heads' rate by default); it warms up and falls as generated configs'
         rates do, following ``training.max_steps``.
@@ -94,7 +94,7 @@ def add_task_config(
     # transformer must, so the new head's listener finds its output on the docs.
     training["annotating_components"] = transformers
     training["max_steps"] = max_steps
-    training["eval_frequency"] = eval_frequency
+    training["eval_frequency"] = evaluation_interval(eval_frequency, max_steps)
     training["optimizer"]["learn_rate"] = {
         "@schedules": "nlp_tasks.warmup_linear.v1",
         "initial_rate": learn_rate,
