@@ -5,6 +5,7 @@ import io
 import json
 import math
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -511,6 +512,7 @@ def main() -> None:
     exits with status 130. None of these show a traceback; anything else is a
     bug, and does.
     """
+    warnings.showwarning = _show_warning
     try:
         plugins.call_each("register_commands", cli=app)
         status = app(prog_name="nlp-tasks", standalone_mode=False)
@@ -534,6 +536,18 @@ def main() -> None:
         if status == 130:
             _interrupted()
         raise SystemExit(status)
+
+
+_python_showwarning = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # A coded warning is for the user of the command: its text, not the source line
+    # that raised it. Other warnings (a library's) keep Python's format.
+    if str(message).startswith(("[W", "[E")):
+        typer.echo(f"Warning: {message}", err=True)
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
 
 
 def _interrupted() -> NoReturn:

@@ -35,3 +35,13 @@ def test_a_source_for_the_missing_task_silences_the_warning(nlp, sentiment_only,
         sources = dev_sources(nlp, sentiment_only, {"ner": data_dir / "ner" / "dev.jsonl"})
     assert sorted(sources) == ["ner", "sentiment"]
     assert evaluate(nlp, sources)["unscored"] == []
+
+
+def test_the_command_shows_the_warning_as_a_message_not_a_source_line(
+    cli, pipeline_dir, sentiment_only
+):
+    result = cli("evaluate", str(pipeline_dir), "--data", str(sentiment_only))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Warning: [W009] No dev data for task(s) ner" in result.stderr
+    assert "warnings.warn" not in result.stderr and "UserWarning" not in result.stderr
+    assert "(no dev data)" in result.stdout and "sentiment_acc" in result.stdout

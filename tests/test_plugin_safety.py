@@ -199,7 +199,9 @@ def test_plugin_not_loaded_runs_no_code(python, site, pipeline_dir, tmp_path, en
     assert result["needs"].startswith("PluginError: [E006]")
     assert setting in result["needs"]
     var = next(iter(env))
-    remedy = "Remove 'nlp-tasks-kp' from" if "BLOCK" in var else "Add 'nlp-tasks-kp' to"
+    # Blocked: the plugin of the component; not requested: the first component refused,
+    # here the sentiment head, whose plugin is not requested either.
+    remedy = "Remove 'nlp-tasks-kp' from" if "BLOCK" in var else "Add 'nlp-tasks-sentiment' to"
     assert f"{remedy} {var}" in result["needs"]
     if setting == "NLP_TASKS_BLOCK_PLUGINS='nlp-tasks-kp'":
         assert "'kp'" in result["needs"] and "nlp-tasks-kp" in result["needs"]
