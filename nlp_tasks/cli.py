@@ -228,7 +228,13 @@ def evaluate_command(
     # Everything that can be checked without the pipeline is, before loading it.
     check_sources(data, pairs)
     if output is not None:
-        _check_writable(output, "--output")
+        keep = [(Path(pipeline), "the pipeline")]
+        keep += [(path, f"the {task} dev data") for task, path in pairs.items()]
+        if data is not None:
+            keep += [
+                (path, f"the {path.parent.name} dev data") for path in data.glob("*/dev.jsonl")
+            ]
+        _check_writable(output, "--output", tuple(keep))
     nlp = load(pipeline, precision=precision)
     sources = dev_sources(nlp, data, pairs)
     result = evaluate(nlp, sources, batch_size=batch_size)
@@ -297,7 +303,8 @@ def predict_command(
     if output_format == "html" and output is None:
         raise UsageError("--format html writes a page: give --output PAGE.html.")
     if output is not None:
-        _check_writable(output, "--output")
+        keep = [(Path(pipeline), "the pipeline")] + ([(file, "the --file input")] if file else [])
+        _check_writable(output, "--output", tuple(keep))
     if not texts and file is None:
         raise UsageError("Give one or more TEXTS, or --file FILE.")
     mapping = _field_pairs(field or [])
@@ -570,9 +577,17 @@ def _check_readable(path: Path, option: str) -> None:
         _fail(Errors.E046.format(path=path, option=option, problem=problem))
 
 
-def _check_writable(path: Path, option: str) -> None:
+def _check_writable(path: Path, option: str, keep: tuple[tuple[Path, str], ...] = ()) -> None:
+    # keep: (file or folder, what it is) that writing `path` must not replace.
+    from .batch.files import overwrites
+
     if path.is_dir():
         _fail(Errors.E047.format(path=path, option=option, problem="it is a directory"))
+    for target, what in keep:
+        if target.exists() and overwrites(path, target):
+            where = "" if target.is_file() else "inside "
+            problem = f"it is {where}{what} ('{target}'), which writing it would destroy"
+            _fail(Errors.E047.format(path=path, option=option, problem=problem))
 
 
 def _read_texts(

@@ -7,6 +7,7 @@ errors exit with status 1 and "Error: [E0xx] ..."; neither shows a traceback.
 """
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -178,6 +179,36 @@ def test_evaluate_source_file_that_does_not_exist(cli, tmp_path):
 def test_evaluate_output_that_is_a_directory(cli, data_dir, tmp_path):
     result = cli("evaluate", "M", "--data", str(data_dir), "--output", str(tmp_path))
     assert_refused(result, 1, "Error: [E047]", "(--output): it is a directory")
+
+
+def test_evaluate_output_never_replaces_the_pipeline_or_its_dev_data(
+    cli, pipeline_dir, data_dir, tmp_path
+):
+    pipeline = tmp_path / "pipeline"
+    shutil.copytree(pipeline_dir, pipeline)
+    data = tmp_path / "data"
+    shutil.copytree(data_dir, data)
+    meta, dev = pipeline / "meta.json", data / "sentiment" / "dev.jsonl"
+    kept = meta.read_bytes(), dev.read_bytes()
+    for output, what in ((meta, "inside the pipeline"), (dev, "the sentiment dev data")):
+        result = cli("evaluate", str(pipeline), "--data", str(data), "--output", str(output))
+        assert_refused(result, 1, f"Error: [E047] Cannot write '{output}' (--output): it is {what}")
+    assert (meta.read_bytes(), dev.read_bytes()) == kept
+
+
+def test_predict_output_never_replaces_its_input_or_the_pipeline(cli, pipeline_dir, tmp_path):
+    pipeline = tmp_path / "pipeline"
+    shutil.copytree(pipeline_dir, pipeline)
+    texts = tmp_path / "texts.txt"
+    texts.write_text("A fine film.\nA dull one.\n", encoding="utf8")
+    meta = pipeline / "meta.json"
+    kept = meta.read_bytes()
+    result = cli("predict", str(pipeline), "--file", str(texts), "--output", str(texts))
+    assert_refused(result, 1, "Error: [E047]", "it is the --file input")
+    result = cli("predict", str(pipeline), "A text.", "--output", str(meta))
+    assert_refused(result, 1, "Error: [E047]", "it is inside the pipeline")
+    assert texts.read_text(encoding="utf8") == "A fine film.\nA dull one.\n"
+    assert meta.read_bytes() == kept
 
 
 @pytest.mark.parametrize("bad", ["missing", "not-utf8"])

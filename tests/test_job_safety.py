@@ -235,6 +235,34 @@ def test_no_file_the_run_writes_or_removes_is_the_input(
     assert not (tmp_path / output_name).exists()
 
 
+@pytest.mark.parametrize(
+    "folder, role",
+    [
+        ("out.jsonl", "output"),
+        ("errors", "errors file"),
+        ("out.jsonl.checkpoint.json", "checkpoint"),
+    ],
+)
+def test_a_folder_where_a_file_goes_is_refused_not_removed(
+    pipeline_dir, corpus, tmp_path, folder, role
+):
+    kept = tmp_path / folder / "keep.txt"
+    kept.parent.mkdir()
+    kept.write_text("a user's file", encoding="utf8")
+    errors = tmp_path / "errors" if folder == "errors" else None
+    for overwrite in (False, True):
+        with pytest.raises(OptionError, match=rf"\[E077\] The {role} '.*{folder}' is a folder"):
+            process_file(
+                pipeline_dir,
+                corpus,
+                tmp_path / "out.jsonl",
+                errors_path=errors,
+                overwrite=overwrite,
+                progress=False,
+            )
+        assert kept.read_text(encoding="utf8") == "a user's file"
+
+
 def test_links_to_the_input_are_refused(pipeline_dir, tmp_path):
     source = write_corpus(tmp_path / "in.jsonl", 20)
     kept = source.read_bytes()

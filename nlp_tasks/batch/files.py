@@ -77,6 +77,10 @@ class JobFiles:
         pipeline_dir (Path | None): The pipeline's directory, if it has one.
         pipeline_parts (list[Path]): The files and folders of it that loading reads.
         """
+        for role, path in self.written.items():
+            # Only the Parquet parts folder is a folder the run may remove.
+            if path.is_dir():
+                self._refuse(role, path, "a folder", f"the folder '{path}' and all it holds")
         protected = [(input_path, "the input", "the input")]
         if pipeline_dir is not None:
             lost = f"the pipeline '{pipeline_dir}'"
@@ -104,6 +108,18 @@ class JobFiles:
     @staticmethod
     def _refuse(role: str, path: Path, what: str, lost: str) -> None:
         raise OptionError(Errors.E077.format(role=role, path=path, what=what, lost=lost))
+
+
+def overwrites(path: Path, target: Path) -> bool:
+    """Whether writing ``path`` would replace ``target`` or a file inside it.
+
+    Compared by resolved path (symbolic links) and by file identity (hard links).
+
+    path (Path): A file to be written.
+    target (Path): A file or folder to keep.
+    RETURNS (bool): True if ``path`` is ``target``, or lies inside the folder ``target``.
+    """
+    return _same_path(path, target) or (target.is_dir() and _inside(path, target))
 
 
 def _naming(path: Path, target: Path, what: str) -> str:

@@ -434,6 +434,9 @@ def remove_outputs(*paths: Path) -> None:
     """
     for path in paths:
         if path.is_dir():
+            if not path.name.endswith(".parts"):
+                # JobFiles.check refuses such paths first; never remove a user's folder.
+                raise IsADirectoryError(f"not removing the folder '{path}'")
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
