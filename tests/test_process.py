@@ -265,6 +265,31 @@ def test_a_changed_input_does_not_resume_an_old_checkpoint(pipeline_dir, corpus,
     assert json.loads(state.read_text())["complete"], "the old job is untouched"
 
 
+@pytest.mark.parametrize(
+    "damage, problem",
+    [
+        (lambda state: state.pop("job"), "it lacks 'job'"),
+        (lambda state: state.update(done="99"), "its 'done' is '99'"),
+        (lambda state: state.update(complete=1), "its 'complete' is 1"),
+    ],
+)
+def test_a_damaged_checkpoint_is_named_not_a_traceback(
+    pipeline_dir, corpus, tmp_path, damage, problem
+):
+    output = tmp_path / "out.jsonl"
+    process_file(pipeline_dir, corpus, output, progress=False)
+    kept = output.read_bytes()
+    state = json.loads(checkpoint_path(output).read_text())
+    damage(state)
+    checkpoint_path(output).write_text(json.dumps(state))
+    with pytest.raises(OutputError, match=rf"\[E071\].*cannot be read: {problem}"):
+        process_file(pipeline_dir, corpus, output, progress=False)
+    checkpoint_path(output).write_text("[1, 2]")
+    with pytest.raises(OutputError, match=r"\[E071\].*holds list, not a JSON object"):
+        process_file(pipeline_dir, corpus, output, progress=False)
+    assert output.read_bytes() == kept
+
+
 def test_an_unreadable_input_leaves_no_output_behind(pipeline_dir, tmp_path):
     corpus = tmp_path / "in.csv"
     corpus.write_text("id,body\n1,Some text.\n", encoding="utf8")

@@ -27,6 +27,17 @@ def test_malformed_line_names_file_and_line(tmp_path, nlp):
         list(MultiTaskCorpus({"sentiment": path})(nlp))
 
 
+def test_invalid_utf8_names_file_and_line_and_a_bom_is_dropped(tmp_path, nlp):
+    path = tmp_path / "sentiment.jsonl"
+    good = b'{"text": "fine", "label": "positive"}\n'
+    path.write_bytes(b"\xef\xbb\xbf" + good + good + b'{"text": "bad \xff", "label": "negative"}\n')
+    with pytest.raises(DataError, match=r"\[E029\] .*sentiment\.jsonl, line 3: not valid UTF-8"):
+        list(MultiTaskCorpus({"sentiment": path})(nlp))
+    path.write_bytes(b"\xef\xbb\xbf" + good)
+    assert [line for line, _ in read_jsonl(path)] == [1]
+    assert len(list(MultiTaskCorpus({"sentiment": path})(nlp))) == 1
+
+
 def test_missing_file_names_task_and_path(tmp_path):
     with pytest.raises(DataError, match=r"\[E030\].*'ner'.*nope\.jsonl"):
         MultiTaskCorpus({"ner": tmp_path / "nope.jsonl"})

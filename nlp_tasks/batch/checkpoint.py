@@ -116,6 +116,44 @@ def new_state(
     }
 
 
+#: What a checkpoint of this version holds, and the type of each value.
+STATE_TYPES: dict[str, type | tuple[type, ...]] = {
+    "job": dict,
+    "settings": dict,
+    "pipeline parts": dict,
+    "done": int,
+    "output": dict,
+    "errors_bytes": int,
+    "processed": int,
+    "failed": int,
+    "skipped": int,
+    "complete": bool,
+}
+
+
+def state_problem(state: Any) -> str | None:
+    """What makes a checkpoint's content unusable, if anything.
+
+    A checkpoint of another version is left to ``check_job``, which says so.
+
+    state (Any): The parsed checkpoint file.
+    RETURNS (str | None): The problem, for E071; None for a usable state.
+    """
+    if not isinstance(state, dict):
+        return f"it holds {type(state).__name__}, not a JSON object"
+    if state.get("version") != CHECKPOINT_VERSION:
+        return None
+    missing = [key for key in STATE_TYPES if key not in state]
+    if missing:
+        return f"it lacks {', '.join(map(repr, missing))}"
+    for key, kind in STATE_TYPES.items():
+        value = state[key]
+        # bool is an int in Python, and no count is a bool.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return f"its {key!r} is {value!r}"
+    return None
+
+
 def check_job(
     state: dict[str, Any],
     job: dict[str, Any],

@@ -23,6 +23,7 @@ from .checkpoint import (
     job_identity,
     new_state,
     output_settings,
+    state_problem,
 )
 from .files import JobFiles, default_errors_path
 from .fingerprint import pipeline_directory, pipeline_files, pipeline_fingerprint
@@ -365,6 +366,9 @@ class Job:
             remove_outputs(files.output, files.errors, files.parts_dir, checkpoint.path)
         try:
             state = checkpoint.load()
+            problem = None if state is None else state_problem(state)
+            if problem is not None:
+                raise ValueError(problem)
         except ValueError as error:
             raise OutputError(
                 Errors.E071.format(

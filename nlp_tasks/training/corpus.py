@@ -19,14 +19,24 @@ from ..task_inputs import FieldError
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
     """Stream the records of a JSONL file, with their 1-based line numbers.
 
-    Blank lines are skipped. A line that is not valid JSON raises a
+    Blank lines are skipped, and a UTF-8 byte order mark at the start (as
+    ``process`` does). A line that is not valid UTF-8 or not valid JSON raises a
     ``DataError`` naming the file and line.
 
     path (str | Path): The file.
     YIELDS (tuple[int, Any]): The line number and the parsed record.
     """
-    with Path(path).open(encoding="utf8") as file:
-        for line_no, line in enumerate(file, start=1):
+    with Path(path).open("rb") as file:
+        for line_no, raw in enumerate(file, start=1):
+            if line_no == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                reason = f"not valid UTF-8 (byte 0x{raw[error.start]:02x} at byte {error.start})"
+                raise DataError(
+                    Errors.E029.format(path=path, line=line_no, reason=reason)
+                ) from None
             if not line.strip():
                 continue
             try:
