@@ -786,3 +786,8 @@ class Errors(metaclass=CodedMessages):
         "installed task makes its component, so its records cannot be read. Remove "
         "[initialize.components.{component}] train_path, or install the task's plugin."
     )
+    E142 = (
+        "The download of {url} came to {size} bytes, but the server said the file has "
+        "{total}: the resumed part did not fit onto what had arrived. The download was "
+        "deleted and {output} was not written; run the same command again to start over."
+    )

@@ -87,6 +87,22 @@ def test_a_connection_dropped_midway_is_resumed_with_a_range_request(server, tmp
     assert result.downloaded == len(DATA)
 
 
+def test_a_resumed_part_that_does_not_fit_is_refused_not_saved(server, tmp_path):
+    # The server says 206 for bytes 100000- but sends the file from its first byte,
+    # with no Content-Length: without a checksum only the declared size can tell.
+    output = tmp_path / "train.tsv"
+    partial_path(output).write_bytes(DATA[:100_000])
+    server.whole_body_for_ranges = True
+    with pytest.raises(FetchError, match=r"\[E142\]") as error:
+        fetch(server.url("data/train.tsv"), output)
+    assert f"came to {100_000 + len(DATA)} bytes" in str(error.value)
+    assert f"the file has {len(DATA)}" in str(error.value)
+    assert not output.exists() and leftovers(tmp_path) == []
+    server.whole_body_for_ranges = False
+    assert fetch(server.url("data/train.tsv"), output).downloaded == len(DATA)
+    assert output.read_bytes() == DATA
+
+
 def test_a_server_without_ranges_makes_the_download_start_over(plain_server, tmp_path):
     output = tmp_path / "train.tsv"
     plain_server.drop_after["/data/train.tsv"] = [100_000]

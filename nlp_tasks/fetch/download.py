@@ -256,18 +256,25 @@ def _request(
         reason = getattr(error, "reason", None) or error
         raise FetchError(Errors.E126.format(url=url, error=reason, kept=_kept(partial))) from None
     with response:
-        start = 0
+        start, declared = 0, None
         if have and response.status == 206:
             start = _range_start(response.headers.get("Content-Range"))
+            declared = _range_total(response.headers.get("Content-Range"))
             if start != have:
                 _remove(partial)
                 raise _StartOver
         length = _int(response.headers.get("Content-Length"))
-        total = start + length if length is not None else None
+        total = start + length if length is not None else declared
         # A 200 answer to a Range request is the whole file: start it over.
         with _open(partial, "ab" if start else "wb") as file:
             received = _copy(response, file, partial, start, total, on)
-    if length is not None and received < length:
+    if total is not None and start + received > total:
+        # More than the server said the file holds: the parts do not fit together.
+        _remove(partial)
+        raise FetchError(
+            Errors.E142.format(url=url, size=start + received, total=total, output=_final(partial))
+        )
+    if total is not None and start + received < total:
         raise _Stopped(received, total, "the connection closed early", bool(start))
     return received, bool(start)
 

@@ -20,6 +20,9 @@ class FileServer:
     requests (list[tuple[str, str | None]]): Each request's path and Range header.
     drop_after (dict[str, list[int]]): For a path, byte counts after which the next
         requests' connections are dropped, one count a request.
+    whole_body_for_ranges (bool): Answer a Range request with 206 and the part's
+        Content-Range, but send the whole file and no Content-Length, as a broken
+        server or proxy does.
     """
 
     def __init__(self, files: dict[str, bytes], *, ranges: bool = True) -> None:
@@ -27,6 +30,7 @@ class FileServer:
         self.ranges = ranges
         self.requests: list[tuple[str, str | None]] = []
         self.drop_after: dict[str, list[int]] = {}
+        self.whole_body_for_ranges = False
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         # A short poll interval: shutting the server down waits for one.
@@ -105,7 +109,11 @@ def _handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
             self.send_response(206 if start is not None else 200)
             if start is not None:
                 self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-            self.send_header("Content-Length", str(len(body)))
+            if start is not None and server.whole_body_for_ranges:
+                body = data
+                self.close_connection = True  # no Content-Length: the body ends with it
+            else:
+                self.send_header("Content-Length", str(len(body)))
             self.send_header("Accept-Ranges", "bytes" if server.ranges else "none")
             self.end_headers()
             drops = server.drop_after.get(path)
