@@ -1,9 +1,11 @@
 """The HTTP service: answers as ``predict`` does, refuses bad input with coded JSON
 and keeps serving, shares batches between concurrent requests, and its form page."""
 
+import asyncio
 import json
 import math
 import socket
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +19,8 @@ import nlp_tasks.errors
 import nlp_tasks.inference
 from nlp_tasks.errors import OptionError, RequestError
 from nlp_tasks.registry.manager import get_task
-from nlp_tasks.serve import ServeSettings, make_app
+from nlp_tasks.serve import Batcher, ServeSettings, make_app
+from nlp_tasks.serve.app import unless_gone
 from nlp_tasks.serve.limits import field_pairs
 from nlp_tasks.testing import make_tiny_backbone, train_steps
 from nlp_tasks.training.config import make_config
@@ -315,6 +318,52 @@ def test_a_request_larger_than_a_batch_is_split_and_answered_in_order(nlp, pipe_
         response = client.post("/predict", json=texts)
     assert pipe_batches == [4, 4, 2]
     assert [record["text"] for record in response.json()] == texts
+
+
+class LeavingClient:
+    """The receive side of a request whose client disconnects after ``after`` seconds."""
+
+    def __init__(self, after: float) -> None:
+        self.after = after
+
+    async def receive(self) -> dict:
+        await asyncio.sleep(self.after)
+        return {"type": "http.disconnect"}
+
+
+def test_a_client_that_leaves_takes_its_queued_records_with_it():
+    # The server does not cancel a handler whose client has gone: the service must
+    # notice, or abandoned records keep the waiting clients behind them.
+    release = threading.Event()
+
+    def process(items):
+        release.wait(10)
+        return [item.upper() for item in items]
+
+    async def scenario():
+        batcher = Batcher(process, max_batch_size=2, max_wait_ms=0)
+        await batcher.start()
+        try:
+            running = asyncio.ensure_future(batcher.submit(["first", "batch"]))
+            await asyncio.sleep(0.05)  # the worker holds the first batch
+            with pytest.raises(RequestError):
+                await unless_gone(LeavingClient(0.05), batcher.submit(["a", "b", "c", "d"]))
+            assert batcher.queued == 0
+            staying = asyncio.ensure_future(
+                unless_gone(LeavingClient(60), batcher.submit(["kept"]))
+            )
+            await asyncio.sleep(0.01)
+            assert batcher.queued == 1
+            release.set()
+            assert await running == ["FIRST", "BATCH"]
+            assert await staying == ["KEPT"]
+            return batcher.items
+        finally:
+            release.set()
+            await batcher.stop()
+
+    # Only the first batch and the staying request's record were run.
+    assert asyncio.run(scenario()) == 3
 
 
 def test_a_pipeline_error_gives_a_500_and_the_service_goes_on(nlp, pipe_batches):

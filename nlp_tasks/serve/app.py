@@ -1,13 +1,14 @@
 """The HTTP service of a pipeline: a Starlette app around one loaded pipeline."""
 
+import asyncio
 import html
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from ..task import Task
 
 logger = logging.getLogger("nlp_tasks.serve")
+T = TypeVar("T")
 
 #: The routes, as a 404 lists them.
 ROUTES = ("GET /", "POST /", "GET /health", "GET /tasks", "POST /predict")
@@ -156,7 +158,7 @@ class _Service:
         items = [data] if single else data
         check_record_count(len(items), self.settings.max_records)
         checked = [self._check(inputs, item, index, "/predict") for index, item in enumerate(items)]
-        records = await self._run(checked)
+        records = await unless_gone(request, self._run(checked))
         return JSONResponse(records[0] if single else records)
 
     async def page(self, request: Request) -> Response:
@@ -168,7 +170,8 @@ class _Service:
         values = {field.name: submitted.get(field.name, [""])[0] for field in self.form_fields}
         try:
             record = self._form_record(values)
-            records = await self._run([self._check(self.form_inputs, record, 0, "/")])
+            checked = [self._check(self.form_inputs, record, 0, "/")]
+            records = await unless_gone(request, self._run(checked))
         except RequestError as error:
             return HTMLResponse(self._render(values, error=str(error)), error.status)
         from ..views import render_html
@@ -337,7 +340,39 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 class _Gone(RequestError):
-    """The client went away while sending its request: there is no one to answer."""
+    """The client went away before its answer: there is no one to answer."""
+
+
+async def unless_gone(request: Request, work: Awaitable[T]) -> T:
+    """Await a request's work, or cancel it if the client disconnects first.
+
+    The server does not cancel a handler whose client has gone; without this, the
+    records of abandoned requests would stay queued and keep the requests of the
+    clients still waiting behind them.
+
+    request (Request): The request, its body already read.
+    work (Awaitable[T]): What answers it, e.g. ``Batcher.submit``.
+    RETURNS (T): The work's result. Raises ``_Gone`` if the client left first.
+    """
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done() and watcher.done() and watcher.exception() is None:
+            task.cancel()
+            await asyncio.wait({task})  # its cleanup drops the request's queued records
+            raise _Gone("", BAD_REQUEST)
+        return await task
+    finally:
+        watcher.cancel()
+        task.cancel()
+
+
+async def _disconnected(request: Request) -> None:
+    # After the body, the server's next message is the disconnect (or none at all
+    # until the answer is sent).
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _error_response(

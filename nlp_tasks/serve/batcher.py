@@ -75,8 +75,8 @@ class Batcher:
 
     @property
     def queued(self) -> int:
-        """Items waiting for a batch."""
-        return len(self._pending)
+        """Items waiting for a batch (not those of requests that gave up waiting)."""
+        return sum(not entry.future.done() for entry in self._pending)
 
     async def start(self) -> None:
         """Start the worker and its thread, in the running event loop."""
