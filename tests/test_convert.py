@@ -3,7 +3,11 @@ writer and the ``convert`` command. Offline: fixtures are written inside each te
 
 import gzip
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
 import types
 import warnings
 from pathlib import Path
@@ -380,6 +384,47 @@ def test_write_jsonl_is_all_or_nothing(tmp_path):
     assert not output.exists() and no_leftovers(tmp_path)
     assert write_jsonl([{"text": "é"}], output) == 1
     assert output.read_text(encoding="utf8") == '{"text": "é"}\n'
+
+
+def test_a_temporary_file_of_a_run_that_was_killed_outright_is_removed(tmp_path):
+    output = tmp_path / "out.jsonl"
+    dead = tmp_path / ".out.jsonl.4194305.0badcafe.partial"  # above Linux's largest pid
+    running = tmp_path / f".out.jsonl.{os.getpid()}.0000cafe.partial"  # a run still going
+    other = tmp_path / ".other.jsonl.4194305.0badcafe.partial"
+    for path in (dead, running, other):
+        path.write_text('{"half": "a rec', encoding="utf8")
+    assert write_jsonl([{"a": 1}], output) == 1
+    assert not dead.exists() and running.exists() and other.exists()
+
+
+@pytest.mark.slow
+def test_a_terminated_conversion_leaves_no_temporary_file(tmp_path):
+    source = tmp_path / "big.tsv"
+    rows = "".join(f"sentence number {i} of a long file\tpositive\n" for i in range(400_000))
+    source.write_text("text\tlabel\n" + rows, encoding="utf8")
+    output = tmp_path / "out.jsonl"
+    command = [sys.executable, "-c", "from nlp_tasks.cli import main; main()", "convert"]
+    args = [
+        "columns",
+        str(source),
+        "--output",
+        str(output),
+        "--map",
+        "text=text",
+        "--map",
+        "label=label",
+    ]
+    run = subprocess.Popen(command + args, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.jsonl.*.partial")) and run.poll() is None:
+        assert time.monotonic() < deadline, "the conversion never started writing"
+        time.sleep(0.02)
+    run.send_signal(signal.SIGTERM)
+    _, stderr = run.communicate(timeout=60)
+    if run.returncode == 0:
+        pytest.skip("the conversion finished before the signal arrived")
+    assert run.returncode == 128 + signal.SIGTERM and "Terminated." in stderr
+    assert not output.exists() and no_leftovers(tmp_path)
 
 
 def test_inputs_and_output_are_checked_first(tmp_path):

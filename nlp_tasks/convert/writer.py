@@ -27,6 +27,7 @@ def write_jsonl(records: Iterable[dict[str, Any]], output: str | Path) -> int:
     temp = output.parent / f".{output.name}.{os.getpid()}.{secrets.token_hex(4)}.partial"
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_partials(output)
         file = temp.open("x", encoding="utf8", newline="\n")
     except OSError as error:
         raise WriteError(output, error) from None
@@ -41,6 +42,25 @@ def write_jsonl(records: Iterable[dict[str, Any]], output: str | Path) -> int:
         file.close()
         temp.unlink(missing_ok=True)
     return count
+
+
+def _remove_stale_partials(output: Path) -> None:
+    # The temporary files of earlier runs killed outright (SIGKILL, a power cut): a
+    # run whose process is gone will never finish or remove its file.
+    for temp in output.parent.glob(f".{output.name}.*.partial"):
+        pid = temp.name[len(output.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            temp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process, or a pid we cannot ask about: keep its file
+    return True
 
 
 def _line(record: Any, number: int) -> str:
