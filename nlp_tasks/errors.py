@@ -791,3 +791,7 @@ class Errors(metaclass=CodedMessages):
         "{total}: the resumed part did not fit onto what had arrived. The download was "
         "deleted and {output} was not written; run the same command again to start over."
     )
+    E143 = (
+        "{path}, the dev data of task '{task}', holds no records: there is nothing to score "
+        "its head on. Fill it, or leave the task out (--source for the others)."
+    )

@@ -436,6 +436,10 @@ def test_inputs_and_output_are_checked_first(tmp_path):
         convert("columns", source, source)
     with pytest.raises(ConvertError, match=r"\[E047\].*a directory"):
         convert("columns", source, tmp_path)
+    for name in ("out.parquet", "out.jsonl.gz"):
+        with pytest.raises(ConvertError, match=r"\[E047\].*writes JSONL, not what the ending"):
+            convert("columns", source, tmp_path / name, map=["text=sentence"])
+        assert not (tmp_path / name).exists()
     with pytest.raises(ConvertError, match=r"\[E103\].*'columns' takes at least 1"):
         convert("columns", [], tmp_path / "out.jsonl")
     assert source.read_text(encoding="utf8") == GLUE_TSV

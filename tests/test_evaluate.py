@@ -5,6 +5,7 @@ import warnings
 
 import pytest
 
+from nlp_tasks.errors import DataError
 from nlp_tasks.training.evaluate import dev_sources, evaluate, format_table
 
 
@@ -45,3 +46,10 @@ def test_the_command_shows_the_warning_as_a_message_not_a_source_line(
     assert "Warning: [W009] No dev data for task(s) ner" in result.stderr
     assert "warnings.warn" not in result.stderr and "UserWarning" not in result.stderr
     assert "(no dev data)" in result.stdout and "sentiment_acc" in result.stdout
+
+
+def test_an_empty_dev_file_is_refused_by_name(nlp, sentiment_only):
+    empty = sentiment_only / "sentiment" / "dev.jsonl"
+    empty.write_text("\n\n", encoding="utf8")
+    with pytest.raises(DataError, match=r"\[E143\] .*dev.jsonl, the dev data of task 'sentiment'"):
+        evaluate(nlp, {"sentiment": empty})

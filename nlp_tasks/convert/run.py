@@ -155,6 +155,10 @@ def _check_inputs(converter: Converter, inputs: Inputs) -> list[str]:
     return paths
 
 
+#: Endings of files that are not JSONL, which is all a conversion writes.
+OTHER_FORMATS = (".gz", ".bz2", ".xz", ".zip", ".parquet", ".arrow", ".csv", ".tsv", ".spacy")
+
+
 def _check_output(output: Path, inputs: list[str]) -> None:
     if output.is_dir():
         raise ConvertError(
@@ -164,3 +168,9 @@ def _check_output(output: Path, inputs: list[str]) -> None:
         if Path(path).exists() and output.exists() and output.samefile(path):
             problem = "it is also an input, which writing it would destroy"
             raise ConvertError(Errors.E047.format(path=output, option="--output", problem=problem))
+    if output.name.lower().endswith(OTHER_FORMATS):
+        problem = (
+            f"a conversion writes JSONL, not what the ending '{output.suffix}' says; "
+            "name it .jsonl (compress or convert it afterwards)"
+        )
+        raise ConvertError(Errors.E047.format(path=output, option="--output", problem=problem))

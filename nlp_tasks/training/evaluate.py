@@ -9,7 +9,7 @@ from spacy.language import Language
 
 from ..errors import DataError, Errors, Warnings
 from ..inference import pipeline_tasks
-from .corpus import MultiTaskCorpus
+from .corpus import MultiTaskCorpus, read_jsonl
 
 
 def check_sources(
@@ -94,8 +94,10 @@ def evaluate(
         source is listed in "unscored", its metrics None.
     """
     tasks = sorted({task.name for task in pipeline_tasks(nlp).values()})
-    for task in sources:
+    for task, path in sources.items():
         _check_task(nlp, task, tasks)
+        if next(read_jsonl(path), None) is None:
+            raise DataError(Errors.E143.format(path=path, task=task))
     examples = list(MultiTaskCorpus(sources)(nlp))
     scores = nlp.evaluate(examples, batch_size=batch_size)
     by_component: dict[str, dict[str, Any]] = {}

@@ -40,9 +40,12 @@ def convert_squad(
     report (Report): Counts the unanswerable questions left out.
     YIELDS (dict[str, Any]): ``{"id", "title", "context", "question", "answers"}``.
     """
+    seen: dict[Any, str] = {}
     for path in inputs:
         questions = 0
-        for record in _squad_records(path, _load(path)):
+        for place, record in _squad_records(path, _load(path)):
+            first = seen.setdefault(record["id"], f"{path}, {place}")
+            _expect(first == f"{path}, {place}", path, place, f"the id is taken by {first}")
             questions += 1
             if record["answers"]["text"] or not options.get("skip_unanswerable"):
                 yield record
@@ -62,7 +65,7 @@ def _load(path: str) -> Any:
         raise undecodable(path, "utf-8", error) from None
 
 
-def _squad_records(path: str, data: Any) -> Iterator[dict[str, Any]]:
+def _squad_records(path: str, data: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     articles = data.get("data") if isinstance(data, dict) else None
     _expect(isinstance(articles, list), path, "the file", "expected an object with a 'data' list")
     for a, article in enumerate(articles):
@@ -78,7 +81,7 @@ def _squad_records(path: str, data: Any) -> Iterator[dict[str, Any]]:
             _expect(isinstance(context, str), path, place, "expected a 'context' string")
             _expect(isinstance(qas, list), path, place, "expected a 'qas' list")
             for q, qa in enumerate(qas):
-                yield _record(path, f"{place}.qas[{q}]", qa, context, title)
+                yield f"{place}.qas[{q}]", _record(path, f"{place}.qas[{q}]", qa, context, title)
 
 
 def _record(path: str, place: str, qa: Any, context: str, title: Any) -> dict[str, Any]:
@@ -86,8 +89,15 @@ def _record(path: str, place: str, qa: Any, context: str, title: Any) -> dict[st
     question_id, question = qa.get("id"), qa.get("question")
     _expect(isinstance(question_id, (str, int)), path, place, "expected an 'id'")
     _expect(isinstance(question, str), path, place, "expected a 'question' string")
+    _expect(bool(question.strip()), path, place, "the question is empty")
     answers = qa.get("answers", [])
     _expect(isinstance(answers, list), path, place, "expected an 'answers' list")
+    _expect(
+        bool(answers) or qa.get("is_impossible") is not False,
+        path,
+        place,
+        "'is_impossible' is false, but there is no answer",
+    )
     texts: list[str] = []
     starts: list[int] = []
     # SQuAD v2.0 marks a question with no answer in the context "is_impossible"

@@ -132,3 +132,30 @@ def test_bad_squad_files_are_named(tmp_path):
         list(iter_records("squad", write(tmp_path / "list.json", [1, 2])))
     with pytest.raises(DataError, match=r"\[E105\] .*empty.json holds no questions"):
         list(iter_records("squad", write(tmp_path / "empty.json", {"data": []})))
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        (lambda qas: qas[1].update(question="  "), r"qas\[1\]: the question is empty"),
+        (lambda qas: qas[1].update(id="q1"), r"qas\[1\]: the id is taken by .*qas\[0\]"),
+        (
+            lambda qas: qas[1].update(answers=[], is_impossible=False),
+            r"qas\[1\]: 'is_impossible' is false, but there is no answer",
+        ),
+    ],
+)
+def test_questions_that_cannot_be_right_are_named(tmp_path, change, problem):
+    data = squad_v2()
+    change(data["data"][0]["paragraphs"][0]["qas"])
+    with pytest.raises(
+        DataError, match=rf"\[QA031\] .*bad.json: data\[0\].paragraphs\[0\].{problem}"
+    ):
+        list(iter_records("squad", write(tmp_path / "bad.json", data)))
+
+
+def test_an_id_used_in_two_files_is_named(tmp_path):
+    first = write(tmp_path / "a.json", SQUAD_V1)
+    second = write(tmp_path / "b.json", SQUAD_V1)
+    with pytest.raises(DataError, match=r"\[QA031\] .*b.json.*the id is taken by .*a.json"):
+        list(iter_records("squad", [first, second]))
