@@ -16,7 +16,7 @@ from . import precision as precision_settings
 from .batch import options as process_options
 from .convert.command import CONTEXT_SETTINGS as CONVERT_CONTEXT
 from .convert.command import convert_command
-from .errors import Errors, NlpTasksError
+from .errors import Errors, NlpTasksError, why_not_a_file
 from .fetch.command import fetch_command, holdout_command
 from .registry import manager as plugins
 from .serve.command import serve_command
@@ -582,7 +582,7 @@ def _reason(error: OSError) -> str:
 
 def _check_readable(path: Path, option: str) -> None:
     if not path.is_file():
-        problem = "it is a directory" if path.is_dir() else "it does not exist"
+        problem = why_not_a_file(path)
         _fail(Errors.E046.format(path=path, option=option, problem=problem))
 
 

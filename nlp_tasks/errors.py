@@ -438,6 +438,10 @@ class Errors(metaclass=CodedMessages):
         "({tasks}); looked for: {looked}. Put each task's records in <task>/dev.jsonl "
         "there, or name the files with --source TASK=PATH."
     )
+    E143 = (
+        "{path}, the dev data of task '{task}', holds no records: there is nothing to score "
+        "its head on. Fill it, or leave the task out (--source for the others)."
+    )
     E046 = "Cannot read '{path}' ({option}): {problem}. Check the path."
     E047 = "Cannot write '{path}' ({option}): {problem}. Choose another path."
     E083 = (
@@ -721,6 +725,11 @@ class Errors(metaclass=CodedMessages):
         "The download was deleted; {output} was not written. Check the URL and the checksum "
         "(if the source has changed the file, it publishes a new checksum)."
     )
+    E142 = (
+        "The download of {url} came to {size} bytes, but the server said the file has "
+        "{total}: the resumed part did not fit onto what had arrived. The download was "
+        "deleted and {output} was not written; run the same command again to start over."
+    )
     E129 = (
         "--size {size}: {path} has {count} record(s) that can go to dev{eligible}, and the "
         "train file must keep at least one record. Give a --size from 1 to {most}."
@@ -743,6 +752,10 @@ class Errors(metaclass=CodedMessages):
     E133 = (
         "Cannot listen on {host}:{port} ({error}). Another program (another `nlp-tasks "
         "serve`?) may hold the port: stop it, or choose another with --port."
+    )
+    E144 = (
+        "--host {host!r} is not an address or host name of this machine ({error}). Give "
+        "127.0.0.1 (this machine only), 0.0.0.0 (every interface) or one of its addresses."
     )
 
     # Numeric precision
@@ -786,12 +799,18 @@ class Errors(metaclass=CodedMessages):
         "installed task makes its component, so its records cannot be read. Remove "
         "[initialize.components.{component}] train_path, or install the task's plugin."
     )
-    E142 = (
-        "The download of {url} came to {size} bytes, but the server said the file has "
-        "{total}: the resumed part did not fit onto what had arrived. The download was "
-        "deleted and {output} was not written; run the same command again to start over."
-    )
-    E143 = (
-        "{path}, the dev data of task '{task}', holds no records: there is nothing to score "
-        "its head on. Fill it, or leave the task out (--source for the others)."
-    )
+
+
+def why_not_a_file(path: "str | Path") -> str:
+    """Why a path given as an input file cannot be read as one, for E046.
+
+    path (str | Path): A path that is not a regular file.
+    RETURNS (str): "it is a directory", "it is not a regular file (...)" or "it does not
+        exist".
+    """
+    path = Path(path)
+    if path.is_dir():
+        return "it is a directory"
+    if path.exists():
+        return "it is not a regular file (a device, a pipe or a socket)"
+    return "it does not exist"

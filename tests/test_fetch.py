@@ -327,8 +327,10 @@ def test_holdout_errors_are_coded_and_write_nothing(tmp_path):
     empty.write_text("\n")
     with pytest.raises(ConvertError, match=r"\[E132\]"):
         hold_out(empty, train, dev, size=1)
-    with pytest.raises(ConvertError, match=r"\[E046\]"):
+    with pytest.raises(ConvertError, match=r"\[E046\].*it does not exist"):
         hold_out(tmp_path / "missing.jsonl", train, dev, size=1)
+    with pytest.raises(ConvertError, match=r"\[E046\] .*'/dev/null'.*not a regular file"):
+        hold_out("/dev/null", train, dev, size=1)
     with pytest.raises(ConvertError, match=r"\[E047\].*--train"):
         hold_out(source, source, dev, size=1)
     with pytest.raises(ConvertError, match=r"\[E047\].*--dev"):

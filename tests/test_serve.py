@@ -489,6 +489,21 @@ def test_a_port_in_use_fails_before_the_pipeline_loads(serve_cli, monkeypatch):
     assert f"[E133] Cannot listen on 127.0.0.1:{port}" in str(result.exception)
 
 
+@pytest.mark.parametrize("host", ["256.1.1.1", "192.0.2.7"])  # no address; not this machine's
+def test_a_host_that_is_not_this_machine_is_named_before_the_pipeline_loads(
+    serve_cli, monkeypatch, host
+):
+    def load(name):
+        raise AssertionError("the pipeline must not load")
+
+    monkeypatch.setattr(nlp_tasks.inference, "load", load)
+    result = serve_cli("some/pipeline", "--host", host)
+    assert isinstance(result.exception, nlp_tasks.errors.OptionError)
+    assert f"[E144] --host '{host}' is not an address or host name of this machine" in str(
+        result.exception
+    )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConvertError, Errors
+from ..errors import ConvertError, Errors, why_not_a_file
 from .converter import Converter, Report
 from .writer import write_jsonl
 
@@ -150,7 +150,7 @@ def _check_inputs(converter: Converter, inputs: Inputs) -> list[str]:
     if converter.local_inputs:
         for path in paths:
             if not Path(path).is_file():
-                problem = "it is a directory" if Path(path).is_dir() else "it does not exist"
+                problem = why_not_a_file(path)
                 raise ConvertError(Errors.E046.format(path=path, option="INPUT", problem=problem))
     return paths
 

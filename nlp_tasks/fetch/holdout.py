@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..convert import read_lines, unparsable, where
-from ..errors import ConvertError, DataError, Errors, WriteError
+from ..errors import ConvertError, DataError, Errors, WriteError, why_not_a_file
 
 
 @dataclass
@@ -125,7 +125,7 @@ def hold_out(
 
 def _check_paths(input: Path, train: Path, dev: Path) -> None:
     if not input.is_file():
-        problem = "it is a directory" if input.is_dir() else "it does not exist"
+        problem = why_not_a_file(input)
         raise ConvertError(Errors.E046.format(path=input, option="INPUT", problem=problem))
     for path, option in ((train, "--train"), (dev, "--dev")):
         if path.is_dir():

@@ -96,16 +96,22 @@ def serve_command(
 
 def _check_can_listen(host: str, port: int) -> None:
     # Before the pipeline loads (seconds to minutes), so a port in use fails at once.
+    import errno
     import socket
 
     from ..errors import Errors, OptionError
 
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except OSError as error:
+        raise OptionError(Errors.E144.format(host=host, error=error)) from None
+    try:
         with socket.socket(family, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((host, port))
     except OSError as error:
+        if error.errno == errno.EADDRNOTAVAIL:
+            raise OptionError(Errors.E144.format(host=host, error=error)) from None
         raise OptionError(Errors.E133.format(host=host, port=port, error=error)) from None
 
 

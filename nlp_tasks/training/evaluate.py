@@ -7,7 +7,7 @@ from typing import Any
 
 from spacy.language import Language
 
-from ..errors import DataError, Errors, Warnings
+from ..errors import DataError, Errors, Warnings, why_not_a_file
 from ..inference import pipeline_tasks
 from .corpus import MultiTaskCorpus, read_jsonl
 
@@ -28,7 +28,7 @@ def check_sources(
     for task, path in (sources or {}).items():
         path = Path(path)
         if not path.is_file():
-            problem = "it is a directory" if path.is_dir() else "it does not exist"
+            problem = why_not_a_file(path)
             option = f"--source {task}=PATH"
             raise DataError(Errors.E046.format(option=option, path=path, problem=problem))
 
