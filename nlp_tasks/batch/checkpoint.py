@@ -117,7 +117,7 @@ def new_state(
 
 
 #: What a checkpoint of this version holds, and the type of each value.
-STATE_TYPES: dict[str, type | tuple[type, ...]] = {
+STATE_TYPES: dict[str, type] = {
     "job": dict,
     "settings": dict,
     "pipeline parts": dict,
