@@ -801,7 +801,7 @@ class Errors(metaclass=CodedMessages):
     )
 
 
-def why_not_a_file(path: "str | Path") -> str:
+def why_not_a_file(path: str | Path) -> str:
     """Why a path given as an input file cannot be read as one, for E046.
 
     path (str | Path): A path that is not a regular file.

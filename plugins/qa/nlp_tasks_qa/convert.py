@@ -44,8 +44,9 @@ def convert_squad(
     for path in inputs:
         questions = 0
         for place, record in _squad_records(path, _load(path)):
-            first = seen.setdefault(record["id"], f"{path}, {place}")
-            _expect(first == f"{path}, {place}", path, place, f"the id is taken by {first}")
+            here = f"{path}, {place}"
+            first = seen.setdefault(record["id"], here)
+            _expect(first == here, path, place, f"the id is taken by {first}")
             questions += 1
             if record["answers"]["text"] or not options.get("skip_unanswerable"):
                 yield record
