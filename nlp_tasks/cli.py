@@ -204,7 +204,7 @@ def add_task_command(
     unchanged = ", ".join(result.unchanged) or "none"
     typer.echo(
         f"Wrote {result.model_path}. Existing heads ({unchanged}) give identical outputs "
-        f"on {result.checked_texts} texts."
+        f"on docs made from {result.checked_texts} texts."
     )
 
 

@@ -240,6 +240,11 @@ class Warnings(metaclass=CodedMessages):
         "No dev data for task(s) {tasks} of the pipeline: looked for {looked}. "
         "Their heads are not scored; give --source TASK=PATH for each, or add the file."
     )
+    W010 = (
+        "Existing component(s) {components} were not compared after adding '{task}': no "
+        "doc of their input could be made from the {total} check texts ({reason}). Their "
+        "weights were frozen; compare their outputs on records of their own to be sure."
+    )
 
 
 class Errors(metaclass=CodedMessages):
@@ -287,6 +292,7 @@ class Errors(metaclass=CodedMessages):
         "directory that `spacy train` wrote (e.g. training/model-best), or `pip install` "
         "the package that `spacy package` built."
     )
+    E145 = "{path} is not a pipeline directory: it has no config.cfg. {hint}"
     E009 = (
         "Pipeline {path}: its {file} cannot be read ({error}). The file is damaged or was "
         "edited by hand; restore the pipeline directory from a good copy, or save the "
@@ -441,6 +447,10 @@ class Errors(metaclass=CodedMessages):
     E143 = (
         "{path}, the dev data of task '{task}', holds no records: there is nothing to score "
         "its head on. Fill it, or leave the task out (--source for the others)."
+    )
+    E146 = (
+        "{path}, the training data of task '{task}', holds no records: its head would not "
+        "be trained. Fill it, or leave the task out of the training config."
     )
     E046 = "Cannot read '{path}' ({option}): {problem}. Check the path."
     E047 = "Cannot write '{path}' ({option}): {problem}. Choose another path."

@@ -45,6 +45,8 @@ def load(name: str | Path, *, precision: str | None = None, **kwargs: Any) -> La
             path = package_pipeline_dir(str(name))
         elif not path.exists():
             raise PipelineNotFoundError(Errors.E008.format(name=name))
+        else:
+            raise PipelineNotFoundError(Errors.E145.format(path=path, hint=_pipelines_hint(path)))
     set_on_load = False
     if path is not None and (path / "config.cfg").is_file():
         config = _read_config(path)
@@ -114,6 +116,20 @@ def _reads_as_damage(error: Exception) -> bool:
     if isinstance(error, (ValueError, EOFError, OSError, KeyError, pickle.UnpicklingError)):
         return True
     return isinstance(error, RuntimeError) and "PytorchStreamReader" in str(error)
+
+
+def _pipelines_hint(path: Path) -> str:
+    # Giving the training output folder (training/) instead of one of the
+    # pipelines spaCy saves in it is the usual slip: name those.
+    found = []
+    if path.is_dir():
+        found = sorted(config.parent for config in path.glob("*/config.cfg") if config.is_file())
+    if found:
+        return "Pipelines inside it: " + ", ".join(str(folder) for folder in found[:5]) + "."
+    return (
+        "Give the directory that `spacy train` wrote a pipeline to (e.g. "
+        "training/model-best), or the name of an installed pipeline package."
+    )
 
 
 def package_pipeline_dir(name: str) -> Path | None:

@@ -165,7 +165,7 @@ def set_training_precision(nlp: "Language", precision: str) -> str:
     precision (str): "fp32", "bf16" or "auto".
     RETURNS (str): The precision its modules train at ("auto" resolved).
     """
-    resolved = resolve_precision(check_training_precision(precision))
+    resolved = resolve_precision(check_training_precision(precision), _training_device())
     for shim in torch_shims(nlp):
         wrapped = isinstance(shim.__dict__.get("begin_update"), _AutocastBeginUpdate)
         if resolved == "bf16" and not wrapped:
@@ -291,6 +291,16 @@ def _check_tasks(nlp: "Language", precision: str) -> None:
                     supported=", ".join(task.precisions),
                 )
             )
+
+
+def _training_device() -> str:
+    # Where training runs: the device of thinc's current ops (spaCy's --gpu-id picks
+    # it before the pipeline is made). The pipeline's modules cannot say: the
+    # backbone's is only built when the pipeline is initialized.
+    from thinc.util import get_torch_default_device
+
+    device = get_torch_default_device()
+    return "cpu" if device.type == "cpu" else f"{device.type}:{device.index or 0}"
 
 
 def _device_of(modules: "list[torch.nn.Module]") -> str:

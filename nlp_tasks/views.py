@@ -10,6 +10,7 @@ The HTML is offline: inline styles, no scripts, no fonts or files from elsewhere
 
 import html
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -305,13 +306,24 @@ def _block_html(block: Block) -> str:
     raise TypeError(f"a view returned {type(block).__name__}, which is no view block")
 
 
+_CSS_COLOR = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]+|(rgb|hsl)a?\([0-9.,% ]+\)")
+
+
 def _marked_html(block: MarkedText) -> str:
     from spacy import displacy
 
     marks = sorted(block.marks, key=lambda mark: mark.start)
-    colors = {mark.label: mark.color for mark in marks if mark.color}
-    ents = [{"start": mark.start, "end": mark.end, "label": mark.label} for mark in marks]
-    # displaCy escapes the text and labels itself.
+    # displaCy escapes the text, but puts labels and colours into the page as they
+    # are: a label is escaped here, and a colour that is not a plain CSS colour is
+    # dropped (the label's default colour is used).
+    colors = {
+        html.escape(mark.label): mark.color
+        for mark in marks
+        if mark.color and _CSS_COLOR.fullmatch(mark.color)
+    }
+    ents = [
+        {"start": mark.start, "end": mark.end, "label": html.escape(mark.label)} for mark in marks
+    ]
     drawn = displacy.render(
         {"text": block.text, "ents": ents, "title": None},
         style="ent",

@@ -107,3 +107,20 @@ def test_init_config_command_writes_a_loadable_config(cli, tmp_path):
     assert config["nlp"]["pipeline"] == ["transformer", "sentiment", "ner"]
     assert config["training"]["optimizer"]["learn_rate"]["initial_rate"] == 1e-3
     assert config["components"]["transformer"]["model"]["learn_rate_scale"] == 0.1
+
+
+def test_loading_a_folder_that_is_not_a_pipeline_names_the_pipelines_inside(tmp_path):
+    from nlp_tasks import load
+    from nlp_tasks.errors import PipelineNotFoundError
+
+    for name in ("model-best", "model-last"):
+        (tmp_path / "training" / name).mkdir(parents=True)
+        (tmp_path / "training" / name / "config.cfg").write_text("[nlp]\n")
+    with pytest.raises(
+        PipelineNotFoundError, match=r"\[E145\].*training.*model-best, .*model-last"
+    ):
+        load(tmp_path / "training")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(PipelineNotFoundError, match=r"\[E145\] .*empty is not a pipeline"):
+        load(empty)

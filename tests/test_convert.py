@@ -128,6 +128,18 @@ def test_jsonl_and_gzip_tsv_and_no_mapping(tmp_path):
     assert list(iter_records("columns", gz)) == [{"text": "Long text here.", "summary": "Short."}]
 
 
+def test_gzip_is_told_by_its_content_not_its_name(tmp_path):
+    from nlp_tasks.convert import read_lines
+
+    upper = tmp_path / "lines.TXT.GZ"
+    with gzip.open(upper, "wt", encoding="utf8") as file:
+        file.write("one\ntwo\n")
+    plain = tmp_path / "plain.txt.gz"
+    plain.write_text("three\n", encoding="utf8")
+    assert [text for _, text in read_lines(upper)] == ["one", "two"]
+    assert [text for _, text in read_lines(plain)] == ["three"]
+
+
 def test_no_header_numbers_the_columns(tmp_path):
     source = tmp_path / "cola.tsv"
     source.write_text("gj04\t1\t\tThe book was read.\n", encoding="utf8")
@@ -384,6 +396,9 @@ def test_write_jsonl_is_all_or_nothing(tmp_path):
     assert not output.exists() and no_leftovers(tmp_path)
     assert write_jsonl([{"text": "é"}], output) == 1
     assert output.read_text(encoding="utf8") == '{"text": "é"}\n'
+    # A lone surrogate cannot be UTF-8; JSON's \u escape keeps it.
+    assert write_jsonl([{"text": "a \ud800 b"}], output) == 1
+    assert json.loads(output.read_text(encoding="utf8")) == {"text": "a \ud800 b"}
 
 
 def test_a_temporary_file_of_a_run_that_was_killed_outright_is_removed(tmp_path):
@@ -437,7 +452,7 @@ def test_inputs_and_output_are_checked_first(tmp_path):
     with pytest.raises(ConvertError, match=r"\[E047\].*a directory"):
         convert("columns", source, tmp_path)
     for name in ("out.parquet", "out.jsonl.gz"):
-        with pytest.raises(ConvertError, match=r"\[E047\].*writes JSONL, not what the ending"):
+        with pytest.raises(ConvertError, match=r"\[E047\].*JSONL is written, not what the ending"):
             convert("columns", source, tmp_path / name, map=["text=sentence"])
         assert not (tmp_path / name).exists()
     with pytest.raises(ConvertError, match=r"\[E103\].*'columns' takes at least 1"):

@@ -7,7 +7,7 @@ import pytest
 from nlp_tasks import load
 from nlp_tasks.testing import backbone_parameters, check_task
 from nlp_tasks.training.corpus import DataError
-from nlp_tasks.training.extend import add_task, changed_outputs
+from nlp_tasks.training.extend import add_task, compare_outputs
 
 SENTIMENT = [
     {"text": "I loved this film, it was wonderful.", "label": "positive"},
@@ -73,7 +73,10 @@ def test_old_head_outputs_are_identical_on_unseen_texts(extended):
     base, result, _ = extended
     before, after = load(base), load(result.model_path)
     texts = [r["text"] for r in SENTIMENT] + UNSEEN
-    assert changed_outputs(before, after, texts) == {"sentiment": 0}
+    compared = compare_outputs(before, after, texts)
+    assert {name: (r.compared, r.changed) for name, r in compared.items()} == {
+        "sentiment": (len(texts), 0)
+    }
     assert [d.cats for d in before.pipe(texts)] == [d.cats for d in after.pipe(texts)]
 
 
@@ -85,7 +88,7 @@ def test_new_head_learns_on_the_frozen_backbone(extended):
     assert predicted == [r["topics"] for r in TOPICS]
 
 
-def test_changed_outputs_counts_a_real_change(extended):
+def test_compare_outputs_counts_a_real_change(extended):
     # The comparison itself must be able to fail: retrain the sentiment head
     # a little and the counts move off zero.
     base, _, _ = extended
@@ -93,7 +96,8 @@ def test_changed_outputs_counts_a_real_change(extended):
     sentiment = after.get_pipe("sentiment")
     params = sentiment.model.get_ref("output_layer")
     params.set_param("b", params.get_param("b") + 0.5 * params.ops.asarray([1.0, -1.0]))
-    assert changed_outputs(before, after, [r["text"] for r in SENTIMENT])["sentiment"] > 0
+    compared = compare_outputs(before, after, [r["text"] for r in SENTIMENT])
+    assert compared["sentiment"].changed > 0
 
 
 def test_adding_a_task_the_pipeline_has_is_refused(extended, tmp_path):
@@ -133,3 +137,19 @@ def test_an_added_generative_head_reads_its_whole_training_file(extended, tmp_pa
     }
     config = add_task_config(nlp, "topics", train=train, dev=train)
     assert "topics" not in config["initialize"]["components"]
+
+
+def test_check_records_fit_each_tasks_inputs():
+    from nlp_tasks import TaskInputs
+    from nlp_tasks.training.extend import check_records
+
+    texts = ["First text.", "", "Second text."]
+    assert check_records(TaskInputs(), texts) == [{"text": t} for t in texts]
+    pairs = check_records(TaskInputs(segments=("text_a", "text_b")), texts)
+    assert pairs == [
+        {"text_a": "First text.", "text_b": "Second text."},
+        {"text_a": "Second text.", "text_b": "First text."},
+    ]
+    asked = check_records(TaskInputs(extras=("questions",)), texts)
+    assert asked[0] == {"text": "First text.", "questions": ["First text."]}
+    assert asked[1] == {"text": ""}

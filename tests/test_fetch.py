@@ -335,6 +335,8 @@ def test_holdout_errors_are_coded_and_write_nothing(tmp_path):
         hold_out(source, source, dev, size=1)
     with pytest.raises(ConvertError, match=r"\[E047\].*--dev"):
         hold_out(source, train, train, size=1)
+    with pytest.raises(ConvertError, match=r"\[E047\] .*train\.jsonl\.gz.*--train.*'\.gz'"):
+        hold_out(source, tmp_path / "train.jsonl.gz", dev, size=1)
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "fine"}\n{"text": \n')
     with pytest.raises(DataError, match=r"\[E104\].*bad.jsonl:2"):

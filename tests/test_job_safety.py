@@ -420,3 +420,45 @@ def test_resume_keeps_the_precision_it_started_with(pipeline_dir, corpus, tmp_pa
             process_file(pipeline_dir, corpus, output, **other, **FAST)
     summary = process_file(pipeline_dir, corpus, output, precision="bf16", **FAST)
     assert summary.resumed_after > 0 and summary.complete
+
+
+def test_a_loaded_pipeline_at_a_precision_resumes_with_the_same_call(
+    pipeline_dir, corpus, tmp_path, stop_after
+):
+    import spacy
+
+    nlp = spacy.load(pipeline_dir)
+    output = tmp_path / "out.jsonl"
+    with pytest.raises(stop_after.Stop):
+        process_file(nlp, corpus, output, precision="bf16", on_chunk=stop_after(2), **FAST)
+    summary = process_file(nlp, corpus, output, precision="bf16", **FAST)
+    assert summary.resumed_after > 0 and summary.complete
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_a_run_stopped_by_bad_input_closes_its_output(tmp_path):
+    import gzip
+
+    import spacy
+
+    from nlp_tasks.errors import NlpTasksError
+
+    lines = "".join(json.dumps({"text": f"text number {i} " * 50}) + "\n" for i in range(3000))
+    blob = gzip.compress(lines.encode("utf8"))
+    source = tmp_path / "in.jsonl.gz"
+    source.write_bytes(blob[: len(blob) // 2])
+    output = tmp_path / "out.jsonl"
+    # The error's traceback keeps the job alive: its file must be closed all the same,
+    # not left to the garbage collector.
+    with pytest.raises(NlpTasksError) as info:
+        process_file(spacy.blank("en"), source, output, **FAST)
+
+    def open_files():
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                yield os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                pass
+
+    assert output.stat().st_size > 0 and str(output) not in set(open_files())
+    assert "E061" in str(info.value)

@@ -266,3 +266,26 @@ def test_an_evaluation_runs_each_head_on_its_own_task_s_docs_only(mixed_pipeline
     alone = {t: evaluate(nlp, {t: sources[t]})["components"][t] for t in sources}
     assert together["sentiment"] == alone["sentiment"]
     assert together["ner"] == alone["ner"]
+
+
+def test_add_task_check_compares_a_pair_head_on_pairs(mixed_pipeline):
+    # add-task's "existing heads unchanged" check must run every head: a pair
+    # head compared on plain texts would never run, and pass without looking.
+    from nlp_tasks.training.extend import compare_outputs
+
+    _, path = mixed_pipeline
+    texts = ["A man plays the flute.", "Acme opened in London.", "I loved it.", ""]
+    before, after = nlp_tasks.load(path), nlp_tasks.load(path)
+    same = compare_outputs(before, after, texts)
+    assert {name: (r.compared, r.changed) for name, r in same.items()} == {
+        "sentiment": (4, 0),
+        "ner": (4, 0),
+        "similarity": (3, 0),
+    }
+    for node in after.get_pipe("similarity").model.walk():
+        for name in node.param_names:
+            if node.has_param(name):
+                node.set_param(name, node.get_param(name) + 0.5)
+    changed = compare_outputs(before, after, texts)
+    assert changed["similarity"].changed > 0
+    assert changed["sentiment"].changed == changed["ner"].changed == 0

@@ -177,6 +177,30 @@ def test_hook_register_tasks(fresh_plugins):
         fresh_plugins.get_task("toy")
 
 
+def test_a_plugin_failing_after_registering_leaves_no_task_or_conflict(fresh_plugins):
+    def toy():
+        return Task(name="toy", factory="toy_head", make_example=print, to_json=dict)
+
+    class Good:
+        @hookimpl
+        def register_tasks(self, register):
+            register(toy())
+
+    class Faulty:
+        @hookimpl
+        def register_tasks(self, register):
+            register(toy())
+            raise RuntimeError("its labels file is missing")
+
+    fresh_plugins.register_plugin(Faulty(), name="faulty-plugin")
+    fresh_plugins.register_plugin(Good(), name="good-plugin")
+    with pytest.warns(PluginWarning, match=r"\[W003\].*faulty-plugin"):
+        assert fresh_plugins.get_task("toy").factory == "toy_head"
+    infos = {info.name: info for info in fresh_plugins.plugin_infos(all_plugins=True)}
+    assert infos["faulty-plugin"].status == "failed" and infos["faulty-plugin"].tasks == []
+    assert infos["good-plugin"].tasks == ["toy"]
+
+
 def test_hook_register_backbones(fresh_plugins, tmp_path):
     from nlp_tasks.components.backbone import resolve_backbone
 
@@ -272,10 +296,9 @@ def test_every_hook_is_documented_with_its_signature():
     import inspect
 
     from nlp_tasks.registry import hookspecs
-    from nlp_tasks.registry.manager import iter_hook_names
 
     docs = (Path(__file__).parent.parent / "docs" / "plugin_hooks.md").read_text(encoding="utf8")
-    for name in iter_hook_names():
+    for name in sorted(n for n in dir(hookspecs) if n.startswith("register_")):
         params = ", ".join(inspect.signature(getattr(hookspecs, name)).parameters)
         assert f"## {name}({params})" in docs, f"docs/plugin_hooks.md lacks {name}({params})"
         assert f"def test_hook_{name}(" in Path(__file__).read_text(encoding="utf8")

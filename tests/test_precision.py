@@ -225,6 +225,24 @@ def test_bf16_training_autocasts_and_keeps_fp32_weights(tiny_backbone, data_dir)
     assert close(scores(bf16), scores(fp32), 0.1)
 
 
+def test_auto_training_precision_asks_the_device_training_runs_on(monkeypatch):
+    # On a GPU, "auto" is the GPU's bf16 support, not the CPU's.
+    import thinc.util
+
+    asked = []
+
+    def native(device="cpu"):
+        asked.append(device)
+        return device.startswith("cuda")
+
+    monkeypatch.setattr(precision_module, "has_native_bf16", native)
+    blank = spacy.blank("en")
+    assert precision_module.set_training_precision(blank, "auto") == "fp32"
+    monkeypatch.setattr(thinc.util, "get_torch_default_device", lambda: torch.device("cuda", 1))
+    assert precision_module.set_training_precision(blank, "auto") == "bf16"
+    assert asked == ["cpu", "cuda:1"]
+
+
 def test_an_unknown_training_precision_is_a_coded_error():
     from nlp_tasks.components.pipeline_setup import make_pipeline_setup_callback
 

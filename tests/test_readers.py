@@ -38,6 +38,21 @@ def test_invalid_utf8_names_file_and_line_and_a_bom_is_dropped(tmp_path, nlp):
     assert len(list(MultiTaskCorpus({"sentiment": path})(nlp))) == 1
 
 
+def test_an_empty_training_file_is_named_not_skipped(tmp_path, nlp):
+    good = tmp_path / "sentiment.jsonl"
+    good.write_text('{"text": "fine", "label": "positive"}\n', encoding="utf8")
+    empty = tmp_path / "ner.jsonl"
+    empty.write_text("\n", encoding="utf8")
+    for sources in ({"ner": empty}, {"sentiment": good, "ner": empty}):
+        corpus = MultiTaskCorpus(sources, shuffle=True)
+        with pytest.raises(
+            DataError, match=r"\[E146\] .*ner\.jsonl, the training data of task 'ner'"
+        ):
+            list(corpus(nlp))
+    # A dev corpus is read in order; an empty one is evaluate's to refuse (E143).
+    assert list(MultiTaskCorpus({"sentiment": good, "ner": empty})(nlp))
+
+
 def test_missing_file_names_task_and_path(tmp_path):
     with pytest.raises(DataError, match=r"\[E030\].*'ner'.*nope\.jsonl"):
         MultiTaskCorpus({"ner": tmp_path / "nope.jsonl"})

@@ -233,3 +233,24 @@ def test_predict_command_refuses_bad_format_settings(pipeline_dir, tmp_path):
         app, ["predict", str(pipeline_dir), "t", "--format", "json", "--output", str(tmp_path)]
     )
     assert folder.exit_code == 1 and "it is a directory" in folder.output
+
+
+def test_labels_and_colours_of_marks_cannot_inject_html():
+    evil_label = "<img src=x onerror=alert(1)>"
+    record = {"text": "Jane Smith", "ner": {"ents": [{"start": 0, "end": 4, "label": evil_label}]}}
+    page = render_html([record], builtin("ner"))
+    assert "<img" not in page and html.escape(evil_label) in page
+
+    def colourful(output, inputs):
+        marks = [Mark(0, 4, "A", color="#ff0"), Mark(5, 10, "B", color="red}</style><script>x")]
+        return [MarkedText(inputs["text"], marks)]
+
+    task = Task(
+        name="marks",
+        factory="x_marks",
+        make_example=get_task("ner").make_example,
+        to_json=lambda doc: {},
+        view=colourful,
+    )
+    page = render_html([{"text": "Jane Smith", "marks": {"x": 1}}], {"marks": task})
+    assert "#ff0" in page and "<script>" not in page and "</style><" not in page

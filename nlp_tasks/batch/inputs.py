@@ -20,6 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
+from ..convert.lines import is_gzip, open_binary
 from ..errors import Errors, InputError
 from ..task_inputs import TEXT, CheckedInput, FieldError, PipelineInputs, TaskInputs
 
@@ -37,7 +38,6 @@ _SUFFIXES = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-_GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 #: What a broken gzip stream raises while it is read (BadGzipFile is an OSError).
 _GZIP_ERRORS = (EOFError, OSError, zlib.error)
@@ -207,7 +207,7 @@ def check_input(
     path = Path(path)
     if not path.is_file():
         raise InputError(Errors.E059.format(path=path))
-    if fmt != "parquet" and _is_gzip(path):
+    if fmt != "parquet" and is_gzip(path):
         # A bad header or first block: refuse before the run creates any output.
         # Damage further in shows up while reading (E061).
         try:
@@ -318,7 +318,7 @@ def count_records(path: str | Path, input_format: str | None = None) -> int | No
     path = Path(path)
     if fmt == "parquet":
         return _parquet_file(path).metadata.num_rows
-    if fmt == "csv" or _is_gzip(path):
+    if fmt == "csv" or is_gzip(path):
         return None
     count, last = 0, b"\n"
     with path.open("rb") as file:
@@ -344,17 +344,6 @@ def _type_name(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _is_gzip(path: Path) -> bool:
-    with path.open("rb") as file:
-        return file.read(2) == _GZIP_MAGIC
-
-
-def _open_binary(path: Path) -> IO[bytes]:
-    if _is_gzip(path):
-        return gzip.open(path, "rb")
-    return path.open("rb")
-
-
 def _describe(error: BaseException) -> str:
     kind = type(error)
     name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
@@ -370,8 +359,8 @@ def _read_error(path: Path, line: int, error: BaseException) -> InputError:
 
 def _file_lines(path: Path, limit: int) -> Iterator[tuple[bytes | None, int]]:
     """The lines of a (maybe gzipped) file as ``_long_lines`` gives them, BOM dropped."""
-    gzipped = _is_gzip(path)
-    with _open_binary(path) as file:
+    gzipped = is_gzip(path)
+    with open_binary(path) as file:
         lines = _long_lines(file, limit)
         number = 0
         while True:
@@ -466,7 +455,7 @@ class _CsvLines:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.gzipped = _is_gzip(path)
+        self.gzipped = is_gzip(path)
         self._pending: deque[tuple[int, str]] = deque()
         self._file: IO[str] | None = None
         self._read = 0
@@ -482,7 +471,7 @@ class _CsvLines:
         self.close()
         # utf-8-sig drops a byte-order mark. surrogateescape keeps a stray non-UTF-8
         # byte from ending the whole read; the record holding it is reported (E053).
-        raw = _open_binary(self.path)
+        raw = open_binary(self.path)
         self._file = io.TextIOWrapper(
             raw, encoding="utf-8-sig", errors="surrogateescape", newline=""
         )

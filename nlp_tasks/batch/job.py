@@ -162,7 +162,7 @@ def process_file(
     include_text (bool): Copy each text into its output record.
     precision (str | None): fp32, bf16, int8 or auto: what the pipeline's PyTorch
         modules compute in (``nlp_tasks.precision``); None: as its config says. A
-        resumed run must use the same.
+        resumed run must use the same. A loaded pipeline is changed in place.
     engine (str): "local", or "ray" for Ray Data (needs the ``ray`` extra).
     ray_address (str | None): Ray cluster to connect to; None starts a local Ray.
     ray_init (dict[str, Any] | None): More ``ray.init`` arguments (e.g. ``num_cpus``).
@@ -316,6 +316,12 @@ class Job:
         pipeline_dir = pipeline_directory(pipeline)
         pipeline_parts = pipeline_files(pipeline_dir) if pipeline_dir is not None else []
         self.files.check(self.input_path, pipeline_dir, pipeline_parts)
+        if isinstance(pipeline, Language) and self.options.precision is not None:
+            from ..precision import set_precision
+
+            # Before the fingerprint: the run that resumes this one, given the same
+            # pipeline object, finds it as this run left it.
+            set_precision(pipeline, self.options.precision)
         self.fingerprint = pipeline_fingerprint(pipeline, pipeline_parts)
         self.identity = job_identity(
             pipeline,
@@ -462,6 +468,7 @@ class Job:
             raise
         finally:
             self._errors.close()
+            self._output.close()
             if bar is not None:
                 bar.close()
             summary.seconds = time.monotonic() - start

@@ -235,6 +235,10 @@ class JsonlOutput:
         """Close the output once the run is complete."""
         self.file.close()
 
+    def close(self) -> None:
+        """Close the output however the run ended; what was committed stays."""
+        self.file.close()
+
     def cleanup(self) -> None:
         """Remove what only an unfinished run needs (nothing, for JSONL)."""
 
@@ -369,6 +373,9 @@ class ParquetOutput:
                 os.fsync(file.fileno())
             os.replace(tmp, self.path)
         _sync_dir(self.path.parent)
+
+    def close(self) -> None:
+        """Close the output however the run ended (each part file is closed once written)."""
 
     def cleanup(self) -> None:
         """Remove the part files, once the checkpoint says the output is complete.

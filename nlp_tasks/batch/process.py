@@ -86,7 +86,8 @@ def process_records(
     return_docs (bool): Keep each processed Doc in ``RecordResult.doc`` (n_process=1).
     keep_trf_data (bool): Keep ``doc._.trf_data`` on returned Docs.
     precision (str | None): fp32, bf16, int8 or auto: what the pipeline's PyTorch
-        modules compute in (``nlp_tasks.precision``); None: as its config says.
+        modules compute in (``nlp_tasks.precision``); None: as its config says. A
+        loaded pipeline is changed in place.
     YIELDS (RecordResult): One per record, in input order.
     """
     options = ProcessOptions(

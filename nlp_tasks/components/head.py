@@ -155,8 +155,9 @@ def own_backbone_updates(nlp: "Language") -> "Language":
     get the same through the transformer's ``find_listeners``. And the
     transformer releases any listener still holding a batch before it encodes
     the next one, whatever code ran in between. Called by the
-    ``nlp_tasks.pipeline_setup.v1`` callback, which every generated
-    config names in ``[nlp.after_pipeline_creation]``; calling it again is harmless.
+    ``nlp_tasks.pipeline_setup.v2`` callback, which every generated
+    config names in ``[nlp.after_pipeline_creation]`` (and by its older
+    versions); calling it again is harmless.
 
     nlp (Language): The pipeline.
     RETURNS (Language): The same pipeline.

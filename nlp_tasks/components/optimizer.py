@@ -120,7 +120,7 @@ def make_in_place_updates_callback() -> "Callable[[Language], Language]":
     """The ``[nlp.after_pipeline_creation]`` callback of configs generated before precision.
 
     Registered as ``nlp_tasks.in_place_torch_updates.v1``, which configs
-    generated so far name: it is ``nlp_tasks.pipeline_setup.v1`` at fp32
+    generated before precision name: it is ``nlp_tasks.pipeline_setup.v1`` at fp32
     (``pipeline_setup.py``), so pipelines trained or loaded from them follow
     the same rules.
 

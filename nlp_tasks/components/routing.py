@@ -45,8 +45,9 @@ _TASK_KEY = ("nlp_tasks", "task")
 def route_docs(nlp: "Language") -> "Language":
     """Make every task component of ``nlp`` run only on the docs its task accepts.
 
-    Called by the ``nlp_tasks.pipeline_setup.v1`` callback, which every
-    generated config names in ``[nlp.after_pipeline_creation]``, and by
+    Called by the ``nlp_tasks.pipeline_setup.v2`` callback, which every
+    generated config names in ``[nlp.after_pipeline_creation]`` (and by its
+    older versions), and by
     ``nlp_tasks.load``; calling it again is harmless. Components whose factory
     no task names are left as they are.
 

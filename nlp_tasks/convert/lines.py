@@ -22,20 +22,35 @@ def where(path: str | Path, line: int) -> str:
     return f"{path}:{line}"
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def is_gzip(path: str | Path) -> bool:
+    """Whether a file is gzip-compressed, by its first bytes (not its name).
+
+    path (str | Path): The file.
+    RETURNS (bool): True if it starts with gzip's magic number.
+    """
+    with Path(path).open("rb") as file:
+        return file.read(2) == _GZIP_MAGIC
+
+
 def open_binary(path: str | Path) -> IO[bytes]:
-    """Open a file for reading bytes, decompressing it when its name ends in ``.gz``.
+    """Open a file for reading bytes, decompressing it when it is gzip-compressed.
+
+    Decided by the file's first bytes, so a ``.GZ`` file, or gzip data under
+    another name, is read alike, and a plain file named ``.gz`` as it is.
 
     path (str | Path): The file.
     RETURNS (IO[bytes]): The open file.
     """
-    path = Path(path)
-    if path.suffix == ".gz":
+    if is_gzip(path):
         return gzip.open(path, "rb")
-    return path.open("rb")
+    return Path(path).open("rb")
 
 
 def read_lines(path: str | Path, *, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
-    """Stream the lines of a text file (gzip by the ``.gz`` suffix), one at a time.
+    """Stream the lines of a text file (gzip or not, by its first bytes), one at a time.
 
     Line endings (``\\n``, ``\\r\\n``) and a UTF-8 byte order mark are removed.
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import ConvertError, Errors, why_not_a_file
 from .converter import Converter, Report
-from .writer import write_jsonl
+from .writer import not_jsonl_ending, write_jsonl
 
 Inputs = str | Path | Sequence[str | Path]
 
@@ -155,10 +155,6 @@ def _check_inputs(converter: Converter, inputs: Inputs) -> list[str]:
     return paths
 
 
-#: Endings of files that are not JSONL, which is all a conversion writes.
-OTHER_FORMATS = (".gz", ".bz2", ".xz", ".zip", ".parquet", ".arrow", ".csv", ".tsv", ".spacy")
-
-
 def _check_output(output: Path, inputs: list[str]) -> None:
     if output.is_dir():
         raise ConvertError(
@@ -168,9 +164,6 @@ def _check_output(output: Path, inputs: list[str]) -> None:
         if Path(path).exists() and output.exists() and output.samefile(path):
             problem = "it is also an input, which writing it would destroy"
             raise ConvertError(Errors.E047.format(path=output, option="--output", problem=problem))
-    if output.name.lower().endswith(OTHER_FORMATS):
-        problem = (
-            f"a conversion writes JSONL, not what the ending '{output.suffix}' says; "
-            "name it .jsonl (compress or convert it afterwards)"
-        )
+    problem = not_jsonl_ending(output)
+    if problem:
         raise ConvertError(Errors.E047.format(path=output, option="--output", problem=problem))

@@ -1,13 +1,31 @@
 """Writing converted records to a JSONL file all at once or not at all."""
 
-import json
 import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..batch.outputs import json_line
 from ..errors import ConvertError, Errors, WriteError
+
+#: Endings of files that are not JSONL, which is all ``write_jsonl`` writes.
+OTHER_FORMATS = (".gz", ".bz2", ".xz", ".zip", ".parquet", ".arrow", ".csv", ".tsv", ".spacy")
+
+
+def not_jsonl_ending(path: str | Path) -> str:
+    """What is wrong with a JSONL output's name, if its ending says another format.
+
+    path (str | Path): The output file.
+    RETURNS (str): The problem, for an E047 message; "" if the name is fine.
+    """
+    path = Path(path)
+    if not path.name.lower().endswith(OTHER_FORMATS):
+        return ""
+    return (
+        f"JSONL is written, not what the ending '{path.suffix}' says; name it .jsonl "
+        "(compress or convert it afterwards)"
+    )
 
 
 def write_jsonl(records: Iterable[dict[str, Any]], output: str | Path) -> int:
@@ -28,7 +46,7 @@ def write_jsonl(records: Iterable[dict[str, Any]], output: str | Path) -> int:
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_partials(output)
-        file = temp.open("x", encoding="utf8", newline="\n")
+        file = temp.open("xb")
     except OSError as error:
         raise WriteError(output, error) from None
     count = 0
@@ -63,16 +81,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _line(record: Any, number: int) -> str:
+def _line(record: Any, number: int) -> bytes:
     if not isinstance(record, dict):
         raise ConvertError(Errors.E118.format(number=number, error=f"got {type(record).__name__}"))
     try:
-        return json.dumps(record, ensure_ascii=False) + "\n"
+        return json_line(record)
     except (TypeError, ValueError) as error:
         raise ConvertError(Errors.E118.format(number=number, error=error)) from None
 
 
-def _write(file: Any, line: str, output: Path) -> None:
+def _write(file: Any, line: bytes, output: Path) -> None:
     # Only errors of writing the output are write errors; an input that cannot be
     # read raises its own error from the records iterator.
     try:
@@ -83,6 +101,8 @@ def _write(file: Any, line: str, output: Path) -> None:
 
 def _close(file: Any, output: Path) -> None:
     try:
+        file.flush()
+        os.fsync(file.fileno())
         file.close()
     except OSError as error:
         raise WriteError(output, error) from None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..convert import read_lines, unparsable, where
+from ..convert.writer import not_jsonl_ending
 from ..errors import ConvertError, DataError, Errors, WriteError, why_not_a_file
 
 
@@ -132,6 +133,8 @@ def _check_paths(input: Path, train: Path, dev: Path) -> None:
             problem = "it is a directory"
         elif path.exists() and path.samefile(input):
             problem = "it is also the input, which writing it would destroy"
+        elif not_jsonl_ending(path):
+            problem = not_jsonl_ending(path)
         else:
             continue
         raise ConvertError(Errors.E047.format(path=path, option=option, problem=problem))

@@ -26,7 +26,7 @@ import sys
 import threading
 import traceback
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -507,12 +507,7 @@ def _build_tasks() -> None:
             raise PluginError(
                 Errors.E139.format(task=task.name, plugin=plugin, value=task.learn_rate_scale)
             )
-        if task.name in _state.tasks:
-            _state.task_conflicts[task.name] = (_state.task_owner[task.name], plugin)
-        else:
-            _state.tasks[task.name] = task
-            _state.task_owner[task.name] = plugin
-        _state.infos[plugin].tasks.append(task.name)
+        registered.append(task)
 
     load_plugins()
     caller = _state.pm.hook.register_tasks
@@ -521,6 +516,9 @@ def _build_tasks() -> None:
         info = _state.infos[impl.plugin_name]
         if info.status == "failed":
             continue
+        # A plugin's tasks count only once its hook has returned: one that fails
+        # halfway leaves no task, and no name conflict, behind.
+        registered: list[Task] = []
         try:
             impl.function(register=register)
         except Exception as error:  # noqa: BLE001
@@ -531,9 +529,14 @@ def _build_tasks() -> None:
                     plugin=impl.plugin_name, hook="register_tasks", error=_clause(error)
                 ),
             )
-            for name in list(_state.tasks):
-                if _state.task_owner[name] == impl.plugin_name:
-                    del _state.tasks[name]
+            continue
+        for task in registered:
+            if task.name in _state.tasks:
+                _state.task_conflicts[task.name] = (_state.task_owner[task.name], impl.plugin_name)
+            else:
+                _state.tasks[task.name] = task
+                _state.task_owner[task.name] = impl.plugin_name
+            info.tasks.append(task.name)
     _state.tasks_built = True
 
 
@@ -675,8 +678,3 @@ def get_converter(name: str) -> Any:
         available = ", ".join(sorted(found.converters)) or "none"
         raise ConvertError(Errors.E099.format(name=name, available=available))
     return found.converters[name]
-
-
-def iter_hook_names() -> Iterable[str]:
-    """The names of every hook in the contract."""
-    return sorted(n for n in dir(hookspecs) if n.startswith("register_"))

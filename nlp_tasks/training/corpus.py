@@ -190,7 +190,11 @@ class MultiTaskCorpus:
         self.epoch += 1
         for name, line, record in self._label_cover(nlp):
             yield make_task_example(self.tasks[name], nlp, record, path=self.paths[name], line=line)
-        names = [name for name in self.tasks if self.records(name)]
+        empty = [name for name in self.tasks if not self.records(name)]
+        if empty:
+            name = empty[0]
+            raise DataError(Errors.E146.format(path=self.paths[name], task=name))
+        names = list(self.tasks)
         sizes = [len(self.records(name)) for name in names]
         weights = [size ** (1.0 / self.temperature) for size in sizes]
         streams = {name: self._cycle(name, rng) for name in names}

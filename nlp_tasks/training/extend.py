@@ -8,6 +8,7 @@ never change, so their outputs do not either; ``add_task`` checks that on
 texts before it reports success.
 """
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,10 @@ from spacy.language import Language
 from thinc.api import Config
 
 from ..components.pipeline_setup import SETUP_CALLBACK
-from ..errors import DataError, Errors, PipelineChangedError
+from ..errors import DataError, Errors, PipelineChangedError, RecordError, Warnings
 from ..registry import manager as plugins
 from ..inference import load, pipeline_tasks
+from ..task_inputs import TaskInputs
 from . import recipe
 from .config import evaluation_interval, initialize_settings
 from .corpus import make_task_example, read_jsonl
@@ -32,14 +34,18 @@ class AddTaskResult:
 
     model_path (Path): The extended pipeline (``model-best`` of the run).
     checked_texts (int): How many texts the existing heads were compared on.
-    unchanged (list[str]): The existing task components, all with identical outputs.
+    unchanged (list[str]): The existing task components compared, all with
+        identical outputs.
     scores (dict[str, Any]): The extended pipeline's scores for the new head.
+    unchecked (list[str]): The existing task components no check doc could be
+        made for (warned about with W010).
     """
 
     model_path: Path
     checked_texts: int
     unchanged: list[str] = field(default_factory=list)
     scores: dict[str, Any] = field(default_factory=dict)
+    unchecked: list[str] = field(default_factory=list)
 
 
 def add_task_config(
@@ -114,25 +120,82 @@ def add_task_config(
     return config
 
 
-def changed_outputs(
+@dataclass
+class OutputComparison:
+    """How one existing head's outputs compare before and after a task was added.
+
+    compared (int): Docs the head ran on, in both pipelines.
+    changed (int): Of those, the docs whose ``Task.to_json`` output differs.
+    reason (str): Why nothing could be compared, when ``compared`` is 0.
+    """
+
+    compared: int = 0
+    changed: int = 0
+    reason: str = ""
+
+
+def check_records(inputs: TaskInputs, texts: list[str]) -> list[dict[str, Any]]:
+    """Records shaped for a task's inputs, made from plain texts.
+
+    A one-segment task gets each text as it is; a task of several segments gets
+    consecutive non-blank texts as its segments (a pair: each text and the next);
+    each extra field gets the record's first text as its one value (for a
+    question field, the text is asked as a question). What matters is that the
+    head runs on them, in both pipelines alike.
+
+    inputs (TaskInputs): The task's declared inputs.
+    texts (list[str]): The texts.
+    RETURNS (list[dict[str, Any]]): One record per text (per non-blank text, for
+        several segments).
+    """
+    segments = inputs.segments
+    usable = texts if len(segments) == 1 else [text for text in texts if text.strip()]
+    records = []
+    for i, text in enumerate(usable):
+        record = {name: usable[(i + k) % len(usable)] for k, name in enumerate(segments)}
+        record.update({extra.name: [text] for extra in inputs.extras if text.strip()})
+        records.append(record)
+    return records
+
+
+def compare_outputs(
     before: Language, after: Language, texts: list[str], *, batch_size: int = 32
-) -> dict[str, int]:
-    """Count the texts on which each task component of ``before`` answers differently in ``after``.
+) -> dict[str, OutputComparison]:
+    """Compare each task component of ``before`` with itself in ``after``.
+
+    Each head is compared on docs of its own input (``check_records``), so a
+    head that reads a sentence pair or a question sees one and runs.
 
     before (Language): The original pipeline.
     after (Language): The extended pipeline.
-    texts (list[str]): The texts to compare on.
+    texts (list[str]): The texts the check docs are made from.
     batch_size (int): Docs per batch.
-    RETURNS (dict[str, int]): Component name to the number of texts whose
-        ``Task.to_json`` output differs; 0 for every component when nothing changed.
+    RETURNS (dict[str, OutputComparison]): Component name to its comparison.
     """
-    tasks = pipeline_tasks(before)
-    counts = dict.fromkeys(tasks, 0)
-    docs_after = after.pipe(texts, batch_size=batch_size)
-    for doc_before, doc_after in zip(before.pipe(texts, batch_size=batch_size), docs_after):
-        for name, task in tasks.items():
-            counts[name] += task.to_json(doc_before) != task.to_json(doc_after)
-    return counts
+    results = {}
+    for name, task in pipeline_tasks(before).items():
+        result = OutputComparison()
+        try:
+            records = check_records(task.inputs, texts)
+            docs_before = [task.inputs.make_doc(before, record) for record in records]
+            docs_after = [task.inputs.make_doc(after, record) for record in records]
+        except RecordError as error:
+            result.reason = getattr(error, "problem", str(error))
+            results[name] = result
+            continue
+        pairs = zip(
+            before.pipe(docs_before, batch_size=batch_size),
+            after.pipe(docs_after, batch_size=batch_size),
+        )
+        for doc_before, doc_after in pairs:
+            if not task.inputs.accepts(doc_before):
+                continue
+            result.compared += 1
+            result.changed += task.to_json(doc_before) != task.to_json(doc_after)
+        if not result.compared:
+            result.reason = "the head ran on none of them" if records else "no usable text"
+        results[name] = result
+    return results
 
 
 def add_task(
@@ -188,14 +251,23 @@ def add_task(
             make_task_example(task, after, record, path=dev, line=line).reference.text
             for line, record in read_jsonl(dev)
         ]
-    changed = changed_outputs(before, after, check_texts)
-    if any(changed.values()):
+    compared = compare_outputs(before, after, check_texts)
+    changed = {name: result.changed for name, result in compared.items() if result.changed}
+    if changed:
         raise PipelineChangedError(
-            Errors.E040.format(
+            Errors.E040.format(task=task_name, changed=changed, total=len(check_texts))
+        )
+    unchecked = sorted(name for name, result in compared.items() if not result.compared)
+    if unchecked:
+        reasons = "; ".join(f"{name}: {compared[name].reason}" for name in unchecked)
+        warnings.warn(
+            Warnings.W010.format(
+                components=", ".join(unchecked),
                 task=task_name,
-                changed={name: n for name, n in changed.items() if n},
                 total=len(check_texts),
+                reason=reasons,
             )
         )
+    unchanged = sorted(name for name in compared if name not in unchecked)
     scores = after.meta.get("performance", {})
-    return AddTaskResult(model_path, len(check_texts), sorted(changed), scores)
+    return AddTaskResult(model_path, len(check_texts), unchanged, scores, unchecked)

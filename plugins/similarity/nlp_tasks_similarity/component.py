@@ -229,7 +229,7 @@ class SimilarityScorer(TrainablePipe):
         scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
         loss, d_scores = self.get_loss(examples, scores)
         # Zero-shot leaves the listener holding the batch: the core releases it
-        # (nlp_tasks.pipeline_setup.v1), and this head adds no gradient.
+        # (nlp_tasks.pipeline_setup.v2), and this head adds no gradient.
         if self.mode == "trained":
             backprop(d_scores)
             if sgd not in (None, False):
