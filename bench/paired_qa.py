@@ -22,7 +22,7 @@ import os
 from pathlib import Path
 
 import numpy
-from nlp_tasks_qa.scorer import exact_match, f1_score
+from nlp_tasks_qa.scorer import exact_match, f1_score, gold_answers
 
 import nlp_tasks
 
@@ -55,7 +55,7 @@ def main() -> None:
     from scipy.stats import binomtest
 
     records = [record for _, record in nlp_tasks.read_jsonl(args.dev)]
-    golds = [record["answers"]["text"] or [""] for record in records]
+    golds = [gold_answers(record["answers"]["text"]) for record in records]
     exact_a, f1_a = per_question(read_predictions(args.first, len(records)), golds)
     exact_b, f1_b = per_question(read_predictions(args.second, len(records)), golds)
 

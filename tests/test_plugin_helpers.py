@@ -1,5 +1,7 @@
 """The helpers a task plugin builds on: Doc extensions, gold examples, gold-only scoring."""
 
+import json
+
 import pytest
 import spacy
 from spacy.tokens import Doc, DocBin
@@ -124,3 +126,20 @@ def test_coded_messages_refuse_a_code_given_twice():
         class Clashing(metaclass=nlp_tasks.CodedMessages):
             KP002 = "one"
             KP002 = "two"  # noqa: PIE794 (the clash under test)
+
+
+def test_every_tasks_to_json_works_where_no_component_was_made(python):
+    # docs/plugins.md: to_json registers the extensions it reads, so a doc read
+    # back from a DocBin, in a process that never built the component, has an
+    # output (the empty one) instead of an AttributeError.
+    code = (
+        "import json, spacy\n"
+        "from nlp_tasks.registry import get_tasks\n"
+        "doc = spacy.blank('en')('Some text.')\n"
+        "print(json.dumps({name: task.to_json(doc) for name, task in get_tasks().items()}))\n"
+    )
+    result = python(code)
+    assert result.returncode == 0, result.stderr
+    outputs = json.loads(result.stdout)
+    assert {"sentiment", "ner", "qa", "translation", "topics"} <= set(outputs)
+    assert outputs["translation"] == {"translation": None}

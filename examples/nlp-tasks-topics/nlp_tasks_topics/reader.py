@@ -47,4 +47,5 @@ def to_json(doc: Doc) -> dict[str, Any]:
     RETURNS (dict[str, Any]): ``{"topics": [...], "scores": {topic: probability}}``;
         ``{"topics": [], "scores": {}}`` for a blank doc (no tokens, or only whitespace).
     """
+    install_extensions()
     return {"topics": list(doc._.topics or []), "scores": dict(doc._.topic_scores or {})}

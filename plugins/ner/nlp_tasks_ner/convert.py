@@ -8,6 +8,7 @@ neighbours (``--documents``, ``ner-documents``); ``--with-sentences`` writes
 each sentence again after its document, for a model that reads both.
 """
 
+import itertools
 import json
 import os
 import re
@@ -38,8 +39,8 @@ SCHEMES = {
     "biluo": ("B", "I", "L", "U"),
     "bioes": ("B", "I", "E", "S"),
 }
-# Columns are separated by spaces or tabs; other whitespace (a no-break space) may
-# be part of a token.
+# Columns are separated by spaces or tabs; a token holding other whitespace (a
+# no-break space) is refused (NER017).
 _COLUMNS = re.compile(r"[ \t]+")
 DOCSTART = "-DOCSTART-"
 
@@ -198,7 +199,14 @@ def _columns(
                 need=need,
             )
         )
-    return columns[token_at], columns[tag_at]
+    token = columns[token_at]
+    if any(char.isspace() for char in token):
+        # Only spaces and tabs separate columns, so other whitespace (a no-break
+        # space) stays in the token: refused here, where its line is known, and
+        # not at training, where a record's tokens may hold none (spaCy would
+        # split the text there at prediction).
+        raise DataError(Errors.NER017.format(where=where(path, number), token=token))
+    return token, columns[tag_at]
 
 
 def _needed(column: int) -> int:
@@ -344,24 +352,41 @@ def conll_lines(records: Iterable[Mapping[str, Any]]) -> Iterator[str]:
     """The lines of a CoNLL file (``token tag``, IOB2) holding NER records.
 
     A ``-DOCSTART- O`` line (and a blank line) starts each document, when the
-    records carry a ``doc_id``; a blank line ends each sentence. Reading the lines
-    back with the ``conll`` converter gives the records again.
+    records carry a ``doc_id``; a blank line ends each sentence (each of a
+    document record's ``sentences``). Reading the lines back with the ``conll``
+    converter (``--documents`` for document records) gives the records again,
+    their ``doc_id`` numbered from 0 in order, as CoNLL files hold no ids.
 
     records (Iterable[Mapping[str, Any]]): ``{"tokens", "tags"}`` records, tags in
-        IOB2, with an optional ``doc_id``.
+        IOB2, with an optional ``doc_id`` and ``sentences`` (token counts).
     YIELDS (str): The lines, each ending in a newline.
     """
     doc_id: Any = object()
     for number, record in enumerate(records, start=1):
         tokens, tags = record.get("tokens"), record.get("tags")
         _check_record(number, tokens, tags)
+        ends = _sentence_ends(number, record.get("sentences"), len(tokens))
         if "doc_id" in record and record["doc_id"] != doc_id:
             doc_id = record["doc_id"]
             yield f"{DOCSTART} O\n"
             yield "\n"
-        for token, tag in zip(tokens, tags):
+        for index, (token, tag) in enumerate(zip(tokens, tags)):
             yield f"{token} {tag}\n"
-        yield "\n"
+            if index + 1 in ends:
+                yield "\n"
+
+
+def _sentence_ends(number: int, sentences: Any, size: int) -> set[int]:
+    # The token counts after which a blank line goes: each sentence's end.
+    if sentences is None:
+        return {size}
+    valid = isinstance(sentences, list) and all(
+        isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sentences
+    )
+    if not valid or sum(sentences) != size:
+        problem = f"'sentences' {sentences!r} are not token counts that add up to {size}"
+        raise ConvertError(Errors.NER015.format(number=number, problem=problem))
+    return set(itertools.accumulate(sentences))
 
 
 def _check_record(number: int, tokens: Any, tags: Any) -> None:

@@ -40,6 +40,11 @@ class Errors(metaclass=CodedMessages):
         "Record {number} cannot be written as CoNLL: {problem}. Give records of tokens and "
         "IOB2 tags, as the conll converter writes them."
     )
+    NER017 = (
+        "{where}: the token {token!r} holds whitespace other than the spaces and tabs that "
+        "separate columns; a record's tokens can hold none (spaCy splits text there). "
+        "Replace it in the file (a no-break space by a space between two tokens, say)."
+    )
     NER016 = (
         "{where}: {problem}. ner-documents reads NER records of tokens and IOB2 tags, one a "
         "line, as the conll converter writes them."

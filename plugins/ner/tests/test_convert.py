@@ -137,6 +137,12 @@ def test_a_line_with_too_few_columns_names_file_and_line(tmp_path):
         list(iter_records("conll", source, token_column=1, tag_column=1))
 
 
+def test_a_token_holding_other_whitespace_names_file_and_line(tmp_path):
+    source = write(tmp_path / "nbsp.conll", "Ann B-PER\n\nNew\u00a0York B-LOC\nis O\n")
+    with pytest.raises(DataError, match=r"\[NER017\] .*nbsp.conll:3: the token 'New\\xa0York'"):
+        list(iter_records("conll", source))
+
+
 def test_nothing_is_written_when_the_input_is_bad(tmp_path):
     source = write(tmp_path / "bad.conll", "Ann B-PER\n\n" * 500 + "Bob I-PER\n")
     output = tmp_path / "out.jsonl"
@@ -158,6 +164,25 @@ def test_conll_round_trip(tmp_path):
     assert text.startswith("-DOCSTART- O\n\nEU B-ORG\nrejects O\n")
     assert "Sweden B-LOC\nDenmark B-LOC\n\n" in text
     assert list(iter_records("conll", conll)) == records  # iob2, the default scheme
+
+
+def test_document_records_round_trip_with_their_sentences(tmp_path):
+    records = [
+        {
+            "tokens": ["Ann", "smiled", ".", "Bob", "left"],
+            "tags": ["B-PER", "O", "O", "B-PER", "O"],
+            "sentences": [3, 2],
+            "doc_id": 0,
+        },
+        {"tokens": ["Rome", "."], "tags": ["B-LOC", "O"], "sentences": [2], "doc_id": 1},
+    ]
+    conll = tmp_path / "docs.conll"
+    write_conll(records, conll)
+    assert "Ann B-PER\nsmiled O\n. O\n\nBob B-PER\nleft O\n\n" in conll.read_text("utf8")
+    assert list(iter_records("conll", conll, documents=True)) == records
+    bad = [{**records[0], "sentences": [3, 3]}]
+    with pytest.raises(ConvertError, match=r"\[NER015\] Record 1 .*add up to 5"):
+        write_conll(bad, tmp_path / "bad.conll")
 
 
 def test_write_conll_refuses_what_conll_cannot_hold(tmp_path):

@@ -226,6 +226,37 @@ class ExtractiveQA(TrainablePipe):
             "batch_size": batch_size,
         }
 
+    # Saving and loading -----------------------------------------------------
+
+    def from_disk(self, path: Any, *, exclude: Iterable[str] = ()) -> "ExtractiveQA":
+        """Load the weights from a directory, keeping the settings of the config.
+
+        TrainablePipe restores the ``cfg`` saved with the weights over the
+        factory's settings; here the config's settings win, so a threshold or
+        ``handle_impossible_answer`` set in ``config.cfg`` (or
+        ``spacy.load(..., config=...)``) is the one the head uses.
+
+        path (str | Path): The component's directory.
+        exclude (Iterable[str]): Serialization fields to leave out.
+        RETURNS (ExtractiveQA): The component.
+        """
+        settings = dict(self.cfg)
+        super().from_disk(path, exclude=exclude)
+        self.cfg.update(settings)
+        return self
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = ()) -> "ExtractiveQA":
+        """Load the weights from bytes, keeping the settings of the config (see ``from_disk``).
+
+        bytes_data (bytes): The serialized component.
+        exclude (Iterable[str]): Serialization fields to leave out.
+        RETURNS (ExtractiveQA): The component.
+        """
+        settings = dict(self.cfg)
+        super().from_bytes(bytes_data, exclude=exclude)
+        self.cfg.update(settings)
+        return self
+
     # Asking -----------------------------------------------------------------
 
     def ask(
@@ -270,7 +301,12 @@ class ExtractiveQA(TrainablePipe):
         if threshold is not None:
             threshold = _check_threshold(threshold)
         checked = []
-        for doc, question in pairs:
+        for index, pair in enumerate(pairs):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                value = repr(pair)
+                value = value if len(value) <= 60 else value[:57] + "..."
+                raise TypeError(Errors.QA015.format(index=index, value=value))
+            doc, question = pair
             if isinstance(doc, str):
                 doc = self._nlp.make_doc(doc)
             elif not isinstance(doc, Doc):

@@ -6,9 +6,10 @@ A SQuAD v2.0 question with no answer becomes a record with empty answers, or
 is left out with ``--skip-unanswerable``.
 """
 
+import gzip
 import json
+import zlib
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from nlp_tasks.convert import (
@@ -17,6 +18,7 @@ from nlp_tasks.convert import (
     Option,
     Report,
     empty_input,
+    open_binary,
     undecodable,
     unparsable,
     where,
@@ -58,10 +60,14 @@ def convert_squad(
 
 def _load(path: str) -> Any:
     try:
-        with Path(path).open(encoding="utf-8-sig") as file:
-            return json.load(file)
+        with open_binary(path) as file:  # gzip or not, told by the first bytes
+            raw = file.read()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise unparsable(path, "the gzip stream", error) from None
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
     except json.JSONDecodeError as error:
-        raise DataError(unparsable(where(path, error.lineno), "the JSON", error)) from None
+        raise unparsable(where(path, error.lineno), "the JSON", error) from None
     except UnicodeDecodeError as error:
         raise undecodable(path, "utf-8", error) from None
 

@@ -30,6 +30,10 @@ class Errors(metaclass=CodedMessages):
     # Asking
     QA010 = "The question must be a non-empty string, got {value}."
     QA011 = "The document to ask must be a Doc or a string, got {type}."
+    QA015 = (
+        "Item {index} of the pairs given to ask_many is {value}; each must be a (doc, "
+        "question) pair: a tuple or list of a Doc or string and the question."
+    )
     QA012 = (
         "top_k must be an integer >= 1 (how many answers to return, best first), got "
         "{value!r}. Use top_k=1 for the best answer alone; an empty list means no answer."

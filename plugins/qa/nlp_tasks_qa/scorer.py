@@ -53,6 +53,18 @@ def f1_score(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def gold_answers(texts: Sequence[str]) -> list[str]:
+    """A question's gold answers as the official SQuAD v2.0 script scores them.
+
+    A gold answer that normalizes to nothing ("The") is dropped; with none left,
+    the question has no answer, and only an empty prediction matches it.
+
+    texts (Sequence[str]): The gold answer texts.
+    RETURNS (list[str]): The answers to score against; ``[""]`` for none.
+    """
+    return [text for text in texts if normalize_answer(text)] or [""]
+
+
 def squad_scores(predictions: Sequence[str], golds: Sequence[Sequence[str]]) -> dict[str, float]:
     """Mean exact match and F1, each the best over an example's gold answers.
 
@@ -64,6 +76,7 @@ def squad_scores(predictions: Sequence[str], golds: Sequence[Sequence[str]]) -> 
         return {"exact": 0.0, "f1": 0.0}
     exact = f1 = 0.0
     for prediction, answers in zip(predictions, golds):
+        answers = gold_answers(answers)
         exact += max(exact_match(prediction, gold) for gold in answers)
         f1 += max(f1_score(prediction, gold) for gold in answers)
     return {"exact": exact / len(predictions), "f1": f1 / len(predictions)}
@@ -89,7 +102,7 @@ def score_qa(examples: Iterable[Example], **_: Any) -> dict[str, float | None]:
         outputs = eg.predicted._.qa_output or []
         best = outputs[0] if outputs else None
         predictions.append(best["text"] if best else "")
-        golds.append([text for text, _ in gold["answers"]] or [""])
+        golds.append(gold_answers([text for text, _ in gold["answers"]]))
     if not predictions:
         return dict.fromkeys(("qa_exact", "qa_f1", "qa_has_answer_f1", "qa_no_answer_exact"))
     scores = squad_scores(predictions, golds)

@@ -117,6 +117,18 @@ def test_an_answer_not_at_its_start_names_the_question(tmp_path):
     assert not output.exists()
 
 
+def test_a_gzipped_squad_file_is_read_and_a_damaged_one_named(tmp_path):
+    import gzip
+
+    plain = list(iter_records("squad", write(tmp_path / "train.json", SQUAD_V1)))
+    packed = tmp_path / "train.json.gz"
+    packed.write_bytes(gzip.compress(json.dumps(SQUAD_V1).encode("utf8")))
+    assert list(iter_records("squad", packed)) == plain
+    packed.write_bytes(packed.read_bytes()[:40])
+    with pytest.raises(DataError, match=r"\[E104\] .*train.json.gz: .*the gzip stream"):
+        list(iter_records("squad", packed))
+
+
 def test_bad_squad_files_are_named(tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text('{"data": [\n  {"title": }\n]}', encoding="utf8")

@@ -195,6 +195,8 @@ def test_an_empty_question_is_a_clear_error(trained):
         qa.ask(BAKERY, None)
     with pytest.raises(TypeError, match=r"\[QA011\]"):
         qa.ask(42, "Who?")
+    with pytest.raises(TypeError, match=r"\[QA015\] Item 1 .*'abc'"):
+        qa.ask_many([(BAKERY, "Who?"), "abc"])
 
 
 def test_a_question_longer_than_allowed_is_truncated_with_a_warning(trained):
@@ -237,6 +239,22 @@ def test_round_trip_in_a_fresh_interpreter_gives_the_same_answers(trained, tmp_p
                 (a["text"], a["start"], a["end"]) for a in want
             ]
             assert [a["score"] for a in got] == pytest.approx([a["score"] for a in want], abs=1e-5)
+
+
+def test_settings_of_the_config_win_over_the_saved_ones(trained, tmp_path):
+    import nlp_tasks
+
+    nlp, _ = trained
+    nlp.to_disk(tmp_path / "pipeline")
+    question = "Which way does the river flow?"
+    assert nlp_tasks.load(tmp_path / "pipeline").get_pipe("qa").ask(RIVER, question)
+    overrides = {"components": {"qa": {"threshold": 1.0, "handle_impossible_answer": True}}}
+    loaded = nlp_tasks.load(tmp_path / "pipeline", config=overrides)
+    qa = loaded.get_pipe("qa")
+    assert qa.cfg["threshold"] == 1.0 and qa.cfg["handle_impossible_answer"] is True
+    assert qa.ask(RIVER, question) == []
+    again = type(qa)(loaded, qa.model, name="qa", threshold=0.5).from_bytes(qa.to_bytes())
+    assert again.cfg["threshold"] == 0.5
 
 
 def test_evaluate_reports_squad_metrics(trained):

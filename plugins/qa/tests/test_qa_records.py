@@ -93,6 +93,10 @@ def test_squad_normalisation():
     scores = squad_scores(["1987", "Dunmore town"], [["in 1987", "1987"], ["Dunmore"]])
     assert scores["exact"] == 0.5
     assert scores["f1"] == pytest.approx((1.0 + 2 / 3) / 2)
+    # As the official v2.0 script: a gold answer that normalizes to nothing is
+    # dropped, so "The" does not make an abstention right.
+    assert squad_scores([""], [["The", "France"]]) == {"exact": 0.0, "f1": 0.0}
+    assert squad_scores([""], [["The"]]) == {"exact": 1.0, "f1": 1.0}
 
 
 def test_scorer_skips_examples_of_other_tasks():

@@ -6,7 +6,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from nlp_tasks import RecordError, require_text
+from nlp_tasks import RecordError, ensure_doc_extensions, require_text
 
 
 def make_example(nlp: Language, record: dict[str, Any]) -> Example:
@@ -42,6 +42,7 @@ def to_json(doc: Doc) -> dict[str, Any]:
     doc (Doc): A doc processed by a pipeline with a sentiment component.
     RETURNS (dict[str, Any]): ``{"label", "score", "cats"}``.
     """
+    ensure_doc_extensions("sentiment", "sentiment_score")
     return {
         "label": doc._.sentiment,
         "score": doc._.sentiment_score,

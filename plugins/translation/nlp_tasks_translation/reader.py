@@ -38,4 +38,5 @@ def to_json(doc: Doc) -> dict[str, Any]:
     RETURNS (dict[str, Any]): ``{"translation": str}``; ``{"translation": None}``
         for a blank doc (no tokens, or only whitespace).
     """
+    install_extensions()
     return {"translation": doc._.translation}
