@@ -150,6 +150,8 @@ def test_check_records_fit_each_tasks_inputs():
         {"text_a": "First text.", "text_b": "Second text."},
         {"text_a": "Second text.", "text_b": "First text."},
     ]
-    asked = check_records(TaskInputs(extras=("questions",)), texts)
+    long = "one two three four five six seven eight nine ten"
+    asked = check_records(TaskInputs(extras=("questions",)), [*texts, long])
     assert asked[0] == {"text": "First text.", "questions": ["First text."]}
     assert asked[1] == {"text": ""}
+    assert asked[3]["questions"] == ["one two three four five six seven eight"]

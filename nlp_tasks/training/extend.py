@@ -26,6 +26,7 @@ from .config import evaluation_interval, initialize_settings
 from .corpus import make_task_example, read_jsonl
 
 _TRANSFORMER_FACTORY = "transformer"
+_EXTRA_WORDS = 8
 
 
 @dataclass
@@ -139,9 +140,9 @@ def check_records(inputs: TaskInputs, texts: list[str]) -> list[dict[str, Any]]:
 
     A one-segment task gets each text as it is; a task of several segments gets
     consecutive non-blank texts as its segments (a pair: each text and the next);
-    each extra field gets the record's first text as its one value (for a
-    question field, the text is asked as a question). What matters is that the
-    head runs on them, in both pipelines alike.
+    each extra field gets the first words of the record's first text as its one
+    value (for a question field, they are asked as a question). What matters is
+    that the head runs on them, in both pipelines alike.
 
     inputs (TaskInputs): The task's declared inputs.
     texts (list[str]): The texts.
@@ -153,7 +154,10 @@ def check_records(inputs: TaskInputs, texts: list[str]) -> list[dict[str, Any]]:
     records = []
     for i, text in enumerate(usable):
         record = {name: usable[(i + k) % len(usable)] for k, name in enumerate(segments)}
-        record.update({extra.name: [text] for extra in inputs.extras if text.strip()})
+        # A few words: a question field has a length limit, past which it is cut
+        # with a warning.
+        words = " ".join(text.split()[:_EXTRA_WORDS])
+        record.update({extra.name: [words] for extra in inputs.extras if words})
         records.append(record)
     return records
 
