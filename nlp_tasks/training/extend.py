@@ -176,29 +176,36 @@ def compare_outputs(
     batch_size (int): Docs per batch.
     RETURNS (dict[str, OutputComparison]): Component name to its comparison.
     """
-    results = {}
-    for name, task in pipeline_tasks(before).items():
-        result = OutputComparison()
+    tasks = pipeline_tasks(before)
+    # Heads of one input (sentiment and NER both read a text) share their docs and
+    # one pass of each pipeline.
+    by_input: dict[TaskInputs, list[str]] = {}
+    for name, task in tasks.items():
+        by_input.setdefault(task.inputs, []).append(name)
+    results = {name: OutputComparison() for name in tasks}
+    for inputs, names in by_input.items():
         try:
-            records = check_records(task.inputs, texts)
-            docs_before = [task.inputs.make_doc(before, record) for record in records]
-            docs_after = [task.inputs.make_doc(after, record) for record in records]
+            records = check_records(inputs, texts)
+            docs_before = [inputs.make_doc(before, record) for record in records]
+            docs_after = [inputs.make_doc(after, record) for record in records]
         except RecordError as error:
-            result.reason = getattr(error, "problem", str(error))
-            results[name] = result
+            for name in names:
+                results[name].reason = getattr(error, "problem", str(error))
             continue
         pairs = zip(
             before.pipe(docs_before, batch_size=batch_size),
             after.pipe(docs_after, batch_size=batch_size),
         )
         for doc_before, doc_after in pairs:
-            if not task.inputs.accepts(doc_before):
-                continue
-            result.compared += 1
-            result.changed += task.to_json(doc_before) != task.to_json(doc_after)
-        if not result.compared:
-            result.reason = "the head ran on none of them" if records else "no usable text"
-        results[name] = result
+            for name in names:
+                task, result = tasks[name], results[name]
+                if task.inputs.accepts(doc_before):
+                    result.compared += 1
+                    result.changed += task.to_json(doc_before) != task.to_json(doc_after)
+        for name in names:
+            if not results[name].compared:
+                reason = "the head ran on none of them" if records else "no usable text"
+                results[name].reason = reason
     return results
 
 
