@@ -37,6 +37,17 @@ def builtin(*names):
     return {name: get_task(name) for name in names}
 
 
+def task_with_view(name, view):
+    """A task whose view is ``view``, the rest borrowed: for testing views alone."""
+    return Task(
+        name=name,
+        factory=f"x_{name}",
+        make_example=get_task("ner").make_example,
+        to_json=lambda doc: {},
+        view=view,
+    )
+
+
 def terminal(renderable) -> str:
     console = Console(width=120, color_system=None, record=True, file=open("/dev/null", "w"))
     console.print(renderable)
@@ -166,13 +177,7 @@ def test_a_failing_view_shows_the_output_and_the_error():
     def broken(output, inputs):
         return [MarkedText("short", [Mark(0, 99, "X")])]
 
-    task = Task(
-        name="bad",
-        factory="x_bad",
-        make_example=get_task("ner").make_example,
-        to_json=lambda doc: {},
-        view=broken,
-    )
+    task = task_with_view("bad", broken)
     [(name, blocks)] = record_blocks({"text": "t", "bad": {"x": 1}}, {"bad": task})
     assert name == "bad"
     assert blocks[0] == Note("output", '{"x": 1}')
@@ -245,12 +250,6 @@ def test_labels_and_colours_of_marks_cannot_inject_html():
         marks = [Mark(0, 4, "A", color="#ff0"), Mark(5, 10, "B", color="red}</style><script>x")]
         return [MarkedText(inputs["text"], marks)]
 
-    task = Task(
-        name="marks",
-        factory="x_marks",
-        make_example=get_task("ner").make_example,
-        to_json=lambda doc: {},
-        view=colourful,
-    )
+    task = task_with_view("marks", colourful)
     page = render_html([{"text": "Jane Smith", "marks": {"x": 1}}], {"marks": task})
     assert "#ff0" in page and "<script>" not in page and "</style><" not in page

@@ -133,11 +133,10 @@ def _check_paths(input: Path, train: Path, dev: Path) -> None:
             problem = "it is a directory"
         elif path.exists() and path.samefile(input):
             problem = "it is also the input, which writing it would destroy"
-        elif not_jsonl_ending(path):
-            problem = not_jsonl_ending(path)
         else:
-            continue
-        raise ConvertError(Errors.E047.format(path=path, option=option, problem=problem))
+            problem = not_jsonl_ending(path)
+        if problem:
+            raise ConvertError(Errors.E047.format(path=path, option=option, problem=problem))
     if train.resolve() == dev.resolve():
         problem = "it is also --train: the two splits need two files"
         raise ConvertError(Errors.E047.format(path=dev, option="--dev", problem=problem))

@@ -231,8 +231,8 @@ class ExtractiveQA(TrainablePipe):
     def from_disk(self, path: Any, *, exclude: Iterable[str] = ()) -> "ExtractiveQA":
         """Load the weights from a directory, keeping the settings of the config.
 
-        TrainablePipe restores the ``cfg`` saved with the weights over the
-        factory's settings; here the config's settings win, so a threshold or
+        TrainablePipe would restore the ``cfg`` saved with the weights over the
+        factory's settings; it is not read, so a threshold or
         ``handle_impossible_answer`` set in ``config.cfg`` (or
         ``spacy.load(..., config=...)``) is the one the head uses.
 
@@ -240,10 +240,7 @@ class ExtractiveQA(TrainablePipe):
         exclude (Iterable[str]): Serialization fields to leave out.
         RETURNS (ExtractiveQA): The component.
         """
-        settings = dict(self.cfg)
-        super().from_disk(path, exclude=exclude)
-        self.cfg.update(settings)
-        return self
+        return super().from_disk(path, exclude=[*exclude, "cfg"])
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = ()) -> "ExtractiveQA":
         """Load the weights from bytes, keeping the settings of the config (see ``from_disk``).
@@ -252,10 +249,7 @@ class ExtractiveQA(TrainablePipe):
         exclude (Iterable[str]): Serialization fields to leave out.
         RETURNS (ExtractiveQA): The component.
         """
-        settings = dict(self.cfg)
-        super().from_bytes(bytes_data, exclude=exclude)
-        self.cfg.update(settings)
-        return self
+        return super().from_bytes(bytes_data, exclude=[*exclude, "cfg"])
 
     # Asking -----------------------------------------------------------------
 
