@@ -51,11 +51,16 @@ def plugins_command(
     all_plugins: bool = typer.Option(False, "--all", help="Include the core's built-in plugins."),
     hook: str = typer.Option(None, help="Only plugins implementing this hook."),
 ) -> None:
-    """List discovered plugins as JSON: distribution, version, tasks, factories, status."""
+    """List discovered plugins as JSON: distribution, version, tasks and their
+    descriptions, factories, backbone aliases, status."""
+    from .components.backbone import backbone_owners
+
     infos = plugins.plugin_infos(all_plugins=all_plugins)
     if hook:
         infos = [info for info in infos if hook in info.hooks]
-    typer.echo(json.dumps([info.to_dict() for info in infos], indent=2))
+    owners = backbone_owners()
+    listing = [{**info.to_dict(), "backbones": owners.get(info.name, [])} for info in infos]
+    typer.echo(json.dumps(listing, indent=2))
 
 
 @init_app.command("config")
@@ -152,7 +157,10 @@ def new_plugin_command(
     if directory.exists() and not directory.is_dir():
         _fail(Errors.E047.format(path=directory, option="--directory", problem="it is a file"))
     target = new_plugin(name, directory, description=description, input_kind=input_kind)
-    typer.echo(f"Wrote {target}. Next: pip install -e {target} && nlp-tasks plugins")
+    typer.echo(
+        f'Wrote {target}. Next: pip install -e "{target}[test]" && nlp-tasks plugins, '
+        f"then pytest in {target}"
+    )
 
 
 @app.command("add-task")

@@ -34,6 +34,41 @@ class RecordError(NlpTasksError, ValueError):
     """
 
 
+class FieldError(RecordError):
+    """A record field that does not fit its task's declared input.
+
+    Carries the error's code and values, so the caller can name the file and
+    line the record came from (``located``).
+
+    code (str): The error code, e.g. "E050".
+    **values: The message's fields other than ``path`` and ``line``.
+    """
+
+    def __init__(self, code: str, **values: Any) -> None:
+        self.code = code
+        self.values = values
+        super().__init__(self.located("<record>", "?"))
+
+    def located(self, path: str, line: Any) -> str:
+        """The coded message, naming where the record came from.
+
+        path (str): The file (or what stands for it, e.g. "<texts>").
+        line (Any): The record's line, row or index.
+        RETURNS (str): The message.
+        """
+        return getattr(Errors, self.code).format(path=path, line=line, **self.values)
+
+    @property
+    def problem(self) -> str:
+        """What is wrong, without the code and the place: for callers that say where
+        themselves (``predict`` names the item).
+
+        RETURNS (str): The message after its ``{path}, line {line}:`` opening.
+        """
+        mark = "\x00"
+        return self.located(mark, mark).split(f"{mark}, line {mark}: ", 1)[-1]
+
+
 class ConfigError(NlpTasksError, ValueError):
     """A component or architecture setting that cannot be used (a config value)."""
 
@@ -227,8 +262,9 @@ class Warnings(metaclass=CodedMessages):
     W007 = (
         "Plugin '{plugin}' is not loaded ({setting}), but its distribution declares spaCy "
         "entry points that name its own code ({entry_points}). spaCy imports those itself "
-        "whenever it builds a pipeline, so that code still runs; nlp_tasks.load refuses the "
-        "plugin's components. Uninstall the plugin to keep its code out, or ask its author "
+        "(factories whenever it builds a pipeline, other registered functions whenever a "
+        "config names them), so that code still runs; nlp_tasks.load refuses the plugin's "
+        "components. Uninstall the plugin to keep its code out, or ask its author "
         "to point them at '{gate}' (docs/plugins.md, 'Entry points')."
     )
     W008 = (

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, Errors, PluginError, RecordError
+from .errors import ConfigError, Errors, FieldError, PluginError
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -35,41 +35,6 @@ SEGMENTS_KEY = "segments"
 SEGMENT_SEPARATOR = "\n\n"
 #: The segments of a doc made from one text, ``nlp(text)`` included.
 TEXT = ("text",)
-
-
-class FieldError(RecordError):
-    """A record field that does not fit its task's declared input.
-
-    Carries the error's code and values, so the caller can name the file and
-    line the record came from (``located``).
-
-    code (str): The error code, e.g. "E050".
-    **values: The message's fields other than ``path`` and ``line``.
-    """
-
-    def __init__(self, code: str, **values: Any) -> None:
-        self.code = code
-        self.values = values
-        super().__init__(self.located("<record>", "?"))
-
-    def located(self, path: str, line: Any) -> str:
-        """The coded message, naming where the record came from.
-
-        path (str): The file (or what stands for it, e.g. "<texts>").
-        line (Any): The record's line, row or index.
-        RETURNS (str): The message.
-        """
-        return getattr(Errors, self.code).format(path=path, line=line, **self.values)
-
-    @property
-    def problem(self) -> str:
-        """What is wrong, without the code and the place: for callers that say where
-        themselves (``predict`` names the item).
-
-        RETURNS (str): The message after its ``{path}, line {line}:`` opening.
-        """
-        mark = "\x00"
-        return self.located(mark, mark).split(f"{mark}, line {mark}: ", 1)[-1]
 
 
 def text_list(value: Any) -> list[str]:

@@ -13,6 +13,8 @@ from typing import Any
 from spacy.language import Language
 from spacy.training import Example
 
+from .task import Task
+
 _DEFAULT_TEXTS = (
     "The quick brown fox jumps over the lazy dog near Paris.",
     "Acme Corp hired Jane Smith as chief executive in London.",
@@ -349,20 +351,24 @@ def check_task(
 
 
 def task_docs(
-    task: Any, nlp: Language, records: list[dict[str, Any]], source: str | Path
+    task: Task | str, nlp: Language, records: list[dict[str, Any]], source: str | Path
 ) -> list[Any]:
     """The docs of a task's records as its head sees them at prediction.
 
     Each is the ``predicted`` doc of the record's training example: the text,
     or the pair, with the inputs the task declares (questions...), no gold.
 
-    task (Task): The task.
+    task (Task | str): The task, or its name (as ``check_task`` takes it).
     nlp (Language): The pipeline, for its tokenizer.
     records (list[dict[str, Any]]): Records in the task's training format.
     source (str | Path): Names the records' file in error messages.
     RETURNS (list[Doc]): One unprocessed doc per record.
     """
+    from .registry import manager as plugins
     from .training.corpus import make_task_example
+
+    if isinstance(task, str):
+        task = plugins.get_task(task)
 
     return [
         make_task_example(task, nlp, record, path=source, line=line).predicted

@@ -43,6 +43,34 @@ def test_plugin_helpers_are_public_and_declared_in_the_api_version():
     assert not new.supports_api("1.0")
 
 
+def test_every_exception_class_of_the_core_is_in_nlp_tasks_errors():
+    # docs/plugins.md promises one place to import them from.
+    import importlib
+    import inspect
+    import pkgutil
+
+    import nlp_tasks.errors
+
+    elsewhere = []
+    for module in pkgutil.walk_packages(nlp_tasks.__path__, "nlp_tasks."):
+        if module.name.endswith("__main__"):
+            continue
+        try:
+            loaded = importlib.import_module(module.name)
+        except ImportError:  # a module of an optional extra (ray, pyarrow...) not installed
+            continue
+        for name, value in vars(loaded).items():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, BaseException)
+                and value.__module__.startswith("nlp_tasks")
+                and not name.startswith("_")
+                and getattr(nlp_tasks.errors, name, None) is not value
+            ):
+                elsewhere.append(f"{value.__module__}.{name}")
+    assert elsewhere == []
+
+
 def test_ensure_doc_extensions_adds_values_and_getters(extensions):
     extensions += ["helper_gold", "helper_score", "helper_length"]
     ensure_doc_extensions("helper_gold", "helper_score", helper_length=len)

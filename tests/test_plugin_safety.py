@@ -239,6 +239,20 @@ def test_blocked_builtin_qa_is_refused_by_load(python, pipeline_dir, tmp_path):
         assert "[W007]" in stderr and "nlp-tasks-qa" in stderr
 
 
+def test_blocked_plugin_naming_its_own_code_in_any_spacy_group_is_warned_about(python, site):
+    # spaCy imports a `spacy_scorers` (or any `spacy_*`) entry point itself when a
+    # config names it, so blocking the plugin does not keep that code out either.
+    package = install_scaffold(site, "kp")
+    entry_points = site / f"{package}-0.1.0.dist-info" / "entry_points.txt"
+    with entry_points.open("a", encoding="utf8") as file:
+        file.write(f"[spacy_scorers]\nkp_scorer.v1 = {package}.component:make_kp\n")
+    code = "import nlp_tasks.registry.manager as m; m.plugin_infos()"
+    result = python(code, env={"PYTHONPATH": str(site), "NLP_TASKS_BLOCK_PLUGINS": "nlp-tasks-kp"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "[W007]" in result.stderr
+    assert "spacy_scorers: kp_scorer.v1" in result.stderr
+
+
 # Odd values of the load variables ---------------------------------------------------
 
 

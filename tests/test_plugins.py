@@ -85,6 +85,33 @@ def test_installed_third_party_plugin_is_listed(cli, python, site):
     assert info["hooks"] == ["register_tasks"]
 
 
+DESCRIBED_PLUGIN = """
+from nlp_tasks import Task, hookimpl
+
+@hookimpl
+def register_tasks(register):
+    register(Task(name="keyphrases", factory="keyphrase_head",
+                  description="Keyphrases of a document.",
+                  make_example=lambda nlp, record: None, to_json=lambda doc: {}))
+
+@hookimpl
+def register_backbones(register):
+    register("kp-bert", "/models/kp-bert")
+"""
+
+
+def test_listing_shows_task_descriptions_and_backbone_aliases(cli, python, site):
+    make_distribution(site, "nlp-tasks-keyphrases", "nlp_tasks_keyphrases", DESCRIBED_PLUGIN)
+    listed, _ = list_plugins(cli, site)
+    info = listed["nlp-tasks-keyphrases"]
+    assert info["descriptions"] == {"keyphrases": "Keyphrases of a document."}
+    assert info["backbones"] == ["kp-bert"]
+    assert listed["nlp-tasks-sentiment"]["backbones"] == []
+    result = cli("plugins", "--all", env={"PYTHONPATH": str(site)})
+    core = {i["name"]: i for i in json.loads(result.stdout)}["nlp_tasks.registry.default_backbones"]
+    assert "all-MiniLM-L6-v2" in core["backbones"]
+
+
 def test_broken_plugin_is_quarantined_and_the_rest_work(cli, python, site):
     make_distribution(site, "nlp-tasks-broken", "nlp_tasks_broken", BROKEN_PLUGIN)
     listed, result = list_plugins(cli, site)

@@ -10,7 +10,7 @@ from spacy_transformers.span_getters import get_strided_spans
 
 from nlp_tasks import ExtraField, TaskInputs, doc_segments, segment_spans, text_list
 from nlp_tasks.batch.inputs import RecordFields, read_records, records_from_python
-from nlp_tasks.errors import ConfigError, InputError, PluginError
+from nlp_tasks.errors import ConfigError, DataError, InputError, PluginError
 from nlp_tasks.task_inputs import FieldError, PipelineInputs, build_doc
 
 PAIR = TaskInputs(segments=("text_a", "text_b"))
@@ -218,3 +218,16 @@ def test_build_doc_registers_extra_extensions(nlp):
     finally:
         if Doc.has_extension(name):
             Doc.remove_extension(name)
+
+
+def test_task_docs_takes_a_task_or_its_name_as_check_task_does(nlp):
+    from nlp_tasks.registry import get_task
+    from nlp_tasks.testing import task_docs
+
+    records = [{"text_a": "A man plays.", "text_b": "A woman sings.", "score": 2.5}]
+    by_name = task_docs("similarity", nlp, records, "pairs.jsonl")
+    by_task = task_docs(get_task("similarity"), nlp, records, "pairs.jsonl")
+    assert [doc.text for doc in by_name] == [doc.text for doc in by_task]
+    assert doc_segments(by_name[0]) == ("text_a", "text_b")
+    with pytest.raises(DataError, match=r"\[E050\] pairs.jsonl, line 1"):
+        task_docs("similarity", nlp, [{"text_a": "A man plays."}], "pairs.jsonl")

@@ -19,13 +19,33 @@ def backbone_aliases() -> dict[str, Callable[[], str | None] | str]:
 
     RETURNS (dict): Alias to a directory path, or to a callable returning one.
     """
+    return _registered_backbones()[0]
+
+
+def backbone_owners() -> dict[str, list[str]]:
+    """Which plugin registers which backbone aliases (``nlp-tasks plugins``).
+
+    RETURNS (dict[str, list[str]]): Plugin name to the aliases its
+        ``register_backbones`` hook registers, in the order it registers them.
+    """
+    return _registered_backbones()[1]
+
+
+def _registered_backbones() -> tuple[dict[str, Any], dict[str, list[str]]]:
     aliases: dict[str, Any] = {}
+    owners: dict[str, list[str]] = {}
+    current: list[str] = []
+
+    def start(plugin: str) -> None:
+        current[:] = [plugin]
+        owners.setdefault(plugin, [])
 
     def register(alias: str, locate: Callable[[], str | None] | str) -> None:
         aliases[alias] = locate
+        owners[current[0]].append(alias)
 
-    plugins.call_each("register_backbones", register=register)
-    return aliases
+    plugins.call_each("register_backbones", before_each=start, register=register)
+    return aliases, owners
 
 
 def resolve_backbone(name: str) -> str:

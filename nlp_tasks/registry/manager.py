@@ -63,6 +63,8 @@ class PluginInfo:
     status (str): "loaded", "failed", "blocked" or "not requested".
     error (str | None): Why it failed, when it did.
     tasks (list[str]): Task names it registers.
+    descriptions (dict[str, str]): Each of its tasks' one-line description
+        (``Task.description``), by task name.
     factories (list[str]): spaCy factories its distribution declares.
     hooks (list[str]): The hooks it implements.
     spacy_entry_points (list[str]): spaCy entry points ("group: name") that name
@@ -77,6 +79,7 @@ class PluginInfo:
     status: str = "not requested"
     error: str | None = None
     tasks: list[str] = field(default_factory=list)
+    descriptions: dict[str, str] = field(default_factory=dict)
     factories: list[str] = field(default_factory=list)
     hooks: list[str] = field(default_factory=list)
     spacy_entry_points: list[str] = field(default_factory=list)
@@ -261,13 +264,12 @@ def _check_settings(allowed: _Setting, blocked: _Setting) -> None:
             file=sys.stderr,
         )
     for info in _state.infos.values():
-        spacy_factories = [e for e in info.spacy_entry_points if e.startswith("spacy_factories")]
-        if not info.allowed and spacy_factories:
+        if not info.allowed and info.spacy_entry_points:
             warnings.warn(
                 Warnings.W007.format(
                     plugin=info.name,
                     setting=_setting_for(info).describe(),
-                    entry_points=", ".join(spacy_factories),
+                    entry_points=", ".join(info.spacy_entry_points),
                     gate=SPACY_GATE,
                 ),
                 PluginWarning,
@@ -449,10 +451,14 @@ def reset() -> None:
     _state = _State()
 
 
-def call_each(hook_name: str, **kwargs: Any) -> None:
+def call_each(
+    hook_name: str, *, before_each: Callable[[str], None] | None = None, **kwargs: Any
+) -> None:
     """Call one hook on every loaded plugin, quarantining a plugin whose hook raises.
 
     hook_name (str): The hook, e.g. "register_backbones".
+    before_each (Callable[[str], None] | None): Called with each plugin's name
+        before its hook runs, for callers that record who registered what.
     **kwargs: The hook's arguments; each implementation gets those it accepts.
     """
     load_plugins()
@@ -461,6 +467,8 @@ def call_each(hook_name: str, **kwargs: Any) -> None:
         info = _state.infos.get(impl.plugin_name)
         if info is not None and info.status == "failed":
             continue
+        if before_each is not None:
+            before_each(impl.plugin_name)
         args = {name: kwargs[name] for name in impl.argnames}
         try:
             impl.function(**args)
@@ -481,7 +489,7 @@ def _build_tasks() -> None:
         return
     _state.tasks, _state.task_owner, _state.task_conflicts = {}, {}, {}
     for info in _state.infos.values():
-        info.tasks = []
+        info.tasks, info.descriptions = [], {}
     current: list[str] = []
 
     def register(task: Task) -> None:
@@ -537,6 +545,7 @@ def _build_tasks() -> None:
                 _state.tasks[task.name] = task
                 _state.task_owner[task.name] = impl.plugin_name
             info.tasks.append(task.name)
+            info.descriptions[task.name] = task.description
     _state.tasks_built = True
 
 
