@@ -104,6 +104,10 @@ class PredictInputError(NlpTasksError, ValueError):
     """An item given to ``predict`` that is no usable text."""
 
 
+class ArgumentError(NlpTasksError, TypeError):
+    """An argument of the Python API of the wrong type (a pipeline, a list of texts)."""
+
+
 class PrecisionError(NlpTasksError, ValueError):
     """A numeric precision that a pipeline, one of its heads or this machine cannot use."""
 
@@ -343,6 +347,7 @@ class Errors(metaclass=CodedMessages):
         "predict: item {index} is {kind}, not a text. Give str texts (decode bytes first, "
         "e.g. data.decode('utf-8')) or records with a str 'text' field."
     )
+    E152 = "{function}: {argument} must be {rule}, not {kind}."
     E085 = (
         "predict: item {index} is a str, but no task of the pipeline reads a single text: "
         "they read {shapes}. Give records with those fields instead."
@@ -488,11 +493,22 @@ class Errors(metaclass=CodedMessages):
         "{path}, the training data of task '{task}', holds no records: its head would not "
         "be trained. Fill it, or leave the task out of the training config."
     )
+    E150 = (
+        "Cannot fetch '{url}': it is not a well-formed URL ({error}). Check the URL (in "
+        "project.yml, its --vars.*_url variable); {output} was not written."
+    )
+    E147 = (
+        "{path} is {what}, which has no splits: --split {split} has nothing to choose "
+        "from. Leave --split out to convert all of it, or give the folder that holds the "
+        "dataset's splits."
+    )
+    E148 = "Cannot read {path} as {encoding!r} text: the encoding {problem}."
     E046 = "Cannot read '{path}' ({option}): {problem}. Check the path."
     E047 = "Cannot write '{path}' ({option}): {problem}. Choose another path."
     E083 = (
-        "--field names {names}, but no task of the pipeline reads such a field. The fields "
-        "its tasks read: {known}."
+        "The field mapping (--field, the field= parameter or fields=) maps the task field(s) "
+        "{names}, but no task of the pipeline reads such a field. The fields its tasks "
+        "read: {known}."
     )
     # Batch processing: bad records (each goes to the errors file; the run goes on)
     E048 = "{path}, line {line}: cannot parse the record ({error}). Fix or remove the line."
@@ -533,7 +549,7 @@ class Errors(metaclass=CodedMessages):
         "Cannot tell the input format of '{path}'. Give --input-format, one of: {formats}; or "
         "end the file's name in .jsonl, .txt, .csv, .tsv or .parquet (.gz may follow)."
     )
-    E059 = "The input file does not exist: {path}"
+    E059 = "The input file {problem}: {path}"
     E060 = (
         "{path} has no column {field!r} (columns: {columns}). Name the column that holds it: "
         "--field {name}=COLUMN (--text-field COLUMN for 'text')."
@@ -587,8 +603,13 @@ class Errors(metaclass=CodedMessages):
         "was changed after the run stopped. Pass --overwrite to start again."
     )
     E072 = (
-        "Lines {first}-{last} give Parquet columns of another type than the lines before "
-        "({error}). Write JSONL output instead (a .jsonl path), which takes any JSON."
+        "Lines {first}-{last} give Parquet column(s) {fields} another type than the lines "
+        "before ({error}). Write JSONL output instead (a .jsonl path), which takes any JSON."
+    )
+    E154 = (
+        "Lines {first}-{last}: the values of field {field!r} are of more than one type "
+        "({error}), and a Parquet column holds one. Write JSONL output instead (a .jsonl "
+        "path), which takes any JSON."
     )
     E073 = (
         "Another run is writing '{path}': it holds the lock {lock}{holder}. Two runs on one "
@@ -644,6 +665,10 @@ class Errors(metaclass=CodedMessages):
     E091 = (
         "{option}: expected TASK_FIELD=FIELD (e.g. questions=q), got {value!r}. It reads the "
         "task's field TASK_FIELD from the records' field FIELD."
+    )
+    E153 = (
+        "{first} and {second} both say which field holds the task's field {name!r}. Give "
+        "one of them."
     )
     E092 = (
         "The pipeline failed on this request ({error}). The service goes on serving. If the "

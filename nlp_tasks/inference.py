@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Iterable, Mapping
+from os import PathLike
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -9,7 +10,14 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .errors import Errors, PipelineLoadError, PipelineNotFoundError, PredictInputError
+from .errors import (
+    ArgumentError,
+    Errors,
+    OptionError,
+    PipelineLoadError,
+    PipelineNotFoundError,
+    PredictInputError,
+)
 from .registry import manager as plugins
 from .task import Task
 from .task_inputs import CheckedInput, FieldError, PipelineInputs, TaskInputs
@@ -37,6 +45,15 @@ def load(name: str | Path, *, precision: str | None = None, **kwargs: Any) -> La
 
     from .precision import check_precision, set_precision
 
+    if not isinstance(name, (str, PathLike)):
+        raise ArgumentError(
+            Errors.E152.format(
+                function="nlp_tasks.load",
+                argument="name",
+                rule="a pipeline directory or an installed package's name (str or Path)",
+                kind=_kind(name),
+            )
+        )
     if precision is not None:
         check_precision(precision)
     path = Path(name)
@@ -302,10 +319,30 @@ def predict(
 
     Raises ``PredictInputError`` (a ``ValueError``), naming the item's index,
     for an item that is no text or record (bytes, None, a number), text that
-    is not valid Unicode, or a record that lacks its fields or has them wrong.
+    is not valid Unicode, or a record that lacks its fields or has them wrong;
+    ``ArgumentError`` (a ``TypeError``) for a ``nlp``, ``texts`` or ``fields``
+    of the wrong type (one str is not a list of texts: ``[text]``).
     """
     from .components.routing import route_docs
 
+    _check_pipeline(nlp, "predict")
+    if isinstance(texts, (str, bytes, bytearray, Mapping)) or not isinstance(texts, Iterable):
+        kind = "one text" if isinstance(texts, str) else _kind(texts)
+        if isinstance(texts, Mapping):
+            kind = "one record"
+        raise ArgumentError(
+            Errors.E152.format(
+                function="predict",
+                argument="texts",
+                rule="a list of texts or records (for one, [text] or [record])",
+                kind=kind,
+            )
+        )
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise OptionError(
+            Errors.E065.format(name="predict: batch_size", rule="an int >= 1", value=batch_size)
+        )
+    _check_fields(fields, "predict")
     route_docs(nlp)
     tasks = pipeline_tasks(nlp)
     inputs = PipelineInputs([task.inputs for task in tasks.values()], fields)
@@ -336,9 +373,31 @@ def make_doc(
     RETURNS (Doc): The unprocessed doc. Raises ``PredictInputError`` for a
         record that lacks its fields or has them wrong.
     """
+    _check_pipeline(nlp, "make_doc")
+    _check_fields(fields, "make_doc")
     tasks = pipeline_tasks(nlp)
     inputs = PipelineInputs([task.inputs for task in tasks.values()], fields)
     return inputs.make_doc(nlp, check_item(inputs, record, 0))
+
+
+def _check_pipeline(nlp: Any, function: str) -> None:
+    if not isinstance(nlp, Language):
+        rule = "a pipeline, e.g. nlp_tasks.load(path)"
+        raise ArgumentError(
+            Errors.E152.format(function=function, argument="nlp", rule=rule, kind=_kind(nlp))
+        )
+
+
+def _check_fields(fields: Any, function: str) -> None:
+    if fields is None:
+        return
+    if not isinstance(fields, Mapping) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in fields.items()
+    ):
+        rule = "a mapping of a task's field to the records' field, e.g. {'text': 'body'}"
+        raise ArgumentError(
+            Errors.E152.format(function=function, argument="fields", rule=rule, kind=_kind(fields))
+        )
 
 
 def check_item(inputs: PipelineInputs, item: Any, index: int) -> CheckedInput:

@@ -246,6 +246,7 @@ def boom():
 
 project_errors = [
     cls(Path("out.jsonl"), OSError("[E075] disk full")) if cls is errors.WriteError
+    else cls("E050", field="text", keys=["body"], hint="") if cls is errors.FieldError
     else cls(f"[E999] {cls.__name__}")
     for cls in vars(errors).values()
     if isinstance(cls, type) and issubclass(cls, errors.NlpTasksError)
@@ -279,11 +280,10 @@ def test_every_project_error_of_a_command_is_one_coded_line(python):
     for name in project_errors:
         status, stderr = results[name]
         assert status == 1, (name, stderr)
-        expected = (
-            "Error: [E076] Cannot write 'out.jsonl': [E075]"
-            if name == "WriteError"
-            else (f"Error: [E999] {name}\n")
-        )
+        expected = {
+            "WriteError": "Error: [E076] Cannot write 'out.jsonl': [E075]",
+            "FieldError": "Error: [E050] <record>, line ?: the record has no 'text' field",
+        }.get(name, f"Error: [E999] {name}\n")
         assert stderr.startswith(expected) and stderr.count("\n") == 1, (name, stderr)
     assert results["KeyboardInterrupt"] == [130, "Interrupted.\n"]
     assert results["Exit"] == [3, ""]

@@ -17,7 +17,7 @@ import typer
 from typer.testing import CliRunner
 
 from nlp_tasks import hookimpl
-from nlp_tasks.convert import Converter, Option, convert, iter_records, write_jsonl
+from nlp_tasks.convert import Converter, Option, convert, get_converter, iter_records, write_jsonl
 from nlp_tasks.convert.command import (
     CONTEXT_SETTINGS,
     _describe,
@@ -640,3 +640,97 @@ def test_the_command_module_imports_neither_spacy_nor_torch(python):
     result = python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# -- what the prober found
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_an_output_that_is_not_a_regular_file_is_refused_before_any_input_is_read(tmp_path):
+    import stat
+
+    # Renaming a file onto a pipe or a device (/dev/null) replaces it, for everyone.
+    # A pipe stands in for a device here: only its type is looked at, it is never opened.
+    source = tmp_path / "bad.csv"
+    source.write_text("text,label\na,b,c\n", encoding="utf8")  # E109 if it were read
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(pipe)
+    refused = r"\[E047\] .*(pipe|link.jsonl)' \(--output\): it is not a regular file"
+    for output in (pipe, link):
+        with pytest.raises(ConvertError, match=refused):
+            convert("columns", source, output)
+    with pytest.raises(ConvertError, match=r"\[E047\] .*pipe' \(output\): it is not a regular"):
+        write_jsonl([{"text": "x"}], pipe)
+    args = ["convert", "columns", str(source), "-o", str(pipe)]
+    result = CliRunner().invoke(app(CONTEXT_SETTINGS), args)
+    assert isinstance(result.exception, ConvertError) and "[E047]" in str(result.exception)
+    assert stat.S_ISFIFO(pipe.stat().st_mode) and link.is_symlink()
+    assert no_leftovers(tmp_path)
+
+
+def test_an_encoding_that_cannot_be_read_line_by_line_is_refused_when_parsed(tmp_path):
+    from nlp_tasks.convert import read_lines
+
+    source = tmp_path / "s.txt"
+    source.write_text("text\nnaïve\n", encoding="utf-16")
+    for encoding, problem in (
+        ("nosuch", "is not a text encoding Python knows"),
+        ("rot13", "is not a text encoding Python knows"),
+        ("utf-16", r"is not ASCII-compatible.*iconv -f UTF-16 -t UTF-8"),
+        ("utf-32-le", "is not ASCII-compatible"),
+    ):
+        # Every converter with an --encoding option: the plugins' get the check too.
+        for name in ("columns", "conll", "parallel"):
+            with pytest.raises(ConvertError, match=rf"\[E101\].*'{name}': --encoding {problem}"):
+                get_converter(name).parse_options({"encoding": encoding})
+        with pytest.raises(ConvertError, match=rf"\[E148\] .*s.txt as '{encoding}'.*{problem}"):
+            list(read_lines(source, encoding=encoding))
+    args = ["convert", "columns", str(source), "--input-format", "tsv", "--encoding", "nosuch"]
+    result = CliRunner().invoke(app(CONTEXT_SETTINGS), [*args, "-o", str(tmp_path / "o.jsonl")])
+    assert isinstance(result.exception, ConvertError) and "[E101]" in str(result.exception)
+    for encoding in ("utf-8-sig", "latin-1", "cp1252", "shift_jis"):
+        get_converter("columns").parse_options({"encoding": encoding})
+    source.write_text("text\nnaïve\n", encoding="utf-8-sig")
+    records = list(iter_records("columns", source, input_format="tsv", encoding="utf-8-sig"))
+    assert records == [{"text": "naïve"}]
+
+
+def write_parquet_with_a_null(path: Path) -> Path:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"sentence": ["a", "b", None], "label": [1, 0, 1]}), path)
+    return path
+
+
+@pytest.mark.parametrize("name", ["columns", "hf"])
+def test_a_bad_row_of_a_parquet_file_is_named_as_such(tmp_path, name):
+    source = write_parquet_with_a_null(tmp_path / "t.parquet")
+    with pytest.raises(DataError) as caught:
+        list(iter_records(name, source, map=["text=sentence"]))
+    message = str(caught.value)
+    assert message.startswith("[E107] ") and "E063" not in message
+    assert "t.parquet, row 3: column 'sentence' (--map text=sentence) is null" in message
+
+
+def test_hf_split_of_an_input_without_splits_is_refused(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    # Converting all of it would write other rows than the split asked for, silently.
+    parquet = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"sentence": ["a", "b"]}), parquet)
+    folder = tmp_path / "sst2"
+    rows = {"sentence": ["a gem ."], "label": [1], "idx": [0]}
+    write_saved_dataset(folder, rows, SST2_FEATURES)
+    arrow = folder / "data-00000-of-00001.arrow"
+    for source, what in (
+        (parquet, "a single Parquet file"),
+        (arrow, "a single Arrow file"),
+        (folder, "a folder of one Dataset"),
+    ):
+        with pytest.raises(ConvertError, match=rf"\[E147\] .*{source.name} is {what}.*--split"):
+            list(iter_records("hf", source, split="validation", map=["text=sentence"]))
+    assert list(iter_records("hf", folder, map=["text=sentence"])) == [{"text": "a gem ."}]

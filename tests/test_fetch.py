@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import socket
+import stat
 from pathlib import Path
 
 import pytest
@@ -16,13 +17,14 @@ import typer
 from typer.testing import CliRunner
 
 from nlp_tasks.errors import ConvertError, DataError, FetchError, NlpTasksError
-from nlp_tasks.fetch import fetch, hold_out, partial_path
+from nlp_tasks.fetch import fetch, hold_out, partial_path, record_path
 from nlp_tasks.fetch.command import fetch_command, holdout_command
 from nlp_tasks.fetch.testing import serve_files
 
 DATA = os.urandom(300_000)
 MD5 = hashlib.md5(DATA).hexdigest()
 SHA256 = hashlib.sha256(DATA).hexdigest()
+OTHER = os.urandom(450_000)
 
 
 @pytest.fixture
@@ -39,7 +41,31 @@ def plain_server():
 
 
 def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".partial"))
+    return sorted(p.name for p in folder.iterdir() if ".partial" in p.name)
+
+
+def interrupt(server, path: str, output: Path, after: int) -> None:
+    """A download of ``path`` to ``output`` whose connection drops after ``after``
+    bytes, not resumed: it leaves the partial file and its record."""
+    server.drop_after[path] = [after]
+    with pytest.raises(FetchError, match=r"\[E127\]"):
+        fetch(server.url(path), output, retries=0)
+    assert partial_path(output).stat().st_size == after and record_path(output).is_file()
+
+
+class Killed(Exception):
+    """The run was killed (here, from its progress callback)."""
+
+
+def kill_at_end(server, path: str, output: Path) -> None:
+    """A download killed between its last byte and the rename: the partial file is whole."""
+
+    def progress(done: int, total: int | None) -> None:
+        if done and done == total:
+            raise Killed
+
+    with pytest.raises(Killed):
+        fetch(server.url(path), output, progress=progress)
 
 
 # -- fetch
@@ -67,11 +93,13 @@ def test_a_wrong_checksum_fails_and_keeps_nothing(server, tmp_path):
 
 
 def test_a_wrong_checksum_after_resuming_keeps_nothing(server, tmp_path):
-    # A partial file from some other download: resuming it gives the wrong bytes.
+    # The bytes kept were damaged on disk: resuming them gives the wrong file.
     output = tmp_path / "train.tsv"
+    interrupt(server, "/data/train.tsv", output, 1000)
     partial_path(output).write_bytes(b"x" * 1000)
     with pytest.raises(FetchError, match=r"\[E128\]"):
         fetch(server.url("data/train.tsv"), output, md5=MD5)
+    assert server.requests[-1] == ("/data/train.tsv", "bytes=1000-")
     assert not output.exists() and leftovers(tmp_path) == []
     # The next run starts over, and succeeds.
     assert fetch(server.url("data/train.tsv"), output, md5=MD5).downloaded == len(DATA)
@@ -91,7 +119,7 @@ def test_a_resumed_part_that_does_not_fit_is_refused_not_saved(server, tmp_path)
     # The server says 206 for bytes 100000- but sends the file from its first byte,
     # with no Content-Length: without a checksum only the declared size can tell.
     output = tmp_path / "train.tsv"
-    partial_path(output).write_bytes(DATA[:100_000])
+    interrupt(server, "/data/train.tsv", output, 100_000)
     server.whole_body_for_ranges = True
     with pytest.raises(FetchError, match=r"\[E142\]") as error:
         fetch(server.url("data/train.tsv"), output)
@@ -112,31 +140,104 @@ def test_a_server_without_ranges_makes_the_download_start_over(plain_server, tmp
     assert result.downloaded == 100_000 + len(DATA) and not result.resumed
 
 
-def test_a_partial_file_left_by_a_killed_run_is_resumed(server, tmp_path):
+def test_a_partial_file_left_by_an_earlier_run_is_resumed(server, tmp_path):
     output = tmp_path / "train.tsv"
-    partial_path(output).write_bytes(DATA[:123_456])
+    interrupt(server, "/data/train.tsv", output, 123_456)
+    assert json.loads(record_path(output).read_text())["url"] == server.url("data/train.tsv")
     result = fetch(server.url("data/train.tsv"), output, sha256=SHA256)
-    assert output.read_bytes() == DATA and result.resumed
-    assert server.requests == [("/data/train.tsv", "bytes=123456-")]
+    assert output.read_bytes() == DATA and result.resumed and not result.restarted
+    assert server.requests[-1] == ("/data/train.tsv", "bytes=123456-")
+    assert server.request_headers[-1]["If-Range"] == f'"{MD5}"'
     assert result.downloaded == len(DATA) - 123_456 and leftovers(tmp_path) == []
+    assert "resumed" in result.summary() and "restarted" not in result.summary()
 
 
-def test_a_partial_file_left_by_a_killed_run_restarts_where_ranges_are_ignored(
+def test_a_partial_file_left_by_an_earlier_run_restarts_where_ranges_are_ignored(
     plain_server, tmp_path
 ):
     output = tmp_path / "train.tsv"
-    partial_path(output).write_bytes(DATA[:50_000])
+    interrupt(plain_server, "/data/train.tsv", output, 50_000)
     result = fetch(plain_server.url("data/train.tsv"), output, md5=MD5)
+    assert plain_server.requests[-1] == ("/data/train.tsv", "bytes=50000-")
     assert output.read_bytes() == DATA and result.downloaded == len(DATA)
+    assert result.restarted and not result.resumed and leftovers(tmp_path) == []
+
+
+def test_a_partial_file_from_another_url_is_not_resumed(server, tmp_path):
+    # The first 100 kB of one file must not be spliced onto the rest of another.
+    server.files["/other.bin"] = OTHER
+    output = tmp_path / "m.bin"
+    interrupt(server, "/data/train.tsv", output, 100_000)
+    result = fetch(server.url("other.bin"), output)
+    assert output.read_bytes() == OTHER
+    assert server.requests[-1] == ("/other.bin", None)
+    assert result.restarted and not result.resumed and result.downloaded == len(OTHER)
+    assert "restarted" in result.summary() and "resumed" not in result.summary()
+    assert leftovers(tmp_path) == []
+
+
+def test_a_partial_file_without_its_record_is_not_resumed(server, tmp_path):
+    # Left by a version that kept no record, or its record was lost: whose bytes?
+    output = tmp_path / "train.tsv"
+    partial_path(output).write_bytes(OTHER[:100_000])
+    result = fetch(server.url("data/train.tsv"), output)
+    assert output.read_bytes() == DATA and server.requests == [("/data/train.tsv", None)]
+    assert result.restarted and not result.resumed and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("validator", ["etag", "last-modified"])
+def test_a_file_changed_on_the_server_is_fetched_again_whole(server, tmp_path, validator):
+    path, output = "/data/train.tsv", tmp_path / "train.tsv"
+    if validator == "last-modified":
+        server.etags = False
+        server.last_modified[path] = "Mon, 01 Jan 2024 00:00:00 GMT"
+    interrupt(server, path, output, 100_000)
+    server.files[path] = OTHER
+    server.last_modified[path] = "Tue, 02 Jan 2024 00:00:00 GMT"
+    result = fetch(server.url(path), output)
+    assert output.read_bytes() == OTHER
+    sent = server.request_headers[-1]
+    assert sent["Range"] == "bytes=100000-"
+    assert sent["If-Range"] == (
+        f'"{MD5}"' if validator == "etag" else "Mon, 01 Jan 2024 00:00:00 GMT"
+    )
+    assert result.restarted and not result.resumed and leftovers(tmp_path) == []
+
+
+def test_a_changed_file_is_fetched_again_whole_where_if_range_is_ignored(server, tmp_path):
+    # The server sends the part asked for whatever If-Range says; its new ETag tells.
+    output = tmp_path / "train.tsv"
+    interrupt(server, "/data/train.tsv", output, 100_000)
+    server.files["/data/train.tsv"] = OTHER
+    server.if_range = False
+    result = fetch(server.url("data/train.tsv"), output)
+    assert output.read_bytes() == OTHER and result.restarted
+    assert server.requests[-2:] == [
+        ("/data/train.tsv", "bytes=100000-"),
+        ("/data/train.tsv", None),
+    ]
+
+
+def test_a_changed_file_is_fetched_again_whole_where_the_server_has_no_validator(server, tmp_path):
+    # No ETag nor date to send with If-Range: the file's size, recorded, tells.
+    output = tmp_path / "train.tsv"
+    server.etags = False
+    interrupt(server, "/data/train.tsv", output, 100_000)
+    server.files["/data/train.tsv"] = OTHER
+    result = fetch(server.url("data/train.tsv"), output)
+    assert "If-Range" not in server.request_headers[-2]
+    assert output.read_bytes() == OTHER and result.restarted
 
 
 def test_a_partial_file_that_is_complete_or_too_long(server, tmp_path):
     output = tmp_path / "train.tsv"
-    partial_path(output).write_bytes(DATA)  # killed between the last byte and the rename
+    kill_at_end(server, "/data/train.tsv", output)  # between the last byte and the rename
     assert fetch(server.url("data/train.tsv"), output, md5=MD5).downloaded == 0
     assert output.read_bytes() == DATA and leftovers(tmp_path) == []
     other = tmp_path / "other.tsv"
-    partial_path(other).write_bytes(DATA + b"more")  # not a part of this file: start over
+    kill_at_end(server, "/data/train.tsv", other)
+    with partial_path(other).open("ab") as file:
+        file.write(b"more")  # not a part of this file: start over
     assert fetch(server.url("data/train.tsv"), other, md5=MD5).downloaded == len(DATA)
     assert other.read_bytes() == DATA
     assert server.requests[-2:] == [
@@ -200,14 +301,28 @@ def test_an_unreachable_server_is_a_coded_error(tmp_path):
     [
         ("ftp://127.0.0.1/train.tsv", {}, "E124"),
         ("file:///etc/hostname", {}, "E124"),
+        ("http://[::1", {}, "E150"),
+        ("http://[zz]/x", {}, "E150"),
+        ("http://127.0.0.1:99999/train.tsv", {}, "E150"),
+        ("http:///train.tsv", {}, "E150"),
         ("http://127.0.0.1:1/train.tsv", {"md5": "abc"}, "E123"),
         ("http://127.0.0.1:1/train.tsv", {"sha256": "z" * 64}, "E123"),
     ],
 )
 def test_bad_urls_and_checksums_are_refused_before_any_request(tmp_path, url, options, code):
-    with pytest.raises(FetchError, match=rf"\[{code}\]"):
+    with pytest.raises(FetchError, match=rf"\[{code}\]") as error:
         fetch(url, tmp_path / "train.tsv", **options)
+    assert code == "E123" or url in str(error.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_that_is_a_pipe_is_refused_not_replaced(server, tmp_path):
+    fifo = tmp_path / "train.tsv"
+    os.mkfifo(fifo)
+    with pytest.raises(FetchError, match=r"\[E047\] .*train\.tsv.*not a regular file"):
+        fetch(server.url("data/train.tsv"), fifo)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["train.tsv"]
 
 
 def test_an_empty_checksum_checks_nothing(server, tmp_path):
@@ -240,6 +355,24 @@ def test_fetch_command(server, tmp_path):
     result = CliRunner().invoke(app(), [*args[:2], str(tmp_path / "o.tsv"), "--md5=" + "0" * 32])
     assert isinstance(result.exception, FetchError) and "[E128]" in str(result.exception)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train.tsv"]
+
+
+def test_fetch_command_says_when_a_partial_file_was_not_resumed(server, tmp_path):
+    server.files["/other.bin"] = OTHER
+    output = tmp_path / "m.bin"
+    interrupt(server, "/data/train.tsv", output, 100_000)
+    result = CliRunner().invoke(app(), ["fetch", server.url("other.bin"), str(output)])
+    assert result.exit_code == 0, result.output
+    assert "restarted" in result.output and "resumed" not in result.output
+    assert output.read_bytes() == OTHER
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://[zz]/x"])
+def test_fetch_command_refuses_a_malformed_url_without_a_traceback(cli, tmp_path, url):
+    result = cli("fetch", url, str(tmp_path / "e.bin"))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith(f"Error: [E150] Cannot fetch '{url}'")
+    assert "Traceback" not in result.stderr and list(tmp_path.iterdir()) == []
 
 
 # -- holdout
@@ -337,11 +470,16 @@ def test_holdout_errors_are_coded_and_write_nothing(tmp_path):
         hold_out(source, train, train, size=1)
     with pytest.raises(ConvertError, match=r"\[E047\] .*train\.jsonl\.gz.*--train.*'\.gz'"):
         hold_out(source, tmp_path / "train.jsonl.gz", dev, size=1)
+    fifo = tmp_path / "fifo.jsonl"
+    os.mkfifo(fifo)  # renaming the dev file into place would replace the pipe
+    with pytest.raises(ConvertError, match=r"\[E047\] .*fifo\.jsonl.*--dev.*not a regular file"):
+        hold_out(source, train, fifo, size=1)
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "fine"}\n{"text": \n')
     with pytest.raises(DataError, match=r"\[E104\].*bad.jsonl:2"):
         hold_out(bad, train, dev, size=1)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl", "empty.jsonl", "full.jsonl"]
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == ["bad.jsonl", "empty.jsonl", "fifo.jsonl", "full.jsonl"]
 
 
 def test_holdout_command(tmp_path):

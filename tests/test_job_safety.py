@@ -5,6 +5,7 @@ import errno
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -261,6 +262,17 @@ def test_a_folder_where_a_file_goes_is_refused_not_removed(
                 progress=False,
             )
         assert kept.read_text(encoding="utf8") == "a user's file"
+
+
+def test_a_pipe_where_the_output_goes_is_refused_not_replaced(pipeline_dir, corpus, tmp_path):
+    # The run renames a temporary file into place, which would swap a device or a
+    # pipe (as root, /dev/null itself) for a regular file.
+    fifo = tmp_path / "out.jsonl"
+    os.mkfifo(fifo)
+    for overwrite in (False, True):
+        with pytest.raises(OptionError, match=r"\[E077\] The output .* is not a regular file"):
+            process_file(pipeline_dir, corpus, fifo, overwrite=overwrite, progress=False)
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
 def test_links_to_the_input_are_refused(pipeline_dir, tmp_path):

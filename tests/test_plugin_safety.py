@@ -309,6 +309,31 @@ def test_predict_refuses_items_that_are_no_text(nlp, items, expected):
     assert isinstance(info.value, ValueError)
 
 
+@pytest.mark.parametrize(
+    "call, error, expected",
+    [
+        # One str is iterable: it was run once per character.
+        (lambda nlp: nlp_tasks.predict(nlp, "one text"), "arg", "texts must be .*, not one text"),
+        (lambda nlp: nlp_tasks.predict(nlp, {"text": "x"}), "arg", "texts .*, not one record"),
+        (lambda nlp: nlp_tasks.predict(nlp, None), "arg", "texts .*, not None"),
+        (lambda nlp: nlp_tasks.predict(nlp, 5), "arg", "texts .*, not of type int"),
+        (lambda nlp: nlp_tasks.predict("pipe", ["a"]), "arg", "predict: nlp must be a pipeline"),
+        (lambda nlp: nlp_tasks.predict(nlp, ["a"], fields="text=b"), "arg", "fields must be"),
+        (lambda nlp: nlp_tasks.load(None), "arg", r"nlp_tasks.load: name .*, not None"),
+        (lambda nlp: nlp_tasks.load(["pipe"]), "arg", r"name .*, not of type list"),
+        # batch_size=0 returned no result for three texts.
+        (lambda nlp: nlp_tasks.predict(nlp, ["a", "b", "c"], batch_size=0), "opt", "an int >= 1"),
+        (lambda nlp: nlp_tasks.predict(nlp, ["a"], batch_size=2.5), "opt", "an int >= 1"),
+    ],
+)
+def test_predict_and_load_refuse_arguments_of_the_wrong_kind(nlp, call, error, expected):
+    from nlp_tasks.errors import ArgumentError, OptionError
+
+    raised = {"arg": ArgumentError, "opt": OptionError}[error]
+    with pytest.raises(raised, match=r"\[E(152|065)\] .*" + expected):
+        call(nlp)
+
+
 # Damaged pipeline directories --------------------------------------------------------
 
 

@@ -375,6 +375,23 @@ def test_parquet_output_holds_the_jsonl_records(pipeline_dir, corpus, tmp_path):
     assert not (tmp_path / "out.parquet.parts").exists()
 
 
+def test_parquet_output_names_the_field_whose_type_is_mixed(tmp_path):
+    pytest.importorskip("pyarrow")
+    from nlp_tasks.batch.outputs import open_output
+
+    checkpoint = tmp_path / "out.ckpt"
+    output = open_output(tmp_path / "out.parquet", "parquet", {}, checkpoint=checkpoint)
+    output.write([{"id": "a", "n": 1}, {"id": ["b"], "n": 2}], 1, 2)
+    with pytest.raises(OutputError, match=r"\[E154\] Lines 1-2: the values of field 'id'"):
+        output.commit(final=True)
+    output = open_output(tmp_path / "two.parquet", "parquet", {}, checkpoint=checkpoint)
+    output.write([{"id": "a", "n": 1}], 1, 1)
+    output.commit(final=True)
+    output.write([{"id": "b", "n": [2]}], 2, 2)
+    with pytest.raises(OutputError, match=r"\[E072\] Lines 2-2 give Parquet column\(s\) 'n'"):
+        output.commit(final=True)
+
+
 # Command line: processes, exit status, kill and resume --------------------------------
 
 

@@ -9,6 +9,7 @@ from nlp_tasks.batch.inputs import (
     InputError,
     InputRecord,
     RecordFields,
+    check_input,
     count_records,
     detect_format,
     read_records,
@@ -177,8 +178,13 @@ def test_formats_from_names_and_counts(tmp_path):
         detect_format("a.data")
     with pytest.raises(InputError, match=r"\[E065\] --input-format must be one of .*'xml'"):
         detect_format("a.jsonl", "xml")
-    with pytest.raises(InputError, match=r"\[E059\]"):
+    with pytest.raises(InputError, match=r"\[E059\] The input file does not exist"):
         list(read_records(tmp_path / "missing.jsonl"))
+    (tmp_path / "folder.jsonl").mkdir()
+    with pytest.raises(InputError, match=r"\[E059\] The input file is a folder"):
+        list(read_records(tmp_path / "folder.jsonl"))
+    with pytest.raises(InputError, match=r"\[E059\] The input file is a folder"):
+        check_input(tmp_path / "folder.jsonl")
     path = tmp_path / "n.txt"
     path.write_text("a\n\nb", encoding="utf8")
     assert count_records(path) == 3

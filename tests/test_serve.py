@@ -204,6 +204,7 @@ BAD = [
     ("lone surrogate", dict(content=b'{"text": "a\\ud800b"}'), 422, "E012"),
     ("unknown field", dict(json=TEXT, params={"field": "nope=x"}), 422, "E083"),
     ("field without =", dict(json=TEXT, params={"field": "questions"}), 422, "E091"),
+    ("field mapped twice", dict(json=TEXT, params={"field": ["text=a", "text=b"]}), 422, "E153"),
 ]
 
 

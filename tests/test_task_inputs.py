@@ -231,3 +231,15 @@ def test_task_docs_takes_a_task_or_its_name_as_check_task_does(nlp):
     assert doc_segments(by_name[0]) == ("text_a", "text_b")
     with pytest.raises(DataError, match=r"\[E050\] pairs.jsonl, line 1"):
         task_docs("similarity", nlp, [{"text_a": "A man plays."}], "pairs.jsonl")
+
+
+def test_a_task_field_mapped_twice_is_refused_not_settled_by_order():
+    from nlp_tasks.errors import OptionError, RequestError
+    from nlp_tasks.serve.limits import field_pairs
+
+    assert field_pairs(["text=body", "text=body"]) == {"text": "body"}
+    with pytest.raises(RequestError, match=r"\[E153\] --field text=id and --field text=body"):
+        field_pairs(["text=id", "text=body"])
+    with pytest.raises(OptionError, match=r"\[E153\] --text-field body and --field text=id"):
+        RecordFields(text="body", fields={"text": "id"})
+    assert RecordFields(text="body", fields={"text": "body"}).text_column == "body"

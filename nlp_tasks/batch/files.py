@@ -81,6 +81,10 @@ class JobFiles:
             # Only the Parquet parts folder is a folder the run may remove.
             if path.is_dir():
                 self._refuse(role, path, "a folder", f"the folder '{path}' and all it holds")
+            # The run renames its files into place: a device or a pipe would be replaced.
+            if path.exists() and not path.is_file():
+                what = "not a regular file (a device, pipe or socket)"
+                self._refuse(role, path, what, "that device or pipe")
         protected = [(input_path, "the input", "the input")]
         if pipeline_dir is not None:
             lost = f"the pipeline '{pipeline_dir}'"

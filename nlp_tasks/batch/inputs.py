@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..convert.lines import is_gzip, open_binary
-from ..errors import Errors, InputError
+from ..errors import Errors, InputError, OptionError
 from ..task_inputs import TEXT, CheckedInput, FieldError, PipelineInputs, TaskInputs
 
 #: The input formats ``read_records`` understands.
@@ -107,6 +107,10 @@ class RecordFields:
         if isinstance(self.fields, dict):
             object.__setattr__(self, "fields", tuple(sorted(self.fields.items())))
         object.__setattr__(self, "inputs", tuple(self.inputs))
+        mapped = dict(self.fields).get("text")
+        if self.text != "text" and mapped not in (None, self.text):
+            first, second = f"--text-field {self.text}", f"--field text={mapped}"
+            raise OptionError(Errors.E153.format(first=first, second=second, name="text"))
 
     @cached_property
     def pipeline_inputs(self) -> PipelineInputs:
@@ -180,14 +184,25 @@ def read_records(
     YIELDS (InputRecord): Every record in input order, with its line number.
     """
     fmt = detect_format(path, input_format)
-    if not Path(path).is_file():
-        raise InputError(Errors.E059.format(path=path))
+    _check_is_file(Path(path))
     if fmt == "parquet":
         yield from _read_parquet(Path(path), fields, start_after)
     elif fmt == "csv":
         yield from _read_csv(Path(path), fields, start_after)
     else:
         yield from _read_lines(Path(path), fmt, fields, start_after)
+
+
+def _check_is_file(path: Path) -> None:
+    if path.is_file():
+        return
+    if path.is_dir():
+        problem = "is a folder; give one file (process each file of a folder with a loop)"
+    elif path.exists():
+        problem = "is not a regular file (a device, pipe or socket)"
+    else:
+        problem = "does not exist"
+    raise InputError(Errors.E059.format(path=path, problem=problem))
 
 
 def check_input(
@@ -205,8 +220,7 @@ def check_input(
     fields = fields or RecordFields()
     fmt = detect_format(path, input_format)
     path = Path(path)
-    if not path.is_file():
-        raise InputError(Errors.E059.format(path=path))
+    _check_is_file(path)
     if fmt != "parquet" and is_gzip(path):
         # A bad header or first block: refuse before the run creates any output.
         # Damage further in shows up while reading (E061).
@@ -683,6 +697,14 @@ def _csv_record(
             return _bad(chunk.first, "E048", path=source, error=f"malformed CSV: {error}")
         if not row:
             return InputRecord(line=chunk.first, skipped=True)
+        if len(row) > len(header):
+            # Most often a text with the delimiter in it, unquoted: reading the first
+            # cells alone would cut the text short without a word.
+            error = (
+                f"the row has {len(row)} fields but the header has {len(header)}; quote a "
+                "field that holds the delimiter"
+            )
+            return _bad(chunk.first, "E048", path=source, error=error)
         data = {key: value for key, value in zip(header, row) if value is not None}
         return check_record(data, chunk.first, fields=fields, source=source)
     if chunk.problem == "long":

@@ -335,12 +335,35 @@ class ParquetOutput:
         import pyarrow.parquet as pq
 
         if self.rows and (final or len(self.rows) >= self.part_rows):
+            arrow_errors = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
+            rows = _same_keys(self.rows)
             try:
-                table = pa.Table.from_pylist(_same_keys(self.rows))
-                schema = _unify([self.schema, table.schema] if self.schema else [table.schema])
-            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as error:
+                table = pa.Table.from_pylist(rows)
+            except arrow_errors as error:
                 raise OutputError(
-                    Errors.E072.format(first=self.first_line, last=self.last_line, error=error)
+                    Errors.E154.format(
+                        first=self.first_line,
+                        last=self.last_line,
+                        field=_mixed_field(rows),
+                        error=error,
+                    )
+                ) from None
+            try:
+                schema = _unify([self.schema, table.schema] if self.schema else [table.schema])
+            except arrow_errors as error:
+                changed = [
+                    name
+                    for name in table.schema.names
+                    if name in self.schema.names
+                    and table.schema.field(name).type != self.schema.field(name).type
+                ]
+                raise OutputError(
+                    Errors.E072.format(
+                        first=self.first_line,
+                        last=self.last_line,
+                        fields=", ".join(map(repr, changed)) or "?",
+                        error=error,
+                    )
                 ) from None
             part = self._part(self.parts)
             tmp = temp_path(part)
@@ -394,6 +417,18 @@ def _same_keys(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if all(len(row) == len(keys) for row in rows):
         return rows
     return [{key: row.get(key) for key in keys} for row in rows]
+
+
+def _mixed_field(rows: list[dict[str, Any]]) -> str:
+    # pyarrow's message names the types but not the column.
+    import pyarrow as pa
+
+    for key in rows[0]:
+        try:
+            pa.array([row[key] for row in rows])
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            return key
+    return "?"
 
 
 def _conform(table: Any, schema: Any) -> Any:

@@ -9,7 +9,7 @@ spaCy nor torch. docs/convert.md describes the converters and how to write one.
 
 from ..errors import ConvertError, DataError
 from .converter import Converter, Option, Report
-from .lines import open_binary, read_lines, where
+from .lines import open_binary, parse_encoding, read_lines, where
 from .problems import empty_input, undecodable, unparsable
 from .run import ConvertResult, convert, get_converter, iter_records
 from .writer import write_jsonl
@@ -26,6 +26,7 @@ __all__ = [
     "get_converter",
     "iter_records",
     "open_binary",
+    "parse_encoding",
     "read_lines",
     "undecodable",
     "unparsable",

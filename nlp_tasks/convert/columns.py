@@ -173,17 +173,27 @@ def parquet_records(
 
         mapping.class_names = schema_class_names(schema)
     rows = 0
-    try:
-        for batch in table.iter_batches(
-            batch_size=BATCH_ROWS, columns=mapping.columns(schema.names)
-        ):
-            for row in batch.to_pylist():
-                rows += 1
-                yield mapping.apply(row, f"{path}, row {rows}")
-    except (OSError, ValueError) as error:
-        raise DataError(Errors.E063.format(path=path, error=error)) from None
+    for batch in _parquet_batches(table, path, mapping.columns(schema.names)):
+        for row in batch:
+            rows += 1
+            yield mapping.apply(row, f"{path}, row {rows}")
     if not rows:
         raise DataError(Errors.E105.format(path=path, what="rows"))
+
+
+def _parquet_batches(table: Any, path: str, columns: list[str]) -> Iterator[list[dict[str, Any]]]:
+    # Only pyarrow's errors mean a damaged file: a bad row's DataError, raised by
+    # the mapping outside this, must reach the user as it is, not as E063.
+    batches = table.iter_batches(batch_size=BATCH_ROWS, columns=columns)
+    while True:
+        try:
+            batch = next(batches, None)
+            rows = None if batch is None else batch.to_pylist()
+        except (OSError, ValueError) as error:
+            raise DataError(Errors.E063.format(path=path, error=error)) from None
+        if rows is None:
+            return
+        yield rows
 
 
 def import_pyarrow(what: str, module: str = "") -> Any:

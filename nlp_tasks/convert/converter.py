@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConvertError, Errors
+from .lines import parse_encoding
 
 #: The kinds of option: one value, a repeatable value (a list), or a flag (a bool).
 OPTION_KINDS = ("value", "list", "flag")
@@ -32,6 +33,11 @@ class Option:
     parse (Callable[[str], Any] | None): Turns the text given on the command line
         into the value (``int``, say); a ``ValueError`` it raises is reported.
     metavar (str): How ``--list`` shows the value.
+
+    An option named ``encoding`` is taken to be the inputs' text encoding, for
+    ``read_lines``: without a ``parse`` of its own it gets ``parse_encoding``, so
+    an encoding Python does not know, or one whose lines cannot be read one at a
+    time (UTF-16), is refused when the options are parsed, before any input is read.
     """
 
     name: str
@@ -41,6 +47,11 @@ class Option:
     choices: tuple[str, ...] = ()
     parse: Callable[[str], Any] | None = None
     metavar: str = "VALUE"
+
+    def __post_init__(self) -> None:
+        # Plugins' converters get the check without naming it (the dataclass is frozen).
+        if self.name == "encoding" and self.parse is None:
+            object.__setattr__(self, "parse", parse_encoding)
 
     @property
     def key(self) -> str:

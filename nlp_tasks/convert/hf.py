@@ -48,6 +48,7 @@ def _folder_records(
         path = path / _choose_split(str(path), [str(s) for s in splits], split)
         split = None
     if (path / "state.json").is_file():
+        _no_split(path, "a folder of one Dataset written by save_to_disk", split)
         files = [f["filename"] for f in _json(path / "state.json").get("_data_files", [])]
         arrow = [path / name for name in files] or sorted(path.glob("*.arrow"))
         yield from _arrow_records(path, arrow, mapping, options)
@@ -76,10 +77,19 @@ def _in_split(relative: Path, split: str) -> bool:
 def _file_records(
     path: Path, mapping: ColumnMapping, options: Mapping[str, Any]
 ) -> Iterator[dict[str, Any]]:
-    if path.suffix == ".arrow":
+    arrow = path.suffix == ".arrow"
+    _no_split(path, f"a single {'Arrow' if arrow else 'Parquet'} file", options.get("split"))
+    if arrow:
         yield from _arrow_records(path.parent, [path], mapping, options)
     else:
         yield from parquet_records(str(path), mapping, bool(options.get("label_names")))
+
+
+def _no_split(path: Path, what: str, split: str | None) -> None:
+    # Converting the whole input when a split was asked for would write the wrong
+    # rows (train for validation) without a word.
+    if split:
+        raise ConvertError(Errors.E147.format(path=path, what=what, split=split))
 
 
 def _arrow_records(

@@ -1,15 +1,57 @@
 """Reading the lines of a text input, gzip or not, with errors that name file and line."""
 
+import codecs
 import gzip
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from ..errors import DataError, Errors
+from ..errors import ConvertError, DataError, Errors
 
 # What a truncated or damaged gzip stream raises while it is read.
 _GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error)
+# ASCII text a line reader's encoding must decode as ASCII does: the lines are told
+# apart by their b"\n" bytes before they are decoded, and CSV needs its quotes.
+_ASCII_PROBE = b'text\tlabel,"0 1"\r\n'
+
+
+def encoding_problem(encoding: str) -> str:
+    """What is wrong with an encoding for reading a file line by line, if anything.
+
+    ``read_lines`` splits the bytes into lines before it decodes them, which only
+    an ASCII-compatible encoding allows: UTF-16 and UTF-32 are refused, not misread.
+
+    encoding (str): The encoding's name, as given (``--encoding``).
+    RETURNS (str): The problem, worded to follow "--encoding" in a message; "" if
+        the encoding can be used.
+    """
+    try:
+        codecs.lookup(encoding)
+        decoded = _ASCII_PROBE.decode(encoding)
+    except UnicodeDecodeError:
+        decoded = None
+    except (LookupError, UnicodeError, TypeError):
+        return "is not a text encoding Python knows (e.g. utf-8, latin-1, cp1252)"
+    if decoded == _ASCII_PROBE.decode("ascii"):
+        return ""
+    return (
+        "is not ASCII-compatible, so the lines of a file cannot be read one at a time: "
+        "re-encode the file to UTF-8 first (e.g. iconv -f UTF-16 -t UTF-8 IN > OUT) and "
+        "leave --encoding out"
+    )
+
+
+def parse_encoding(value: str) -> str:
+    """Check an ``--encoding`` option's value, for ``Option(parse=...)``.
+
+    value (str): The encoding's name.
+    RETURNS (str): The name, as given.
+    """
+    problem = encoding_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 def where(path: str | Path, line: int) -> str:
@@ -55,9 +97,14 @@ def read_lines(path: str | Path, *, encoding: str = "utf-8") -> Iterator[tuple[i
     Line endings (``\\n``, ``\\r\\n``) and a UTF-8 byte order mark are removed.
 
     path (str | Path): The file.
-    encoding (str): Its text encoding.
+    encoding (str): Its text encoding, which must be ASCII-compatible
+        (``encoding_problem``).
     YIELDS (tuple[int, str]): The 1-based line number and the line's text.
     """
+    # Converters check their --encoding when it is parsed; this covers any other caller.
+    problem = encoding_problem(encoding)
+    if problem:
+        raise ConvertError(Errors.E148.format(path=path, encoding=encoding, problem=problem))
     number = 0
     try:
         with open_binary(path) as file:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import ConvertError, Errors, why_not_a_file
 from .converter import Converter, Report
-from .writer import not_jsonl_ending, write_jsonl
+from .writer import not_a_regular_file, not_jsonl_ending, write_jsonl
 
 Inputs = str | Path | Sequence[str | Path]
 
@@ -156,10 +156,9 @@ def _check_inputs(converter: Converter, inputs: Inputs) -> list[str]:
 
 
 def _check_output(output: Path, inputs: list[str]) -> None:
-    if output.is_dir():
-        raise ConvertError(
-            Errors.E047.format(path=output, option="--output", problem="it is a directory")
-        )
+    problem = not_a_regular_file(output)
+    if problem:
+        raise ConvertError(Errors.E047.format(path=output, option="--output", problem=problem))
     for path in inputs:
         if Path(path).exists() and output.exists() and output.samefile(path):
             problem = "it is also an input, which writing it would destroy"

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,31 @@ def not_jsonl_ending(path: str | Path) -> str:
     )
 
 
+def not_a_regular_file(path: str | Path) -> str:
+    """What is wrong with an output that exists but is not a regular file.
+
+    An output is written to a temporary file that is then renamed to it, which
+    would replace a device, a pipe or a socket (``/dev/null``) with a file, for
+    every program that uses it. A link is followed: the file it points to counts.
+
+    path (str | Path): The output file.
+    RETURNS (str): The problem, for an E047 message; "" if the path is a regular
+        file or nothing (yet).
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return ""  # nothing there (or a dangling link): a new file takes its place
+    if stat.S_ISREG(mode):
+        return ""
+    if stat.S_ISDIR(mode):
+        return "it is a directory"
+    return (
+        "it is not a regular file (a device, pipe or socket); the command writes a new "
+        "file and renames it into place"
+    )
+
+
 def write_jsonl(records: Iterable[dict[str, Any]], output: str | Path) -> int:
     """Write records to a JSONL file, one JSON object a line, atomically.
 
@@ -37,10 +63,14 @@ def write_jsonl(records: Iterable[dict[str, Any]], output: str | Path) -> int:
     ``output`` is left as it was: there is never a partial output.
 
     records (Iterable[dict[str, Any]]): The records; consumed once.
-    output (str | Path): The JSONL file to write; its folder is created.
+    output (str | Path): The JSONL file to write; its folder is created. An existing
+        one must be a regular file (``not_a_regular_file``).
     RETURNS (int): How many records were written.
     """
     output = Path(output)
+    problem = not_a_regular_file(output)
+    if problem:
+        raise ConvertError(Errors.E047.format(path=output, option="output", problem=problem))
     # A fresh name opened with "x" (rather than mkstemp) gets the usual permissions.
     temp = output.parent / f".{output.name}.{os.getpid()}.{secrets.token_hex(4)}.partial"
     try:

@@ -7,7 +7,7 @@ the two. Importing this package imports neither spaCy nor torch. docs/data.md
 describes how the project's ``real`` workflow uses them.
 """
 
-from .download import FetchResult, expected_digests, fetch, file_digests, partial_path
+from .download import FetchResult, expected_digests, fetch, file_digests, partial_path, record_path
 from .holdout import HoldoutResult, hold_out
 
 __all__ = [
@@ -18,4 +18,5 @@ __all__ = [
     "file_digests",
     "hold_out",
     "partial_path",
+    "record_path",
 ]

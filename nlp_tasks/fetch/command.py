@@ -26,10 +26,12 @@ def fetch_command(
 
     The bytes go to OUTPUT.partial, renamed to OUTPUT once complete and verified.
     A wrong checksum deletes them and fails. A download that stops midway keeps
-    them: the same command continues it (an HTTP Range request), or starts over
-    where the server cannot send a part. An OUTPUT with the given checksum (or,
-    given none, any OUTPUT) is not fetched again. An empty --md5 or --sha256
-    checks nothing.
+    them, and OUTPUT.partial.json records its URL and the file's ETag or date: the
+    same command continues it (an HTTP Range request, if the file is unchanged), or
+    starts over where the file changed or the server cannot send a part. A partial
+    file of another URL, or without its record, is deleted and the download starts
+    over. An OUTPUT with the given checksum (or, given none, any OUTPUT) is not
+    fetched again. An empty --md5 or --sha256 checks nothing.
     """
     from .download import fetch
 

@@ -1,12 +1,18 @@
 """Downloading one file: resumed after an interruption, verified, all or nothing.
 
 Bytes go to ``OUTPUT.partial``, which becomes OUTPUT only once the download is
-complete and its checksums match. A download that stops midway keeps the partial
-file, and the next one asks the server for the rest (an HTTP Range request),
-starting over if the server cannot send a part. A wrong checksum deletes it.
+complete and its checksums match. Beside it, ``OUTPUT.partial.json`` records the
+URL and the server's validator of the file (its ETag or Last-Modified date). A
+download that stops midway keeps both, and the next one for the same URL asks the
+server for the rest (an HTTP Range request, with If-Range: the rest of the same
+file or all of the new one), starting over if the server cannot send a part. A
+partial file without its record, or another URL's, is deleted and the download
+starts over. A wrong checksum deletes it.
 """
 
+import contextlib
 import hashlib
+import json
 import os
 import time
 import urllib.error
@@ -18,6 +24,7 @@ from http.client import HTTPException
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ..convert.writer import not_a_regular_file
 from ..errors import Errors, FetchError, WriteError
 
 #: The checksums a fetch can verify, and the length of each one's hex digest.
@@ -41,6 +48,9 @@ class FetchResult:
     downloaded (int): Bytes this call downloaded; 0 when OUTPUT was there already.
     resumed (bool): Whether the download continued a partial file.
     digests (dict[str, str]): The checksums verified, by algorithm (``{"md5": ...}``).
+    restarted (bool): Whether a partial file was deleted and the download started
+        over from the first byte: it was another URL's, had no record of its URL, the
+        file had changed on the server, or the server could not send the rest.
     """
 
     url: str
@@ -49,6 +59,7 @@ class FetchResult:
     downloaded: int
     resumed: bool = False
     digests: dict[str, str] = field(default_factory=dict)
+    restarted: bool = False
 
     def summary(self) -> str:
         """One line for the command line.
@@ -59,8 +70,9 @@ class FetchResult:
         verified = f"{checked} verified" if checked else "no checksum given"
         if not self.downloaded:
             return f"{self.output} is there already ({verified}); not fetched again."
+        restarted = ", restarted from the first byte" if self.restarted else ""
         resumed = ", resumed" if self.resumed else ""
-        return f"Fetched {_size(self.size)} to {self.output} ({verified}{resumed})."
+        return f"Fetched {_size(self.size)} to {self.output} ({verified}{restarted}{resumed})."
 
 
 def partial_path(output: str | Path) -> Path:
@@ -71,6 +83,19 @@ def partial_path(output: str | Path) -> Path:
     """
     output = Path(output)
     return output.with_name(output.name + ".partial")
+
+
+def record_path(output: str | Path) -> Path:
+    """Where a download to ``output`` records what its partial file holds.
+
+    The record, JSON, names the URL and the server's validators of the file
+    (``etag``, ``last_modified``) and its size; only a download of the same URL
+    continues the partial file, and only while the file is unchanged.
+
+    output (str | Path): The file being fetched.
+    RETURNS (Path): ``OUTPUT.partial.json``, beside it.
+    """
+    return _record(partial_path(output))
 
 
 def fetch(
@@ -89,8 +114,10 @@ def fetch(
     OUTPUT appears only complete and verified. Without ``force``, an OUTPUT that is
     there already is not fetched again when it has the checksums given (or when
     none is given: nothing else writes OUTPUT, so it is complete); one with other
-    checksums is replaced once the right file has arrived. Only ``url`` is
-    requested (and where its server redirects it).
+    checksums is replaced once the right file has arrived. A partial file is
+    continued only by a download of the URL that began it, and only while the
+    server's file is unchanged; any other is deleted and the download starts over.
+    Only ``url`` is requested (and where its server redirects it).
 
     url (str): An http:// or https:// URL.
     output (str | Path): The file to write; its folder is created.
@@ -103,14 +130,19 @@ def fetch(
     RETURNS (FetchResult): What was done.
     """
     expected = expected_digests(md5=md5, sha256=sha256)
-    scheme = urllib.parse.urlsplit(url).scheme.lower()
     output = Path(output)
-    if scheme not in ("http", "https"):
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 (reading it checks the port)
+    except ValueError as error:
+        raise FetchError(Errors.E150.format(url=url, error=error, output=output)) from None
+    if parts.scheme.lower() not in ("http", "https"):
         raise FetchError(Errors.E124.format(url=url, output=output))
-    if output.is_dir():
-        raise FetchError(
-            Errors.E047.format(path=output, option="OUTPUT", problem="it is a directory")
-        )
+    if not parts.hostname:
+        raise FetchError(Errors.E150.format(url=url, error="it names no host", output=output))
+    problem = not_a_regular_file(output)
+    if problem:
+        raise FetchError(Errors.E047.format(path=output, option="OUTPUT", problem=problem))
     if output.is_file() and not force:
         found = file_digests(output, expected)
         if found == expected:
@@ -120,11 +152,13 @@ def fetch(
         output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise WriteError(output, error) from None
-    downloaded, resumed = _download(url, partial, retries=retries, timeout=timeout, on=progress)
+    downloaded, resumed, restarted = _download(
+        url, partial, retries=retries, timeout=timeout, on=progress
+    )
     found = file_digests(partial, expected)
     for algorithm, digest in expected.items():
         if found[algorithm] != digest:
-            partial.unlink(missing_ok=True)
+            _discard(partial)
             raise FetchError(
                 Errors.E128.format(
                     url=url,
@@ -138,7 +172,11 @@ def fetch(
         os.replace(partial, output)
     except OSError as error:
         raise WriteError(output, error) from None
-    return FetchResult(url, output, output.stat().st_size, downloaded, resumed, found)
+    # OUTPUT is in place: a record left behind is deleted by the next download.
+    with contextlib.suppress(OSError):
+        _record(partial).unlink(missing_ok=True)
+    size = output.stat().st_size
+    return FetchResult(url, output, size, downloaded, resumed, found, restarted)
 
 
 def expected_digests(*, md5: str | None = None, sha256: str | None = None) -> dict[str, str]:
@@ -194,20 +232,26 @@ class _StartOver(Exception):
 
 def _download(
     url: str, partial: Path, *, retries: int, timeout: float, on: Progress | None
-) -> tuple[int, bool]:
+) -> tuple[int, bool, bool]:
     downloaded = 0
-    resumed = False
+    resumed = restarted = False
     attempt = 0
     while True:
-        have = partial.stat().st_size if partial.is_file() else 0
+        record, discarded = _resumable(url, partial)
+        restarted = restarted or discarded
+        have = partial.stat().st_size if record is not None else 0
         try:
-            received, continued = _request(url, partial, have, timeout, on)
-            return downloaded + received, resumed or continued
+            received, continued = _request(url, partial, have, record, timeout, on)
+            # A part asked for that came as the whole file started the download over.
+            restarted = restarted or bool(have and not continued)
+            return downloaded + received, resumed or continued, restarted
         except _StartOver:
+            restarted = True
             continue
         except _Stopped as stop:
             downloaded += stop.received
             resumed = resumed or stop.continued
+            restarted = restarted or bool(have and not stop.continued)
             attempt += 1
             if attempt > retries:
                 size = partial.stat().st_size if partial.is_file() else 0
@@ -224,8 +268,30 @@ def _download(
             time.sleep(attempt - 1)
 
 
+def _resumable(url: str, partial: Path) -> tuple[dict[str, Any] | None, bool]:
+    """The record of a partial file that a download of ``url`` can continue.
+
+    RETURNS (tuple[dict | None, bool]): The record, or None when there is nothing to
+        continue; and whether a partial file was deleted because it cannot be: it has
+        no record (a version before records, a record lost) or another URL's.
+    """
+    if partial.is_file() and partial.stat().st_size:
+        record = _read_record(partial)
+        if record is not None and record["url"] == url:
+            return record, False
+        _discard(partial)
+        return None, True
+    _discard(partial)
+    return None, False
+
+
 def _request(
-    url: str, partial: Path, have: int, timeout: float, on: Progress | None
+    url: str,
+    partial: Path,
+    have: int,
+    record: dict[str, Any] | None,
+    timeout: float,
+    on: Progress | None,
 ) -> tuple[int, bool]:
     """Fetch the rest of the file (all of it when ``have`` is 0) into ``partial``.
 
@@ -234,8 +300,13 @@ def _request(
         when the partial file was removed to start again.
     """
     headers = {"User-Agent": "nlp-tasks-fetch", "Accept-Encoding": "identity"}
-    if have:
+    if have and record is not None:
         headers["Range"] = f"bytes={have}-"
+        # The server sends the part only if the file still has this validator, and
+        # the whole (new) file otherwise: never the rest of another version.
+        validator = _if_range(record)
+        if validator:
+            headers["If-Range"] = validator
     request = urllib.request.Request(url, headers=headers)
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
@@ -243,9 +314,10 @@ def _request(
         with error:
             if error.code == 416 and have:
                 # The partial file is the whole file already, or no part of this one.
-                if _range_total(error.headers.get("Content-Range")) == have:
+                total = _range_total(error.headers.get("Content-Range"))
+                if total == have and record is not None and record["size"] in (None, have):
                     return 0, True
-                _remove(partial)
+                _discard(partial)
                 raise _StartOver from None
         raise FetchError(
             Errors.E125.format(
@@ -260,17 +332,21 @@ def _request(
         if have and response.status == 206:
             start = _range_start(response.headers.get("Content-Range"))
             declared = _range_total(response.headers.get("Content-Range"))
-            if start != have:
-                _remove(partial)
+            if start != have or not _unchanged(record, response.headers, declared):
+                _discard(partial)
                 raise _StartOver
         length = _int(response.headers.get("Content-Length"))
         total = start + length if length is not None else declared
         # A 200 answer to a Range request is the whole file: start it over.
         with _open(partial, "ab" if start else "wb") as file:
+            if not start:
+                # Written once the old bytes are gone, so a record never describes
+                # bytes of another file or version.
+                _write_record(partial, url, response.headers, total)
             received = _copy(response, file, partial, start, total, on)
     if total is not None and start + received > total:
         # More than the server said the file holds: the parts do not fit together.
-        _remove(partial)
+        _discard(partial)
         raise FetchError(
             Errors.E142.format(url=url, size=start + received, total=total, output=_final(partial))
         )
@@ -313,6 +389,73 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
     except OSError as error:
         raise WriteError(path, error) from None
+
+
+def _discard(partial: Path) -> None:
+    _remove(partial)
+    _remove(_record(partial))
+
+
+def _record(partial: Path) -> Path:
+    return partial.with_name(partial.name + ".json")
+
+
+def _read_record(partial: Path) -> dict[str, Any] | None:
+    # Unreadable or not ours: as good as none, and the download starts over.
+    try:
+        record = json.loads(_record(partial).read_text(encoding="utf8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("url"), str):
+        return None
+    size = record.get("size")
+    return {
+        "url": record["url"],
+        "etag": _str(record.get("etag")),
+        "last_modified": _str(record.get("last_modified")),
+        "size": size if isinstance(size, int) and not isinstance(size, bool) else None,
+    }
+
+
+def _write_record(partial: Path, url: str, headers: Any, total: int | None) -> None:
+    path = _record(partial)
+    temp = path.with_name(path.name + ".tmp")
+    record = {
+        "url": url,
+        "etag": headers.get("ETag"),
+        "last_modified": headers.get("Last-Modified"),
+        "size": total,
+    }
+    try:
+        temp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf8")
+        os.replace(temp, path)
+    except OSError as error:
+        raise WriteError(path, error) from None
+
+
+def _if_range(record: dict[str, Any]) -> str | None:
+    # A weak ETag (W/"...") cannot be an If-Range validator; a date can.
+    etag = record["etag"]
+    if etag and not etag.startswith("W/"):
+        return etag
+    return record["last_modified"]
+
+
+def _unchanged(record: dict[str, Any] | None, headers: Any, total: int | None) -> bool:
+    # A part is of the file begun only if it matches the record in every validator
+    # both name: a server or proxy may ignore If-Range but honour Range.
+    if record is None:
+        return False
+    etag, modified = headers.get("ETag"), headers.get("Last-Modified")
+    if record["etag"] and etag and etag != record["etag"]:
+        return False
+    if record["last_modified"] and modified and modified != record["last_modified"]:
+        return False
+    return record["size"] is None or total is None or total == record["size"]
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _range_start(content_range: str | None) -> int | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..convert import read_lines, unparsable, where
-from ..convert.writer import not_jsonl_ending
+from ..convert.writer import not_a_regular_file, not_jsonl_ending
 from ..errors import ConvertError, DataError, Errors, WriteError, why_not_a_file
 
 
@@ -134,7 +134,7 @@ def _check_paths(input: Path, train: Path, dev: Path) -> None:
         elif path.exists() and path.samefile(input):
             problem = "it is also the input, which writing it would destroy"
         else:
-            problem = not_jsonl_ending(path)
+            problem = not_a_regular_file(path) or not_jsonl_ending(path)
         if problem:
             raise ConvertError(Errors.E047.format(path=path, option=option, problem=problem))
     if train.resolve() == dev.resolve():

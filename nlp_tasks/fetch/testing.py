@@ -1,10 +1,12 @@
 """A file server on 127.0.0.1 for tests of fetching: no network, every request seen.
 
-It serves files from memory, answers Range requests (or, switched off, ignores
-them as some servers do), and can drop a connection partway through a body, as
-a failing network does.
+It serves files from memory with an ETag that changes with their bytes, answers
+Range requests (or, switched off, ignores them as some servers do) and If-Range
+conditions, and can drop a connection partway through a body, as a failing
+network does.
 """
 
+import hashlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -18,19 +20,30 @@ class FileServer:
     files (dict[str, bytes]): The files by URL path (``"/SST-2/train.tsv"``).
     ranges (bool): Whether to answer Range requests with part of a file (206).
     requests (list[tuple[str, str | None]]): Each request's path and Range header.
+    request_headers (list[dict[str, str]]): Each request's headers, e.g. its If-Range.
     drop_after (dict[str, list[int]]): For a path, byte counts after which the next
         requests' connections are dropped, one count a request.
     whole_body_for_ranges (bool): Answer a Range request with 206 and the part's
         Content-Range, but send the whole file and no Content-Length, as a broken
         server or proxy does.
+    etags (bool): Send each file's ETag (the MD5 of its bytes, quoted).
+    last_modified (dict[str, str]): For a path, the Last-Modified date to send.
+    if_range (bool): Honour If-Range: a Range request whose If-Range names neither
+        the file's ETag nor its Last-Modified date gets the whole file (200).
+        Switched off, Range is answered whatever If-Range says, as a broken server
+        or proxy does.
     """
 
     def __init__(self, files: dict[str, bytes], *, ranges: bool = True) -> None:
         self.files = dict(files)
         self.ranges = ranges
         self.requests: list[tuple[str, str | None]] = []
+        self.request_headers: list[dict[str, str]] = []
         self.drop_after: dict[str, list[int]] = {}
         self.whole_body_for_ranges = False
+        self.etags = True
+        self.last_modified: dict[str, str] = {}
+        self.if_range = True
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         # A short poll interval: shutting the server down waits for one.
@@ -94,11 +107,19 @@ def _handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
             path = self.path.split("?", 1)[0]
             wanted = self.headers.get("Range")
             server.requests.append((path, wanted))
+            server.request_headers.append(dict(self.headers.items()))
             data = server.files.get(path)
             if data is None:
                 self.send_error(404, "Not Found")
                 return
+            validators = {
+                "ETag": f'"{hashlib.md5(data).hexdigest()}"' if server.etags else None,
+                "Last-Modified": server.last_modified.get(path),
+            }
             start = _range_start(wanted) if server.ranges else None
+            condition = self.headers.get("If-Range")
+            if server.if_range and condition is not None and condition not in validators.values():
+                start = None  # the file has changed: send all of it
             if start is not None and start >= len(data):
                 self.send_response(416)
                 self.send_header("Content-Range", f"bytes */{len(data)}")
@@ -115,6 +136,9 @@ def _handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
             else:
                 self.send_header("Content-Length", str(len(body)))
             self.send_header("Accept-Ranges", "bytes" if server.ranges else "none")
+            for name, value in validators.items():
+                if value is not None:
+                    self.send_header(name, value)
             self.end_headers()
             drops = server.drop_after.get(path)
             if drops:

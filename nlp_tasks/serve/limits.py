@@ -58,7 +58,8 @@ def field_pairs(pairs: Iterable[str], option: str = "--field") -> dict[str, str]
     pairs (Iterable[str]): The pairs.
     option (str): Where they come from, for the message.
     RETURNS (dict[str, str]): Task field name to the records' field name.
-        Raises ``RequestError`` (E091, status 422) for a pair without both names.
+        Raises ``RequestError`` (status 422) for a pair without both names (E091)
+        or a task field mapped twice to different fields (E153).
     """
     fields: dict[str, str] = {}
     for pair in pairs:
@@ -66,7 +67,15 @@ def field_pairs(pairs: Iterable[str], option: str = "--field") -> dict[str, str]
         if not sep or not name.strip() or not source.strip():
             message = Errors.E091.format(option=option, value=pair)
             raise RequestError(message, UNPROCESSABLE)
-        fields[name.strip()] = source.strip()
+        name, source = name.strip(), source.strip()
+        if fields.get(name, source) != source:
+            message = Errors.E153.format(
+                first=f"{option} {name}={fields[name]}",
+                second=f"{option} {name}={source}",
+                name=name,
+            )
+            raise RequestError(message, UNPROCESSABLE)
+        fields[name] = source
     return fields
 
 

@@ -411,6 +411,8 @@ def write_conll(records: Iterable[Mapping[str, Any]], output: str | Path | TextI
 
     A file named by path is written whole or not at all: the lines go to a
     temporary file beside it, renamed to it once the last record is written.
+    A path that is a device or a pipe (``/dev/stdout``) is written to as it is:
+    the rename would replace it.
 
     records (Iterable[Mapping[str, Any]]): ``{"tokens", "tags"}`` records, tags in
         IOB2, with an optional ``doc_id``.
@@ -420,6 +422,9 @@ def write_conll(records: Iterable[Mapping[str, Any]], output: str | Path | TextI
     if not isinstance(output, (str, Path)):
         return _write_lines(records, output)
     output = Path(output)
+    if output.exists() and not output.is_file() and not output.is_dir():
+        with output.open("w", encoding="utf8", newline="\n") as file:
+            return _write_lines(records, file)
     temp = output.with_name(f".{output.name}.partial")
     try:
         with temp.open("w", encoding="utf8", newline="\n") as file:

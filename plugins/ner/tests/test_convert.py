@@ -2,6 +2,9 @@
 
 import gzip
 import json
+import os
+import stat
+import threading
 
 import pytest
 import spacy
@@ -193,6 +196,20 @@ def test_write_conll_refuses_what_conll_cannot_hold(tmp_path):
     with pytest.raises(ConvertError, match=r"\[NER015\] Record 2 .*'I-LOC' starts"):
         write_conll(records, tmp_path / "out.conll")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_write_conll_writes_into_a_pipe_and_leaves_it_a_pipe(tmp_path):
+    # A rename into place would swap the pipe (or /dev/stdout) for a regular file.
+    fifo = tmp_path / "out.conll"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text("utf8")), daemon=True)
+    reader.start()
+    records = [{"tokens": ["Ann", "left"], "tags": ["B-PER", "O"]}]
+    assert write_conll(records, fifo) == 1
+    reader.join(timeout=30)
+    assert received == ["Ann B-PER\nleft O\n\n"]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
 def make_docbin(path, docs):

@@ -65,11 +65,15 @@ def _load(path: str) -> Any:
     except (EOFError, zlib.error, gzip.BadGzipFile) as error:
         raise unparsable(path, "the gzip stream", error) from None
     try:
-        return json.loads(raw.decode("utf-8-sig"))
-    except json.JSONDecodeError as error:
-        raise unparsable(where(path, error.lineno), "the JSON", error) from None
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise undecodable(path, "utf-8", error) from None
+    if not text.strip():
+        raise empty_input(path, "questions")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise unparsable(where(path, error.lineno), "the JSON", error) from None
 
 
 def _squad_records(path: str, data: Any) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -171,3 +171,14 @@ def test_an_id_used_in_two_files_is_named(tmp_path):
     second = write(tmp_path / "b.json", SQUAD_V1)
     with pytest.raises(DataError, match=r"\[QA031\] .*b.json.*the id is taken by .*a.json"):
         list(iter_records("squad", [first, second]))
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n\t\n", b"\xef\xbb\xbf\n"])
+def test_an_empty_squad_file_holds_no_questions(tmp_path, content):
+    # Like every converter's empty input: E105, not a JSON parse error.
+    empty = tmp_path / "empty.json"
+    empty.write_bytes(content)
+    output = tmp_path / "out.jsonl"
+    with pytest.raises(DataError, match=r"\[E105\] .*empty.json holds no questions"):
+        convert("squad", empty, output)
+    assert not output.exists()
