@@ -11,6 +11,8 @@ the class (``Errors.E001``) to get it with its ``[E001]`` prefix, then
 ``.format()`` the named fields.
 """
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -268,8 +270,10 @@ class Warnings(metaclass=CodedMessages):
         "entry points that name its own code ({entry_points}). spaCy imports those itself "
         "(factories whenever it builds a pipeline, other registered functions whenever a "
         "config names them), so that code still runs; nlp_tasks.load refuses the plugin's "
-        "components. Uninstall the plugin to keep its code out, or ask its author "
-        "to point them at '{gate}' (docs/plugins.md, 'Entry points')."
+        "components. Uninstall the plugin to keep its code out, or ask its author to "
+        "point its spacy_factories entry points at '{gate}' and to register other "
+        "functions with spacy.util.registry in its factory module, with no spaCy entry "
+        "point (docs/plugins.md, 'Entry points')."
     )
     W008 = (
         "[nlp.after_pipeline_creation.learn_rate_scales] names '{name}', which is not in "
@@ -498,8 +502,8 @@ class Errors(metaclass=CodedMessages):
         "project.yml, its --vars.*_url variable); {output} was not written."
     )
     E147 = (
-        "{path} is {what}, which has no splits: --split {split} has nothing to choose "
-        "from. Leave --split out to convert all of it, or give the folder that holds the "
+        "{path} is {what}, with no splits to choose from: --split {split} cannot apply. "
+        "Leave --split out to convert all of it, or give the folder that holds the "
         "dataset's splits."
     )
     E148 = "Cannot read {path} as {encoding!r} text: the encoding {problem}."
@@ -667,8 +671,8 @@ class Errors(metaclass=CodedMessages):
         "task's field TASK_FIELD from the records' field FIELD."
     )
     E153 = (
-        "{first} and {second} both say which field holds the task's field {name!r}. Give "
-        "one of them."
+        "{option} map the task's field {name!r} twice, to different fields: {first} and "
+        "{second}. Give it once."
     )
     E092 = (
         "The pipeline failed on this request ({error}). The service goes on serving. If the "
@@ -885,3 +889,29 @@ def why_not_a_file(path: str | Path) -> str:
     if path.exists():
         return "it is not a regular file (a device, a pipe or a socket)"
     return "it does not exist"
+
+
+def not_a_regular_file(path: str | Path) -> str:
+    """What is wrong with an output that exists but is not a regular file.
+
+    The commands write a temporary file and rename it into place, or remove an
+    output to start again, either of which would replace a device, a pipe or a
+    socket (``/dev/null``) with a file, for every program that uses it. A link is
+    followed: the file it points to counts.
+
+    path (str | Path): The output file.
+    RETURNS (str): The problem, for an E047 message; "" if the path is a regular
+        file or nothing (yet).
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return ""  # nothing there (or a dangling link): a new file takes its place
+    if stat.S_ISREG(mode):
+        return ""
+    if stat.S_ISDIR(mode):
+        return "it is a directory"
+    return (
+        "it is not a regular file (a device, pipe or socket), which writing the output "
+        "would replace"
+    )

@@ -321,7 +321,8 @@ def predict(
     for an item that is no text or record (bytes, None, a number), text that
     is not valid Unicode, or a record that lacks its fields or has them wrong;
     ``ArgumentError`` (a ``TypeError``) for a ``nlp``, ``texts`` or ``fields``
-    of the wrong type (one str is not a list of texts: ``[text]``).
+    of the wrong type (one str is not a list of texts: ``[text]``);
+    ``OptionError`` for a ``batch_size`` that is not an int of 1 or more.
     """
     from .components.routing import route_docs
 

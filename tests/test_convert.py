@@ -734,3 +734,11 @@ def test_hf_split_of_an_input_without_splits_is_refused(tmp_path):
         with pytest.raises(ConvertError, match=rf"\[E147\] .*{source.name} is {what}.*--split"):
             list(iter_records("hf", source, split="validation", map=["text=sentence"]))
     assert list(iter_records("hf", folder, map=["text=sentence"])) == [{"text": "a gem ."}]
+    # A folder that records its split gives it when asked by that name, and names it.
+    state = json.loads((folder / "state.json").read_text(encoding="utf8"))
+    (folder / "state.json").write_text(json.dumps({**state, "_split": "train"}))
+    assert list(iter_records("hf", folder, split="train", map=["text=sentence"])) == [
+        {"text": "a gem ."}
+    ]
+    with pytest.raises(ConvertError, match=r"\[E147\] .*of split 'train'.*--split validation"):
+        list(iter_records("hf", folder, split="validation", map=["text=sentence"]))

@@ -124,9 +124,13 @@ def test_garbled_csv_gives_records_or_coded_errors_in_line_order(tmp_path):
 
 def test_a_row_with_more_fields_than_the_header_is_a_bad_record(tmp_path):
     # An unquoted comma in a text: reading the first cells alone cut the text short.
-    path = write(tmp_path / "wide.csv", "id,text\n7,too,many,cols\n8,fine\n")
+    path = write(tmp_path / "wide.csv", "id,text\n7,too,many,cols\n8,fine\n9,trailing,, \n")
     records = list(read_records(path))
-    assert [(r.line, r.text, r.code) for r in records] == [(2, None, "E048"), (3, "fine", None)]
+    assert [(r.line, r.text, r.code) for r in records] == [
+        (2, None, "E048"),
+        (3, "fine", None),
+        (4, "trailing", None),  # empty cells past the header lose nothing
+    ]
     assert "the row has 4 fields but the header has 2" in records[0].error
 
 

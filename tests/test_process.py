@@ -176,6 +176,8 @@ def test_the_deprecated_questions_field_is_an_alias_of_a_field_mapping(collectin
     with pytest.warns(DeprecationWarning, match="--field questions=q"):
         results = list(process_records(nlp, records, questions_field="q"))
     assert results[0].output["collector"] == {"seen": ["Who?"]}
+    with pytest.warns(DeprecationWarning), pytest.raises(OptionError, match=r"\[E153\]"):
+        list(process_records(nlp, records, questions_field="q", fields={"questions": "p"}))
 
 
 def test_a_record_that_breaks_the_pipeline_fails_alone(nlp, monkeypatch):

@@ -238,8 +238,14 @@ def test_a_task_field_mapped_twice_is_refused_not_settled_by_order():
     from nlp_tasks.serve.limits import field_pairs
 
     assert field_pairs(["text=body", "text=body"]) == {"text": "body"}
-    with pytest.raises(RequestError, match=r"\[E153\] --field text=id and --field text=body"):
+    with pytest.raises(
+        RequestError, match=r"\[E153\] --field map .*'text' twice.*text=id and text=body"
+    ):
         field_pairs(["text=id", "text=body"])
-    with pytest.raises(OptionError, match=r"\[E153\] --text-field body and --field text=id"):
+    with pytest.raises(
+        RequestError, match=r"\[E153\] the field= parameter map .*text=a and text=b"
+    ):
+        field_pairs(["text=a", "text=b"], option="the field= parameter")
+    with pytest.raises(OptionError, match=r"\[E153\] The text field .*text=body and text=id"):
         RecordFields(text="body", fields={"text": "id"})
     assert RecordFields(text="body", fields={"text": "body"}).text_column == "body"

@@ -5,7 +5,7 @@ from writing over (or removing) its input or its pipeline.
 import os
 from pathlib import Path
 
-from ..errors import Errors, OptionError
+from ..errors import Errors, OptionError, not_a_regular_file
 from .outputs import lock_path, output_format, temp_path
 
 
@@ -81,8 +81,9 @@ class JobFiles:
             # Only the Parquet parts folder is a folder the run may remove.
             if path.is_dir():
                 self._refuse(role, path, "a folder", f"the folder '{path}' and all it holds")
-            # The run renames its files into place: a device or a pipe would be replaced.
-            if path.exists() and not path.is_file():
+            # The run renames some files into place and removes others to start again:
+            # either would replace a device or a pipe.
+            if not path.is_dir() and not_a_regular_file(path):
                 what = "not a regular file (a device, pipe or socket)"
                 self._refuse(role, path, what, "that device or pipe")
         protected = [(input_path, "the input", "the input")]

@@ -109,8 +109,12 @@ class RecordFields:
         object.__setattr__(self, "inputs", tuple(self.inputs))
         mapped = dict(self.fields).get("text")
         if self.text != "text" and mapped not in (None, self.text):
-            first, second = f"--text-field {self.text}", f"--field text={mapped}"
-            raise OptionError(Errors.E153.format(first=first, second=second, name="text"))
+            option = "The text field (--text-field, text_field=) and the mapping (--field, fields=)"
+            raise OptionError(
+                Errors.E153.format(
+                    option=option, name="text", first=f"text={self.text}", second=f"text={mapped}"
+                )
+            )
 
     @cached_property
     def pipeline_inputs(self) -> PipelineInputs:
@@ -697,9 +701,10 @@ def _csv_record(
             return _bad(chunk.first, "E048", path=source, error=f"malformed CSV: {error}")
         if not row:
             return InputRecord(line=chunk.first, skipped=True)
-        if len(row) > len(header):
+        if any(cell and cell.strip() for cell in row[len(header) :]):
             # Most often a text with the delimiter in it, unquoted: reading the first
-            # cells alone would cut the text short without a word.
+            # cells alone would cut the text short without a word. Empty cells past
+            # the header (a trailing delimiter) hold nothing to lose.
             error = (
                 f"the row has {len(row)} fields but the header has {len(header)}; quote a "
                 "field that holds the delimiter"

@@ -16,7 +16,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Errors, OutputError, PipelineNotFoundError, ProcessError, WriteError
+from ..errors import (
+    Errors,
+    OptionError,
+    OutputError,
+    PipelineNotFoundError,
+    ProcessError,
+    WriteError,
+)
 from .checkpoint import (
     check_job,
     check_settings,
@@ -241,7 +248,16 @@ def legacy_fields(
     if pipeline_exists(pipeline) and any(
         "questions" in inputs.fields for inputs in task_inputs_of(pipeline)
     ):
-        mapping.setdefault("questions", questions_field)
+        mapped = mapping.setdefault("questions", questions_field)
+        if mapped != questions_field:
+            raise OptionError(
+                Errors.E153.format(
+                    option="--questions-field (questions_field=) and --field (fields=)",
+                    name="questions",
+                    first=f"questions={questions_field}",
+                    second=f"questions={mapped}",
+                )
+            )
     return mapping
 
 

@@ -48,8 +48,14 @@ def _folder_records(
         path = path / _choose_split(str(path), [str(s) for s in splits], split)
         split = None
     if (path / "state.json").is_file():
-        _no_split(path, "a folder of one Dataset written by save_to_disk", split)
-        files = [f["filename"] for f in _json(path / "state.json").get("_data_files", [])]
+        state = _json(path / "state.json")
+        # save_to_disk records the split a Dataset was loaded as: asking for it is fine.
+        if split and state.get("_split") != split:
+            what = "a folder of one Dataset written by save_to_disk"
+            if state.get("_split"):
+                what += f" (of split {state['_split']!r})"
+            _no_split(path, what, split)
+        files = [f["filename"] for f in state.get("_data_files", [])]
         arrow = [path / name for name in files] or sorted(path.glob("*.arrow"))
         yield from _arrow_records(path, arrow, mapping, options)
         return

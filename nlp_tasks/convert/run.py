@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConvertError, Errors, why_not_a_file
+from ..errors import ConvertError, Errors, not_a_regular_file, why_not_a_file
 from .converter import Converter, Report
-from .writer import not_a_regular_file, not_jsonl_ending, write_jsonl
+from .writer import not_jsonl_ending, write_jsonl
 
 Inputs = str | Path | Sequence[str | Path]
 

@@ -2,13 +2,12 @@
 
 import os
 import secrets
-import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ..batch.outputs import json_line
-from ..errors import ConvertError, Errors, WriteError
+from ..errors import ConvertError, Errors, WriteError, not_a_regular_file
 
 #: Endings of files that are not JSONL, which is all ``write_jsonl`` writes.
 OTHER_FORMATS = (".gz", ".bz2", ".xz", ".zip", ".parquet", ".arrow", ".csv", ".tsv", ".spacy")
@@ -26,31 +25,6 @@ def not_jsonl_ending(path: str | Path) -> str:
     return (
         f"JSONL is written, not what the ending '{path.suffix}' says; name it .jsonl "
         "(compress or convert it afterwards)"
-    )
-
-
-def not_a_regular_file(path: str | Path) -> str:
-    """What is wrong with an output that exists but is not a regular file.
-
-    An output is written to a temporary file that is then renamed to it, which
-    would replace a device, a pipe or a socket (``/dev/null``) with a file, for
-    every program that uses it. A link is followed: the file it points to counts.
-
-    path (str | Path): The output file.
-    RETURNS (str): The problem, for an E047 message; "" if the path is a regular
-        file or nothing (yet).
-    """
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return ""  # nothing there (or a dangling link): a new file takes its place
-    if stat.S_ISREG(mode):
-        return ""
-    if stat.S_ISDIR(mode):
-        return "it is a directory"
-    return (
-        "it is not a regular file (a device, pipe or socket); the command writes a new "
-        "file and renames it into place"
     )
 
 

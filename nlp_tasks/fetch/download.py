@@ -24,8 +24,7 @@ from http.client import HTTPException
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..convert.writer import not_a_regular_file
-from ..errors import Errors, FetchError, WriteError
+from ..errors import Errors, FetchError, WriteError, not_a_regular_file
 
 #: The checksums a fetch can verify, and the length of each one's hex digest.
 ALGORITHMS = {"md5": 32, "sha256": 64}
@@ -68,6 +67,11 @@ class FetchResult:
         """
         checked = ", ".join(self.digests)
         verified = f"{checked} verified" if checked else "no checksum given"
+        if not self.downloaded and self.resumed:
+            # The partial file held the whole file: an earlier run stopped before renaming it.
+            return (
+                f"Fetched {_size(self.size)} to {self.output} ({verified}, from the partial file)."
+            )
         if not self.downloaded:
             return f"{self.output} is there already ({verified}); not fetched again."
         restarted = ", restarted from the first byte" if self.restarted else ""
@@ -315,7 +319,12 @@ def _request(
             if error.code == 416 and have:
                 # The partial file is the whole file already, or no part of this one.
                 total = _range_total(error.headers.get("Content-Range"))
-                if total == have and record is not None and record["size"] in (None, have):
+                if (
+                    total == have
+                    and record is not None
+                    and record["size"] in (None, have)
+                    and _unchanged(record, error.headers, total)
+                ):
                     return 0, True
                 _discard(partial)
                 raise _StartOver from None

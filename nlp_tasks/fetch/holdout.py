@@ -16,8 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..convert import read_lines, unparsable, where
-from ..convert.writer import not_a_regular_file, not_jsonl_ending
-from ..errors import ConvertError, DataError, Errors, WriteError, why_not_a_file
+from ..convert.writer import not_jsonl_ending
+from ..errors import (
+    ConvertError,
+    DataError,
+    Errors,
+    WriteError,
+    not_a_regular_file,
+    why_not_a_file,
+)
 
 
 @dataclass

@@ -124,6 +124,9 @@ def _handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
                 self.send_response(416)
                 self.send_header("Content-Range", f"bytes */{len(data)}")
                 self.send_header("Content-Length", "0")
+                for name, value in validators.items():
+                    if value is not None:
+                        self.send_header(name, value)
                 self.end_headers()
                 return
             body = data[start:] if start is not None else data

@@ -70,9 +70,7 @@ def field_pairs(pairs: Iterable[str], option: str = "--field") -> dict[str, str]
         name, source = name.strip(), source.strip()
         if fields.get(name, source) != source:
             message = Errors.E153.format(
-                first=f"{option} {name}={fields[name]}",
-                second=f"{option} {name}={source}",
-                name=name,
+                option=option, name=name, first=f"{name}={fields[name]}", second=pair.strip()
             )
             raise RequestError(message, UNPROCESSABLE)
         fields[name] = source
