@@ -553,7 +553,7 @@ class Errors(metaclass=CodedMessages):
         "Cannot tell the input format of '{path}'. Give --input-format, one of: {formats}; or "
         "end the file's name in .jsonl, .txt, .csv, .tsv or .parquet (.gz may follow)."
     )
-    E059 = "The input file {problem}: {path}"
+    E059 = "Cannot read the input file {path}: {problem}."
     E060 = (
         "{path} has no column {field!r} (columns: {columns}). Name the column that holds it: "
         "--field {name}=COLUMN (--text-field COLUMN for 'text')."

@@ -178,12 +178,12 @@ def test_formats_from_names_and_counts(tmp_path):
         detect_format("a.data")
     with pytest.raises(InputError, match=r"\[E065\] --input-format must be one of .*'xml'"):
         detect_format("a.jsonl", "xml")
-    with pytest.raises(InputError, match=r"\[E059\] The input file does not exist"):
+    with pytest.raises(InputError, match=r"\[E059\] .*missing\.jsonl: it does not exist"):
         list(read_records(tmp_path / "missing.jsonl"))
     (tmp_path / "folder.jsonl").mkdir()
-    with pytest.raises(InputError, match=r"\[E059\] The input file is a folder"):
+    with pytest.raises(InputError, match=r"\[E059\] .*folder\.jsonl: it is a directory"):
         list(read_records(tmp_path / "folder.jsonl"))
-    with pytest.raises(InputError, match=r"\[E059\] The input file is a folder"):
+    with pytest.raises(InputError, match=r"\[E059\] .*folder\.jsonl: it is a directory"):
         check_input(tmp_path / "folder.jsonl")
     path = tmp_path / "n.txt"
     path.write_text("a\n\nb", encoding="utf8")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..convert.lines import is_gzip, open_binary
-from ..errors import Errors, InputError, OptionError
+from ..errors import Errors, InputError, OptionError, why_not_a_file
 from ..task_inputs import TEXT, CheckedInput, FieldError, PipelineInputs, TaskInputs
 
 #: The input formats ``read_records`` understands.
@@ -198,15 +198,8 @@ def read_records(
 
 
 def _check_is_file(path: Path) -> None:
-    if path.is_file():
-        return
-    if path.is_dir():
-        problem = "is a folder; give one file (process each file of a folder with a loop)"
-    elif path.exists():
-        problem = "is not a regular file (a device, pipe or socket)"
-    else:
-        problem = "does not exist"
-    raise InputError(Errors.E059.format(path=path, problem=problem))
+    if not path.is_file():
+        raise InputError(Errors.E059.format(path=path, problem=why_not_a_file(path)))
 
 
 def check_input(
