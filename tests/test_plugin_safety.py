@@ -251,6 +251,8 @@ def test_blocked_plugin_naming_its_own_code_in_any_spacy_group_is_warned_about(p
     assert result.returncode == 0, result.stderr[-2000:]
     assert "[W007]" in result.stderr
     assert "spacy_scorers: kp_scorer.v1" in result.stderr
+    # The factory gate is no place for a scorer: the advice says what to do instead.
+    assert "spacy.util.registry" in result.stderr
 
 
 # Odd values of the load variables ---------------------------------------------------
