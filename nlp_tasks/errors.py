@@ -412,6 +412,12 @@ class Errors(metaclass=CodedMessages):
         "tokenizer, or a fresh decoder (init_from_backbone = false)."
     )
     E023 = "max_target_tokens of '{component}' must be at least 3 (BOS, a token, EOS), got {value}."
+    E155 = (
+        "The output limit of '{component}' must have max_new_tokens_ratio a number above 0 "
+        "(target tokens per source token) or null (no limit that follows the source), and "
+        "max_new_tokens_offset a whole number of at least 0; got ratio {ratio!r}, offset "
+        "{offset!r}."
+    )
     E024 = (
         "'{component}' needs the shared transformer (its tokenizer or checkpoint) at "
         "initialize, but was initialized without the pipeline. Initialize it through "

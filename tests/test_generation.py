@@ -53,9 +53,20 @@ class Echo(GenerativeHead):
         "target_tokenizer": "train",
         "max_target_tokens": 16,
         "generation": {"num_beams": 1},
+        "max_new_tokens_ratio": None,
+        "max_new_tokens_offset": 10,
     },
 )
-def make_echo(nlp, name, model, target_tokenizer, max_target_tokens, generation):
+def make_echo(
+    nlp,
+    name,
+    model,
+    target_tokenizer,
+    max_target_tokens,
+    generation,
+    max_new_tokens_ratio,
+    max_new_tokens_offset,
+):
     return Echo(
         nlp.vocab,
         model,
@@ -64,6 +75,8 @@ def make_echo(nlp, name, model, target_tokenizer, max_target_tokens, generation)
         target_vocab_size=300,
         max_target_tokens=max_target_tokens,
         generation=generation,
+        max_new_tokens_ratio=max_new_tokens_ratio,
+        max_new_tokens_offset=max_new_tokens_offset,
     )
 
 
@@ -237,3 +250,57 @@ def test_decoding_runs_at_bf16_and_int8(tiny_backbone):
     assert set_precision(nlp, "fp32") == "fp32" and floating_dtype(decoder) == torch.float32
     assert set_precision(nlp, "int8") == "int8"
     assert all(isinstance(doc._.echo, str) for doc in nlp.pipe(sources))
+
+
+def never_stopping_echo(tiny_backbone, **settings):
+    # An initialized head whose decoder can never choose EOS by itself, so only
+    # a length limit ends its output.
+    nlp = echo_pipeline(
+        tiny_backbone, generation={"num_beams": 1, "max_new_tokens": 40}, **settings
+    )
+    nlp.initialize(lambda: examples_for(nlp, [("great film", "yes"), ("bad food", "no")]))
+    head = nlp.get_pipe("echo")
+    output_layer = decoder_module(head.model).decoder.get_output_embeddings()
+    with torch.no_grad():
+        # PAD too: _strip_ids drops it, which would shorten the output.
+        output_layer.bias[[head.target_tokenizer.eos_id, head.target_tokenizer.pad_id]] = -1e4
+    return nlp, head
+
+
+@pytest.mark.parametrize("num_beams", [1, 3])
+def test_each_output_ends_at_a_limit_that_follows_its_source(tiny_backbone, num_beams):
+    nlp, head = never_stopping_echo(
+        tiny_backbone, max_new_tokens_ratio=1.5, max_new_tokens_offset=2
+    )
+    head.cfg["generation"]["num_beams"] = num_beams
+    docs = list(nlp.pipe(["a b c", "one two three four five six seven eight", "x"]))
+    # ceil(1.5 * source tokens + 2): 3 tokens -> 7, 8 -> 14, 1 -> 4; each doc its own.
+    assert [len(ids) for ids in head.predict(docs)] == [7, 14, 4]
+
+
+def test_without_a_ratio_only_max_new_tokens_limits_the_output(tiny_backbone):
+    nlp, head = never_stopping_echo(tiny_backbone)
+    docs = list(nlp.pipe(["a b c", "x"]))
+    assert [len(ids) for ids in head.predict(docs)] == [40, 40]
+    # max_new_tokens stays the upper bound when the ratio would allow more.
+    head.cfg.update(max_new_tokens_ratio=100.0, max_new_tokens_offset=0)
+    assert [len(ids) for ids in head.predict(docs)] == [40, 40]
+
+
+def test_a_loaded_pipeline_takes_its_length_limit_from_the_config(tiny_backbone, tmp_path):
+    nlp, _ = never_stopping_echo(tiny_backbone, max_new_tokens_ratio=1.0, max_new_tokens_offset=1)
+    nlp.to_disk(tmp_path / "echo")
+    loaded = spacy.load(tmp_path / "echo")
+    assert [len(ids) for ids in loaded.get_pipe("echo").predict([loaded("a b c")])] == [4]
+    changed = spacy.load(
+        tmp_path / "echo", config={"components": {"echo": {"max_new_tokens_offset": 5}}}
+    )
+    assert [len(ids) for ids in changed.get_pipe("echo").predict([changed("a b c")])] == [8]
+
+
+@pytest.mark.parametrize(
+    "ratio, offset", [(0, 10), (-1.0, 10), ("2", 10), (True, 10), (2.0, -1), (2.0, 1.5)]
+)
+def test_a_bad_length_limit_is_a_coded_error(tiny_backbone, ratio, offset):
+    with pytest.raises(ConfigError, match=r"\[E155\] .*'echo'"):
+        echo_pipeline(tiny_backbone, max_new_tokens_ratio=ratio, max_new_tokens_offset=offset)

@@ -70,7 +70,12 @@ class DecoderModule(torch.nn.Module):
 
     @torch.no_grad()
     def generate(
-        self, memory: torch.Tensor, memory_mask: torch.Tensor, generation_config: Any
+        self,
+        memory: torch.Tensor,
+        memory_mask: torch.Tensor,
+        generation_config: Any,
+        *,
+        max_new_tokens_per_row: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Decode with Hugging Face generation (greedy, beam search, sampling, ...).
 
@@ -78,8 +83,17 @@ class DecoderModule(torch.nn.Module):
         memory_mask (torch.Tensor): (batch, source length).
         generation_config (transformers.GenerationConfig): Decoding settings,
             with the special ids filled in.
+        max_new_tokens_per_row (torch.Tensor | None): (batch,) the most tokens
+            each row may write before its EOS, which is then forced; None for
+            no limit but the config's.
         RETURNS (torch.Tensor): (batch, length) ids, starting with BOS.
         """
+        from transformers import LogitsProcessorList
+
+        processors = []
+        if max_new_tokens_per_row is not None:
+            eos_id = generation_config.eos_token_id
+            processors.append(EndAtLength(max_new_tokens_per_row, start_length=1, eos_id=eos_id))
         batch = memory.shape[0]
         start = torch.full(
             (batch, 1),
@@ -93,7 +107,40 @@ class DecoderModule(torch.nn.Module):
             encoder_hidden_states=self.bridge(memory),
             encoder_attention_mask=memory_mask,
             generation_config=generation_config,
+            logits_processor=LogitsProcessorList(processors),
         )
+
+
+class EndAtLength:
+    """A Hugging Face logits processor that ends each row at its own length.
+
+    Hugging Face's ``max_new_tokens`` is one limit for the whole batch; this
+    forces EOS on a row once it has written its own number of tokens, the way
+    Hugging Face forces EOS at ``max_length``. Beam search and sampling expand
+    each source into consecutive rows, so row ``r`` belongs to source
+    ``r // (rows // batch)``.
+
+    limits (torch.Tensor): (batch,) the most tokens each source's output may
+        have before its EOS.
+    start_length (int): Length of the decoder's input before generation (1: BOS).
+    eos_id (int): The EOS id.
+    """
+
+    def __init__(self, limits: torch.Tensor, *, start_length: int, eos_id: int) -> None:
+        self.limits = limits.long()
+        self.start_length = start_length
+        self.eos_id = eos_id
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        rows = input_ids.shape[0]
+        limits = self.limits.to(input_ids.device).repeat_interleave(rows // len(self.limits))
+        ended = input_ids.shape[1] - self.start_length >= limits
+        if not bool(ended.any()):
+            return scores
+        scores = scores.clone()
+        scores[ended] = float("-inf")
+        scores[ended, self.eos_id] = 0.0
+        return scores
 
 
 @registry.architectures("nlp_tasks.TransformerDecoder.v1")

@@ -42,6 +42,9 @@ DEFAULT_GENERATION = {
     "length_penalty": 1.0,
     "no_repeat_ngram_size": 0,
 }
+#: The settings of ``cfg`` that say how to decode, not what was learnt: a saved
+#: pipeline keeps those of the config it is loaded with.
+_DECODING_SETTINGS = ("generation", "max_new_tokens_ratio", "max_new_tokens_offset")
 #: Settings of beam search alone: left out when a call decodes greedily (num_beams=1),
 #: where Hugging Face would refuse them.
 _BEAM_ONLY = {"early_stopping", "length_penalty"}
@@ -104,6 +107,14 @@ class GenerativeHead(TrainablePipe):
         with a warning.
     label_smoothing (float): Label smoothing of the cross-entropy loss.
     generation (dict[str, Any]): Hugging Face ``GenerationConfig`` settings.
+    max_new_tokens_ratio (float | None): With ``max_new_tokens_offset``, a
+        limit on each doc's output that follows its length: at most
+        ``ratio * source tokens + offset`` target tokens, then EOS (and never
+        more than ``generation.max_new_tokens``). None: only
+        ``max_new_tokens``. It keeps a decoder that has not learnt to stop
+        (early in training) from writing ``max_new_tokens`` for every short
+        source.
+    max_new_tokens_offset (int): The constant part of that limit.
     scorer (Callable | None): The scoring method.
     """
 
@@ -119,6 +130,8 @@ class GenerativeHead(TrainablePipe):
         max_source_tokens: int = 1024,
         label_smoothing: float = 0.0,
         generation: dict[str, Any] | None = None,
+        max_new_tokens_ratio: float | None = None,
+        max_new_tokens_offset: int = 10,
         scorer: Callable | None = None,
     ) -> None:
         self.vocab = vocab
@@ -130,6 +143,7 @@ class GenerativeHead(TrainablePipe):
             raise ConfigError(Errors.E022.format(component=name, tokenizer=target_tokenizer))
         if max_target_tokens < 3:
             raise ConfigError(Errors.E023.format(component=name, value=max_target_tokens))
+        _check_output_limit(max_new_tokens_ratio, max_new_tokens_offset, component=name)
         self.cfg: dict[str, Any] = {
             "target_tokenizer": target_tokenizer,
             "target_vocab_size": target_vocab_size,
@@ -139,6 +153,8 @@ class GenerativeHead(TrainablePipe):
             "generation": check_generation_settings(
                 {**DEFAULT_GENERATION, **(generation or {})}, component=name
             ),
+            "max_new_tokens_ratio": max_new_tokens_ratio,
+            "max_new_tokens_offset": max_new_tokens_offset,
         }
         self.target_tokenizer: TargetTokenizer | None = None
         self._warned_long_source = False
@@ -285,11 +301,27 @@ class GenerativeHead(TrainablePipe):
         states, mask = self._pad_memory(memory)
         # generate() is not forward(): no precision hook casts its inputs (bf16 weights).
         states = states.to(floating_dtype(module))
+        limits = self._output_limits(mask, config)
         module.eval()
-        generated = module.generate(states, mask, config).tolist()
+        generated = module.generate(states, mask, config, max_new_tokens_per_row=limits).tolist()
         for i, row in zip(todo, generated):
             outputs[i] = _strip_ids(row[1:], config.eos_token_id, config.pad_token_id)
         return outputs
+
+    def _output_limits(self, mask: Any, config: Any) -> Any:
+        # Each doc's own limit, from the source tokens the decoder attends to;
+        # the batch's max_new_tokens then stops at the longest of them.
+        ratio = self.cfg.get("max_new_tokens_ratio")
+        if ratio is None:
+            return None
+        offset = self.cfg.get("max_new_tokens_offset", 10)
+        limits = (mask.sum(dim=1).double() * ratio + offset).ceil().long()
+        if config.max_new_tokens is not None:
+            limits = limits.clamp(max=config.max_new_tokens)
+        longest = int(limits.max()) + 1  # its tokens and the forced EOS
+        if config.max_new_tokens is None or longest < config.max_new_tokens:
+            config.max_new_tokens = longest
+        return limits
 
     # Training.
 
@@ -525,15 +557,30 @@ class GenerativeHead(TrainablePipe):
         # The decoding settings stay those of the config the pipeline is built
         # from (saved in config.cfg too), so spacy.load(..., config=...) or an
         # edited config.cfg can change them; the rest describes the weights.
-        generation = self.cfg["generation"]
+        kept = {key: self.cfg[key] for key in _DECODING_SETTINGS}
         self.cfg.update(saved)
-        self.cfg["generation"] = generation
+        self.cfg.update(kept)
 
     def _tokenizer_bytes(self) -> bytes:
         return self.target_tokenizer.to_bytes() if self.target_tokenizer is not None else b""
 
     def _load_tokenizer(self, data: bytes) -> None:
         self.target_tokenizer = TargetTokenizer.from_bytes(data) if data else None
+
+
+def _check_output_limit(ratio: float | None, offset: int, *, component: str = "") -> None:
+    """Validate a head's output limit that follows the source's length.
+
+    ratio (float | None): Target tokens allowed per source token; None for no such limit.
+    offset (int): Target tokens allowed on top.
+    component (str): The component's name, for messages.
+    """
+    bad_ratio = ratio is not None and (
+        isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not ratio > 0
+    )
+    bad_offset = isinstance(offset, bool) or not isinstance(offset, int) or offset < 0
+    if bad_ratio or bad_offset:
+        raise ConfigError(Errors.E155.format(component=component, ratio=ratio, offset=offset))
 
 
 def _listener_width(model: Model) -> int:
