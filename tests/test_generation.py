@@ -282,8 +282,8 @@ def test_without_a_ratio_only_max_new_tokens_limits_the_output(tiny_backbone):
     nlp, head = never_stopping_echo(tiny_backbone)
     docs = list(nlp.pipe(["a b c", "x"]))
     assert [len(ids) for ids in head.predict(docs)] == [40, 40]
-    # max_new_tokens stays the upper bound when the ratio would allow more.
-    head.cfg.update(max_new_tokens_ratio=100.0, max_new_tokens_offset=0)
+    # max_new_tokens stays the upper bound when the ratio would allow more (however much).
+    head.cfg.update(max_new_tokens_ratio=1e300, max_new_tokens_offset=0)
     assert [len(ids) for ids in head.predict(docs)] == [40, 40]
 
 

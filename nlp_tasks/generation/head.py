@@ -315,12 +315,12 @@ class GenerativeHead(TrainablePipe):
         if ratio is None:
             return None
         offset = self.cfg.get("max_new_tokens_offset", 10)
-        limits = (mask.sum(dim=1).double() * ratio + offset).ceil().long()
-        if config.max_new_tokens is not None:
-            limits = limits.clamp(max=config.max_new_tokens)
-        longest = int(limits.max()) + 1  # its tokens and the forced EOS
-        if config.max_new_tokens is None or longest < config.max_new_tokens:
-            config.max_new_tokens = longest
+        # The config's own limit, as new tokens (max_length counts the BOS).
+        most = config.max_new_tokens if config.max_new_tokens is not None else config.max_length - 1
+        # Clamped before the cast: a huge ratio must not overflow the integers.
+        limits = (mask.sum(dim=1).double() * ratio + offset).clamp(max=most).ceil().long()
+        # Room for the longest limit's tokens and its forced EOS.
+        config.max_new_tokens = min(most, int(limits.max()) + 1)
         return limits
 
     # Training.
