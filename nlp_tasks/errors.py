@@ -412,6 +412,10 @@ class Errors(metaclass=CodedMessages):
         "tokenizer, or a fresh decoder (init_from_backbone = false)."
     )
     E023 = "max_target_tokens of '{component}' must be at least 3 (BOS, a token, EOS), got {value}."
+    E156 = (
+        "'{component}' writes one text per doc, so its num_return_sequences must be 1, "
+        "got {value!r}."
+    )
     E155 = (
         "The output limit of '{component}' must have max_new_tokens_ratio a number above 0 "
         "(target tokens per source token) or null (no limit that follows the source), and "

@@ -304,3 +304,19 @@ def test_a_loaded_pipeline_takes_its_length_limit_from_the_config(tiny_backbone,
 def test_a_bad_length_limit_is_a_coded_error(tiny_backbone, ratio, offset):
     with pytest.raises(ConfigError, match=r"\[E155\] .*'echo'"):
         echo_pipeline(tiny_backbone, max_new_tokens_ratio=ratio, max_new_tokens_offset=offset)
+
+
+def test_the_limit_gives_way_to_min_new_tokens(tiny_backbone):
+    nlp, head = never_stopping_echo(
+        tiny_backbone, max_new_tokens_ratio=1.0, max_new_tokens_offset=1
+    )
+    docs = list(nlp.pipe(["a b c", "x"]))
+    head.cfg["generation"]["min_new_tokens"] = 6
+    assert [len(ids) for ids in head.predict(docs)] == [6, 6]
+
+
+def test_several_outputs_per_doc_is_a_coded_error(tiny_backbone):
+    nlp, head = never_stopping_echo(tiny_backbone)
+    docs = list(nlp.pipe(["a b c", "x"]))
+    with pytest.raises(ValueError, match=r"\[E156\] 'echo' .*got 2"):
+        head.generate(docs, num_beams=2, num_return_sequences=2)

@@ -75,7 +75,7 @@ class DecoderModule(torch.nn.Module):
         memory_mask: torch.Tensor,
         generation_config: Any,
         *,
-        max_new_tokens_per_row: torch.Tensor | None = None,
+        max_new_tokens_per_source: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Decode with Hugging Face generation (greedy, beam search, sampling, ...).
 
@@ -83,17 +83,17 @@ class DecoderModule(torch.nn.Module):
         memory_mask (torch.Tensor): (batch, source length).
         generation_config (transformers.GenerationConfig): Decoding settings,
             with the special ids filled in.
-        max_new_tokens_per_row (torch.Tensor | None): (batch,) the most tokens
-            each row may write before its EOS, which is then forced; None for
-            no limit but the config's.
+        max_new_tokens_per_source (torch.Tensor | None): (batch,) the most
+            tokens each source's output may have before its EOS, which is then
+            forced; None for no limit but the config's.
         RETURNS (torch.Tensor): (batch, length) ids, starting with BOS.
         """
         from transformers import LogitsProcessorList
 
         processors = []
-        if max_new_tokens_per_row is not None:
+        if max_new_tokens_per_source is not None:
             eos_id = generation_config.eos_token_id
-            processors.append(EndAtLength(max_new_tokens_per_row, start_length=1, eos_id=eos_id))
+            processors.append(EndAtLength(max_new_tokens_per_source, start_length=1, eos_id=eos_id))
         batch = memory.shape[0]
         start = torch.full(
             (batch, 1),
@@ -118,7 +118,8 @@ class EndAtLength:
     forces EOS on a row once it has written its own number of tokens, the way
     Hugging Face forces EOS at ``max_length``. Beam search and sampling expand
     each source into consecutive rows, so row ``r`` belongs to source
-    ``r // (rows // batch)``.
+    ``r // (rows // batch)``. Constrained beam search (``force_words_ids``) may
+    still run past a limit too short for its forced words.
 
     limits (torch.Tensor): (batch,) the most tokens each source's output may
         have before its EOS.
@@ -130,17 +131,18 @@ class EndAtLength:
         self.limits = limits.long()
         self.start_length = start_length
         self.eos_id = eos_id
+        self._row_limits: torch.Tensor | None = None
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        rows = input_ids.shape[0]
-        limits = self.limits.to(input_ids.device).repeat_interleave(rows // len(self.limits))
-        ended = input_ids.shape[1] - self.start_length >= limits
-        if not bool(ended.any()):
-            return scores
-        scores = scores.clone()
-        scores[ended] = float("-inf")
-        scores[ended, self.eos_id] = 0.0
-        return scores
+        if self._row_limits is None:
+            rows = input_ids.shape[0]
+            limits = self.limits.to(input_ids.device)
+            self._row_limits = limits.repeat_interleave(rows // len(limits))
+        ended = (input_ids.shape[1] - self.start_length >= self._row_limits)[:, None]
+        # No branch on ended.any(): that would wait for the GPU at every step.
+        forced = torch.full_like(scores, float("-inf"))
+        forced[:, self.eos_id] = 0.0
+        return torch.where(ended, forced, scores)
 
 
 @registry.architectures("nlp_tasks.TransformerDecoder.v1")

@@ -109,11 +109,11 @@ class GenerativeHead(TrainablePipe):
     generation (dict[str, Any]): Hugging Face ``GenerationConfig`` settings.
     max_new_tokens_ratio (float | None): With ``max_new_tokens_offset``, a
         limit on each doc's output that follows its length: at most
-        ``ratio * source tokens + offset`` target tokens, then EOS (and never
-        more than ``generation.max_new_tokens``). None: only
-        ``max_new_tokens``. It keeps a decoder that has not learnt to stop
-        (early in training) from writing ``max_new_tokens`` for every short
-        source.
+        ``ratio * source tokens + offset`` target tokens (rounded up), then
+        EOS; never more than ``generation.max_new_tokens`` nor fewer than its
+        ``min_new_tokens``. None: only ``max_new_tokens``. It keeps a decoder
+        that has not learnt to stop (early in training) from writing
+        ``max_new_tokens`` for every short source.
     max_new_tokens_offset (int): The constant part of that limit.
     scorer (Callable | None): The scoring method.
     """
@@ -274,6 +274,9 @@ class GenerativeHead(TrainablePipe):
         tokenizer = self._require_tokenizer()
         overrides = check_generation_settings(overrides, component=self.name)
         settings = {**self.cfg["generation"], **overrides}
+        returned = settings.get("num_return_sequences", 1)
+        if returned != 1:
+            raise GenerationSettingsError(Errors.E156.format(component=self.name, value=returned))
         if settings.get("num_beams", 1) == 1:
             settings = {k: v for k, v in settings.items() if k not in _BEAM_ONLY}
         config = GenerationConfig(
@@ -303,7 +306,8 @@ class GenerativeHead(TrainablePipe):
         states = states.to(floating_dtype(module))
         limits = self._output_limits(mask, config)
         module.eval()
-        generated = module.generate(states, mask, config, max_new_tokens_per_row=limits).tolist()
+        generated = module.generate(states, mask, config, max_new_tokens_per_source=limits)
+        generated = generated.tolist()
         for i, row in zip(todo, generated):
             outputs[i] = _strip_ids(row[1:], config.eos_token_id, config.pad_token_id)
         return outputs
@@ -314,11 +318,13 @@ class GenerativeHead(TrainablePipe):
         ratio = self.cfg.get("max_new_tokens_ratio")
         if ratio is None:
             return None
-        offset = self.cfg.get("max_new_tokens_offset", 10)
-        # The config's own limit, as new tokens (max_length counts the BOS).
+        offset = self.cfg["max_new_tokens_offset"]
+        # The config's own bounds, as new tokens (max_length and min_length count the BOS).
         most = config.max_new_tokens if config.max_new_tokens is not None else config.max_length - 1
+        least = config.min_new_tokens or max((config.min_length or 0) - 1, 0)
         # Clamped before the cast: a huge ratio must not overflow the integers.
-        limits = (mask.sum(dim=1).double() * ratio + offset).clamp(max=most).ceil().long()
+        lengths = mask.sum(dim=1).double() * ratio + offset
+        limits = lengths.clamp(min=least, max=most).ceil().long()
         # Room for the longest limit's tokens and its forced EOS.
         config.max_new_tokens = min(most, int(limits.max()) + 1)
         return limits
