@@ -289,6 +289,11 @@ class Warnings(metaclass=CodedMessages):
         "doc of their input could be made from the {total} check texts ({reason}). Their "
         "weights were frozen; compare their outputs on records of their own to be sure."
     )
+    W011 = (
+        "'{component}' was asked for up to {asked} new tokens, but its decoder reads at most "
+        "{room} after the BOS (the model's max_positions): outputs end there. Raise "
+        "max_positions in the model block and retrain, or ask for fewer tokens."
+    )
 
 
 class Errors(metaclass=CodedMessages):
@@ -415,6 +420,10 @@ class Errors(metaclass=CodedMessages):
     E156 = (
         "'{component}' writes one text per doc, so its num_return_sequences must be 1, "
         "got {value!r}."
+    )
+    E157 = (
+        "Generation setting '{key}' of '{component}' must be a whole number of at least "
+        "{least}, got {value!r}."
     )
     E155 = (
         "The output limit of '{component}' must have max_new_tokens_ratio a number above 0 "

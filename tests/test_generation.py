@@ -52,7 +52,7 @@ class Echo(GenerativeHead):
         "model": ECHO_MODEL,
         "target_tokenizer": "train",
         "max_target_tokens": 16,
-        "generation": {"num_beams": 1},
+        "generation": {"num_beams": 1, "max_new_tokens": 32},
         "max_new_tokens_ratio": None,
         "max_new_tokens_offset": 10,
     },
@@ -320,3 +320,26 @@ def test_several_outputs_per_doc_is_a_coded_error(tiny_backbone):
     docs = list(nlp.pipe(["a b c", "x"]))
     with pytest.raises(ValueError, match=r"\[E156\] 'echo' .*got 2"):
         head.generate(docs, num_beams=2, num_return_sequences=2)
+
+
+@pytest.mark.parametrize(
+    "setting, value",
+    [("num_beams", 0), ("max_new_tokens", -1), ("max_new_tokens", "3"), ("num_beams", True)],
+)
+def test_a_count_setting_out_of_range_is_a_coded_error(setting, value):
+    with pytest.raises(ValueError, match=rf"\[E157\] .*'{setting}' of 'x'.*{value!r}"):
+        check_generation_settings({setting: value}, component="x")
+    assert check_generation_settings({"min_new_tokens": 0, "num_beams": 2}) is not None
+
+
+def test_more_new_tokens_than_the_decoder_has_positions_end_at_its_last(tiny_backbone):
+    # The echo decoder has 64 positions: the BOS and 63 new tokens.
+    nlp, head = never_stopping_echo(tiny_backbone)
+    docs = list(nlp.pipe(["a b c"]))
+    head.cfg["generation"]["max_new_tokens"] = 100
+    with pytest.warns(UserWarning, match=r"\[W011\] 'echo' .*up to 100 new tokens.*at most 63"):
+        assert [len(ids) for ids in head.predict(docs)] == [63]
+    head.cfg["generation"]["min_new_tokens"] = 80
+    assert [len(ids) for ids in head.predict(docs)] == [63]
+    # As a per-call override, the documented way, it is no crash either.
+    assert len(head.generate(docs, max_new_tokens=90, min_new_tokens=90)) == 1

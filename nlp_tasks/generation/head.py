@@ -42,6 +42,18 @@ DEFAULT_GENERATION = {
     "length_penalty": 1.0,
     "no_repeat_ngram_size": 0,
 }
+#: Settings that count something, and their smallest value: Hugging Face checks
+#: few of them, and num_beams=0 fails deep inside generate().
+_LEAST_COUNT = {
+    "num_beams": 1,
+    "num_beam_groups": 1,
+    "max_new_tokens": 1,
+    "max_length": 1,
+    "min_new_tokens": 0,
+    "min_length": 0,
+    "no_repeat_ngram_size": 0,
+    "num_return_sequences": 1,
+}
 #: The settings of ``cfg`` that say how to decode, not what was learnt: a saved
 #: pipeline keeps those of the config it is loaded with.
 _DECODING_SETTINGS = ("generation", "max_new_tokens_ratio", "max_new_tokens_offset")
@@ -72,13 +84,20 @@ def check_generation_settings(settings: dict[str, Any], *, component: str = "") 
     from transformers import GenerationConfig
 
     known = set(GenerationConfig().to_dict()) - _RESERVED_GENERATION
-    for key in settings:
+    for key, value in settings.items():
         if key not in known:
             near = difflib.get_close_matches(key, sorted(known), n=3)
             raise GenerationSettingsError(
                 Errors.E020.format(
                     key=key, component=component, near=", ".join(near) or "none close"
                 )
+            )
+        least = _LEAST_COUNT.get(key)
+        if least is None or value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise GenerationSettingsError(
+                Errors.E157.format(key=key, component=component, least=least, value=value)
             )
     return dict(settings)
 
@@ -158,6 +177,7 @@ class GenerativeHead(TrainablePipe):
         }
         self.target_tokenizer: TargetTokenizer | None = None
         self._warned_long_source = False
+        self._warned_positions = False
 
     # What a task plugin provides.
 
@@ -291,7 +311,7 @@ class GenerativeHead(TrainablePipe):
 
     def _generate(self, docs: list[Doc], overrides: dict[str, Any]) -> list[list[int]]:
         from ..precision import floating_dtype
-        from .decoder import decoder_module
+        from .decoder import decoder_module, max_target_positions
 
         outputs: list[list[int]] = [[] for _ in docs]
         # A blank doc has nothing to say; decoding it would make text up.
@@ -300,6 +320,7 @@ class GenerativeHead(TrainablePipe):
         if not todo or module is None:
             return outputs
         config = self.generation_config(**overrides)
+        self._fit_to_positions(config, max_target_positions(module))
         memory = self.model.predict([docs[i] for i in todo])
         states, mask = self._pad_memory(memory)
         # generate() is not forward(): no precision hook casts its inputs (bf16 weights).
@@ -311,6 +332,24 @@ class GenerativeHead(TrainablePipe):
         for i, row in zip(todo, generated):
             outputs[i] = _strip_ids(row[1:], config.eos_token_id, config.pad_token_id)
         return outputs
+
+    def _fit_to_positions(self, config: Any, positions: int) -> None:
+        # The decoder reads at most `positions` tokens, the BOS first: asking
+        # for more new tokens would index past its position embeddings.
+        room = positions - 1
+        asked = (
+            config.max_new_tokens if config.max_new_tokens is not None else config.max_length - 1
+        )
+        if asked <= room and (config.min_new_tokens or 0) <= room:
+            return
+        if not self._warned_positions:
+            self._warned_positions = True
+            warnings.warn(
+                Warnings.W011.format(component=self.name, asked=asked, room=room), stacklevel=3
+            )
+        config.max_new_tokens = min(asked, room)
+        if config.min_new_tokens:
+            config.min_new_tokens = min(config.min_new_tokens, room)
 
     def _output_limits(self, mask: Any, config: Any) -> Any:
         # Each doc's own limit, from the source tokens the decoder attends to;

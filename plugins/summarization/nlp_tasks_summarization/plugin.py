@@ -16,6 +16,6 @@ def register_tasks(register):
             to_json=to_json,
             view=view,
             description="Summaries: key sentences (extractive) or new text (abstractive).",
-            api_version=">=1.3,<2",
+            api_version=">=1.6,<2",
         )
     )

@@ -19,7 +19,7 @@ def register_tasks(register):
             description="Translation: the document in the target language, by a decoder.",
             # int8 kept BLEU within 0.1 of fp32 on Multi30k dev (bench/RESULTS.md, "Precision").
             precisions=("fp32", "bf16", "int8"),
-            api_version=">=1.4,<2",
+            api_version=">=1.6,<2",
         )
     )
 
