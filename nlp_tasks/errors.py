@@ -295,6 +295,14 @@ class Warnings(metaclass=CodedMessages):
         "max_positions in the model block and retrain, or ask for fewer tokens."
     )
 
+    W012 = (
+        "{component} (task '{task}') overrides GenerativeHead.initialize without its "
+        "train_path argument, so the generated config cannot name the task's training "
+        "file: its target vocabulary would be learnt from the first 100 examples of the "
+        "corpus, of every task. Take train_path=None and pass it on to super().initialize "
+        "(docs/plugins.md, 'Heads that write text')."
+    )
+
 
 class Errors(metaclass=CodedMessages):
     # Plugins and tasks

@@ -343,3 +343,18 @@ def test_more_new_tokens_than_the_decoder_has_positions_end_at_its_last(tiny_bac
     assert [len(ids) for ids in head.predict(docs)] == [63]
     # As a per-call override, the documented way, it is no crash either.
     assert len(head.generate(docs, max_new_tokens=90, min_new_tokens=90)) == 1
+
+
+def test_init_config_warns_when_a_head_drops_train_path():
+    from nlp_tasks.training.config import initialize_settings
+
+    class NoPath(Echo):
+        def initialize(self, get_examples, *, nlp=None):
+            super().initialize(get_examples, nlp=nlp)
+
+    with pytest.warns(UserWarning, match=r"\[W012\] NoPath \(task 'echo'\).*train_path=None"):
+        assert initialize_settings(NoPath.__new__(NoPath), "echo") == {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        settings = initialize_settings(Echo.__new__(Echo), "echo")
+    assert settings == {"train_path": "${paths.echo_train}"}

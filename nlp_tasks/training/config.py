@@ -1,11 +1,12 @@
 """Generating a complete spaCy training config for a set of tasks."""
 
 import inspect
+import warnings
 from typing import Any
 
 from thinc.api import Config
 
-from ..errors import ConfigError, Errors
+from ..errors import ConfigError, Errors, Warnings
 from ..registry import manager as plugins
 from ..registry.default_backbones import DEFAULT_BACKBONE
 from . import recipe
@@ -237,6 +238,14 @@ def initialize_settings(component: Any, task_name: str) -> dict[str, str]:
     task_name (str): The task's name, which names its ``[paths]`` entry.
     RETURNS (dict[str, str]): The component's ``[initialize.components]`` block; empty if none.
     """
+    from ..generation import GenerativeHead
+
     if "train_path" in inspect.signature(component.initialize).parameters:
         return {"train_path": f"${{paths.{task_name}_train}}"}
+    if isinstance(component, GenerativeHead):
+        # Its initialize override drops the argument the base class reads the file with.
+        warnings.warn(
+            Warnings.W012.format(component=type(component).__name__, task=task_name),
+            stacklevel=2,
+        )
     return {}
