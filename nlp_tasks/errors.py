@@ -429,9 +429,16 @@ class Errors(metaclass=CodedMessages):
         "'{component}' writes one text per doc, so its num_return_sequences must be 1, "
         "got {value!r}."
     )
-    E157 = (
-        "Generation setting '{key}' of '{component}' must be a whole number of at least "
-        "{least}, got {value!r}."
+    E157 = "Generation setting '{key}' of '{component}' must be {rule}, got {value!r}."
+    E158 = (
+        "The generation settings of '{component}' do not work together: {reason} "
+        "(Hugging Face GenerationConfig.validate)"
+    )
+    E159 = "Setting '{key}' of '{component}' must be {rule}, got {value!r}."
+    E160 = (
+        "'{component}' got a doc the shared transformer has not processed (doc {index} of "
+        "the batch has no doc._.trf_data): make docs with nlp(text) or nlp.pipe(texts), "
+        "not nlp.make_doc."
     )
     E155 = (
         "The output limit of '{component}' must have max_new_tokens_ratio a number above 0 "

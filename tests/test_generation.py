@@ -55,6 +55,8 @@ class Echo(GenerativeHead):
         "generation": {"num_beams": 1, "max_new_tokens": 32},
         "max_new_tokens_ratio": None,
         "max_new_tokens_offset": 10,
+        "max_source_tokens": 1024,
+        "label_smoothing": 0.0,
     },
 )
 def make_echo(
@@ -66,6 +68,8 @@ def make_echo(
     generation,
     max_new_tokens_ratio,
     max_new_tokens_offset,
+    max_source_tokens,
+    label_smoothing,
 ):
     return Echo(
         nlp.vocab,
@@ -77,6 +81,8 @@ def make_echo(
         generation=generation,
         max_new_tokens_ratio=max_new_tokens_ratio,
         max_new_tokens_offset=max_new_tokens_offset,
+        max_source_tokens=max_source_tokens,
+        label_smoothing=label_smoothing,
     )
 
 
@@ -324,7 +330,17 @@ def test_several_outputs_per_doc_is_a_coded_error(tiny_backbone):
 
 @pytest.mark.parametrize(
     "setting, value",
-    [("num_beams", 0), ("max_new_tokens", -1), ("max_new_tokens", "3"), ("num_beams", True)],
+    [
+        ("num_beams", 0),
+        ("max_new_tokens", -1),
+        ("max_new_tokens", "3"),
+        ("num_beams", True),
+        ("num_beams", None),
+        ("length_penalty", "x"),
+        ("length_penalty", float("nan")),
+        ("top_p", 2.0),
+        ("temperature", 0),
+    ],
 )
 def test_a_count_setting_out_of_range_is_a_coded_error(setting, value):
     with pytest.raises(ValueError, match=rf"\[E157\] .*'{setting}' of 'x'.*{value!r}"):
@@ -358,3 +374,55 @@ def test_init_config_warns_when_a_head_drops_train_path():
         warnings.simplefilter("error")
         settings = initialize_settings(Echo.__new__(Echo), "echo")
     assert settings == {"train_path": "${paths.echo_train}"}
+
+
+def test_generation_settings_that_hugging_face_refuses_fail_at_load(tiny_backbone):
+    with pytest.raises(ValueError, match=r"\[E158\] .*'echo'.*temperature"):
+        echo_pipeline(tiny_backbone, generation={"temperature": 0.7})
+    nlp, head = never_stopping_echo(tiny_backbone)
+    with pytest.raises(ValueError, match=r"\[E158\] .*'echo'.*early_stopping"):
+        head.generate(list(nlp.pipe(["a b"])), num_beams=2, early_stopping="sometimes")
+
+
+@pytest.mark.parametrize(
+    "settings, key",
+    [
+        ({"max_source_tokens": 0}, "max_source_tokens"),
+        ({"max_source_tokens": -1}, "max_source_tokens"),
+        ({"label_smoothing": 5.0}, "label_smoothing"),
+        ({"model": {"max_positions": 2}}, "max_positions"),
+    ],
+)
+def test_a_head_setting_out_of_range_is_a_coded_error(tiny_backbone, settings, key):
+    with pytest.raises(ConfigError, match=rf"\[E159\] Setting '{key}'"):
+        echo_pipeline(tiny_backbone, **settings)
+
+
+def test_a_per_call_max_length_is_not_overruled_by_max_new_tokens(tiny_backbone):
+    _, head = never_stopping_echo(tiny_backbone)
+    assert head.generation_config().max_new_tokens == 40
+    config = head.generation_config(max_length=5)
+    assert config.max_new_tokens is None and config.max_length == 5
+
+
+def test_a_loaded_pipeline_reads_max_source_tokens_from_its_config(tiny_backbone, tmp_path):
+    nlp, _ = never_stopping_echo(tiny_backbone)
+    nlp.to_disk(tmp_path / "echo")
+    changed = spacy.load(
+        tmp_path / "echo", config={"components": {"echo": {"max_source_tokens": 2}}}
+    )
+    assert changed.get_pipe("echo").cfg["max_source_tokens"] == 2
+
+
+def test_generate_names_what_it_takes_and_docs_without_the_transformer(tiny_backbone):
+    from nlp_tasks.errors import ArgumentError
+
+    nlp, head = never_stopping_echo(tiny_backbone)
+    with pytest.raises(ArgumentError, match=r"\[E152\] Echo.generate: docs .*of type str"):
+        head.generate("the cat sleeps")
+    with pytest.raises(ArgumentError, match=r"\[E152\] .*of type Doc"):
+        head.generate(nlp("the cat sleeps"))
+    with pytest.raises(ArgumentError, match=r"\[E152\] .*an item of type str"):
+        head.generate(["the cat sleeps"])
+    with pytest.raises(ValueError, match=r"\[E160\] 'echo' .*doc 1 of the batch"):
+        head.generate([nlp("a b"), nlp.make_doc("the cat sleeps")])

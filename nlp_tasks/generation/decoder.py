@@ -184,6 +184,16 @@ def build_transformer_decoder(
     }
     if hidden_width % heads:
         raise ConfigError(Errors.E026.format(hidden_width=hidden_width, heads=heads))
+    if isinstance(max_positions, bool) or not isinstance(max_positions, int) or max_positions < 3:
+        # BOS, one token and EOS: the shortest target (E023).
+        raise ConfigError(
+            Errors.E159.format(
+                key="max_positions",
+                component="nlp_tasks.TransformerDecoder.v1",
+                rule="a whole number of at least 3 (BOS, a token, EOS)",
+                value=max_positions,
+            )
+        )
     shim = PyTorchShim(
         None, serialize_model=_serialize_decoder, deserialize_model=_deserialize_decoder
     )

@@ -14,6 +14,7 @@ output goes (``target_of`` and ``set_output``); the core knows no task.
 """
 
 import difflib
+import math
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
@@ -31,7 +32,7 @@ from thinc.api import Model, Optimizer
 
 from ..components.head import shared_transformer
 from ..components.routing import accepted_docs
-from ..errors import ConfigError, Errors, GenerationSettingsError, Warnings
+from ..errors import ArgumentError, ConfigError, Errors, GenerationSettingsError, Warnings
 from ..task import is_blank
 from .target_tokenizer import TargetTokenizer
 
@@ -42,21 +43,49 @@ DEFAULT_GENERATION = {
     "length_penalty": 1.0,
     "no_repeat_ngram_size": 0,
 }
-#: Settings that count something, and their smallest value: Hugging Face checks
-#: few of them, and num_beams=0 fails deep inside generate().
-_LEAST_COUNT = {
-    "num_beams": 1,
-    "num_beam_groups": 1,
-    "max_new_tokens": 1,
-    "max_length": 1,
-    "min_new_tokens": 0,
-    "min_length": 0,
-    "no_repeat_ngram_size": 0,
-    "num_return_sequences": 1,
+#: Numeric settings and what each must be: Hugging Face checks few of them, and
+#: num_beams=0 or length_penalty="x" fail deep inside generate().
+_NUMBER_RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    **{
+        key: (f"a whole number of at least {least}", lambda v, least=least: _whole(v, least))
+        for key, least in (
+            ("num_beams", 1),
+            ("num_beam_groups", 1),
+            ("max_new_tokens", 1),
+            ("max_length", 1),
+            ("min_new_tokens", 0),
+            ("min_length", 0),
+            ("no_repeat_ngram_size", 0),
+            ("num_return_sequences", 1),
+            ("top_k", 0),
+        )
+    },
+    "length_penalty": ("a finite number", lambda v: _real(v)),
+    "repetition_penalty": ("a number above 0", lambda v: _real(v) and v > 0),
+    "temperature": ("a number above 0", lambda v: _real(v) and v > 0),
+    "top_p": ("a number above 0 and at most 1", lambda v: _real(v) and 0 < v <= 1),
 }
-#: The settings of ``cfg`` that say how to decode, not what was learnt: a saved
-#: pipeline keeps those of the config it is loaded with.
-_DECODING_SETTINGS = ("generation", "max_new_tokens_ratio", "max_new_tokens_offset")
+#: Settings that may be null: Hugging Face then uses another (max_length).
+_MAY_BE_NONE = {"max_new_tokens", "min_new_tokens"}
+#: The settings of ``cfg`` that say how to decode and read, not what was learnt:
+#: a saved pipeline keeps those of the config it is loaded with.
+_DECODING_SETTINGS = (
+    "generation",
+    "max_new_tokens_ratio",
+    "max_new_tokens_offset",
+    "max_source_tokens",
+    "label_smoothing",
+)
+
+
+def _whole(value: Any, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 #: Settings of beam search alone: left out when a call decodes greedily (num_beams=1),
 #: where Hugging Face would refuse them.
 _BEAM_ONLY = {"early_stopping", "length_penalty"}
@@ -92,14 +121,32 @@ def check_generation_settings(settings: dict[str, Any], *, component: str = "") 
                     key=key, component=component, near=", ".join(near) or "none close"
                 )
             )
-        least = _LEAST_COUNT.get(key)
-        if least is None or value is None:
+        rule = _NUMBER_RULES.get(key)
+        if rule is None or (value is None and key in _MAY_BE_NONE):
             continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        if not rule[1](value):
             raise GenerationSettingsError(
-                Errors.E157.format(key=key, component=component, least=least, value=value)
+                Errors.E157.format(key=key, component=component, rule=rule[0], value=value)
             )
     return dict(settings)
+
+
+def _hf_generation_config(settings: dict[str, Any], component: str, **ids: int) -> Any:
+    # Hugging Face's own rules (temperature without do_sample, early_stopping
+    # values, ...), as a coded error that names the component.
+    from transformers import GenerationConfig
+
+    if settings.get("num_beams", 1) == 1:
+        settings = {k: v for k, v in settings.items() if k not in _BEAM_ONLY}
+    try:
+        config = GenerationConfig(**settings, **ids)
+        config.validate(strict=True)
+    except ValueError as error:
+        reason = " ".join(str(error).split())
+        raise GenerationSettingsError(
+            Errors.E158.format(component=component, reason=reason)
+        ) from error
+    return config
 
 
 class GenerativeHead(TrainablePipe):
@@ -163,6 +210,12 @@ class GenerativeHead(TrainablePipe):
         if max_target_tokens < 3:
             raise ConfigError(Errors.E023.format(component=name, value=max_target_tokens))
         _check_output_limit(max_new_tokens_ratio, max_new_tokens_offset, component=name)
+        _check_head_settings(
+            name,
+            max_source_tokens=max_source_tokens,
+            target_vocab_size=target_vocab_size,
+            label_smoothing=label_smoothing,
+        )
         self.cfg: dict[str, Any] = {
             "target_tokenizer": target_tokenizer,
             "target_vocab_size": target_vocab_size,
@@ -175,6 +228,8 @@ class GenerativeHead(TrainablePipe):
             "max_new_tokens_ratio": max_new_tokens_ratio,
             "max_new_tokens_offset": max_new_tokens_offset,
         }
+        # Hugging Face's own rules, at load rather than at the first doc decoded.
+        _hf_generation_config(self.cfg["generation"], name)
         self.target_tokenizer: TargetTokenizer | None = None
         self._warned_long_source = False
         self._warned_positions = False
@@ -276,7 +331,20 @@ class GenerativeHead(TrainablePipe):
         **generation: ``GenerationConfig`` settings for this call.
         RETURNS (list[str | None]): One text per doc; None for a blank doc.
         """
+        function = f"{type(self).__name__}.generate"
+        rule = "an iterable of Doc objects (from nlp or nlp.pipe)"
+        if isinstance(docs, (Doc, str)) or not isinstance(docs, Iterable):
+            kind = f"of type {type(docs).__name__}"
+            raise ArgumentError(
+                Errors.E152.format(function=function, argument="docs", rule=rule, kind=kind)
+            )
         docs = list(docs)
+        for doc in docs:
+            if not isinstance(doc, Doc):
+                kind = f"an item of type {type(doc).__name__}"
+                raise ArgumentError(
+                    Errors.E152.format(function=function, argument="docs", rule=rule, kind=kind)
+                )
         tokenizer = self._require_tokenizer()
         return [
             None if is_blank(doc) else tokenizer.decode(ids) if ids else ""
@@ -289,25 +357,23 @@ class GenerativeHead(TrainablePipe):
         **overrides: Settings replacing the configured ones.
         RETURNS (transformers.GenerationConfig): The settings, special ids filled in.
         """
-        from transformers import GenerationConfig
-
         tokenizer = self._require_tokenizer()
         overrides = check_generation_settings(overrides, component=self.name)
         settings = {**self.cfg["generation"], **overrides}
+        if "max_length" in overrides and "max_new_tokens" not in overrides:
+            # Hugging Face lets max_new_tokens win: a per-call max_length would be ignored.
+            settings["max_new_tokens"] = None
         returned = settings.get("num_return_sequences", 1)
         if returned != 1:
             raise GenerationSettingsError(Errors.E156.format(component=self.name, value=returned))
-        if settings.get("num_beams", 1) == 1:
-            settings = {k: v for k, v in settings.items() if k not in _BEAM_ONLY}
-        config = GenerationConfig(
-            **settings,
+        return _hf_generation_config(
+            settings,
+            self.name,
             bos_token_id=tokenizer.bos_id,
             eos_token_id=tokenizer.eos_id,
             pad_token_id=tokenizer.pad_id,
             decoder_start_token_id=tokenizer.bos_id,
         )
-        config.validate(strict=True)
-        return config
 
     def _generate(self, docs: list[Doc], overrides: dict[str, Any]) -> list[list[int]]:
         from ..precision import floating_dtype
@@ -319,6 +385,9 @@ class GenerativeHead(TrainablePipe):
         module = decoder_module(self.model)
         if not todo or module is None:
             return outputs
+        unread = [i for i in todo if not _has_transformer_output(docs[i])]
+        if unread:
+            raise ValueError(Errors.E160.format(component=self.name, index=unread[0]))
         config = self.generation_config(**overrides)
         self._fit_to_positions(config, max_target_positions(module))
         memory = self.model.predict([docs[i] for i in todo])
@@ -626,6 +695,27 @@ def _check_output_limit(ratio: float | None, offset: int, *, component: str = ""
     bad_offset = isinstance(offset, bool) or not isinstance(offset, int) or offset < 0
     if bad_ratio or bad_offset:
         raise ConfigError(Errors.E155.format(component=component, ratio=ratio, offset=offset))
+
+
+def _has_transformer_output(doc: Doc) -> bool:
+    # A doc from nlp.make_doc has spacy-transformers' empty default: the
+    # listener would read zeros and the decoder translate nothing into text.
+    data = doc._.trf_data if Doc.has_extension("trf_data") else None
+    return data is not None and len(data.tensors) > 0
+
+
+def _check_head_settings(component: str, **settings: Any) -> None:
+    rules = {
+        "max_source_tokens": ("a whole number of at least 1", lambda v: _whole(v, 1)),
+        "target_vocab_size": ("a whole number of at least 1", lambda v: _whole(v, 1)),
+        "label_smoothing": ("a number from 0 to below 1", lambda v: _real(v) and 0 <= v < 1),
+    }
+    for key, value in settings.items():
+        rule, check = rules[key]
+        if not check(value):
+            raise ConfigError(
+                Errors.E159.format(component=component, key=key, rule=rule, value=value)
+            )
 
 
 def _listener_width(model: Model) -> int:
