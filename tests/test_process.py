@@ -437,6 +437,79 @@ def test_cli_resumes_after_being_killed(pipeline_dir, tmp_path, cli, killed_run)
     ).read_bytes()
 
 
+def _spawned_workers(pid: int) -> list[int]:
+    """The pool workers among ``pid``'s children (not multiprocessing's resource tracker)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    workers = []
+    for child in children:
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                workers.append(int(child))
+        except OSError:
+            pass
+    return workers
+
+
+def _checkpointed(output: Path) -> int:
+    try:
+        return json.loads(checkpoint_path(output).read_text())["done"]
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def _running(pid: int) -> bool:
+    try:  # a zombie waits only for its parent to be reaped; it runs no code
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+@pytest.mark.parametrize("moment", ["workers loading", "mid-run"])
+def test_ctrl_c_with_workers_stops_quietly_and_resumes(pipeline_dir, tmp_path, moment):
+    import signal
+    import time
+
+    corpus = write_lines(tmp_path / "corpus.jsonl", corpus_lines(300))
+    reference = tmp_path / "reference.jsonl"
+    process_file(pipeline_dir, corpus, reference, batch_size=8, progress=False)
+    output = tmp_path / "out.jsonl"
+    args = [str(pipeline_dir), str(corpus), str(output), "--batch-size", "8", "--no-progress"]
+    command = [sys.executable, "-c", "from nlp_tasks.cli import main; main()", "process", *args]
+    command += ["--n-process", "2", "--checkpoint-seconds", "0"]
+    # Its own process group, as a shell gives a command: Ctrl+C reaches every process in it.
+    run = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        workers: list[int] = []
+        while run.poll() is None and time.monotonic() < deadline:
+            workers = _spawned_workers(run.pid)
+            if len(workers) == 2 and moment == "workers loading":
+                break
+            if moment == "mid-run" and _checkpointed(output) >= 24:
+                break
+            time.sleep(0.01)
+        assert run.poll() is None, run.stderr.read()
+        os.killpg(run.pid, signal.SIGINT)
+        _, stderr = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    assert run.returncode == 130, stderr
+    assert "Interrupted. Rerun the same command to resume." in stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    time.sleep(1.5)  # a worker the parent left would notice it is gone within a second
+    assert not [w for w in workers if _running(w)]
+    again = subprocess.run(command, capture_output=True, text=True)
+    assert again.returncode == 3, again.stderr
+    assert "296 processed, 3 failed, 1 skipped" in again.stderr
+    assert output.read_bytes() == reference.read_bytes()
+
+
 def test_cli_reads_fields_under_other_names(pipeline_dir, tmp_path, cli):
     corpus = write_lines(tmp_path / "c.jsonl", [json.dumps({"body": "Jane Smith was here."})])
     output = tmp_path / "o.jsonl"

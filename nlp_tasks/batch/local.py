@@ -3,9 +3,11 @@ pool of worker processes that each load the pipeline once, results in input orde
 """
 
 import os
+import signal
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,12 +62,48 @@ def _load(pipeline: "Language | str | Path", options: ProcessOptions) -> "Langua
 # Worker processes ----------------------------------------------------------------
 
 _worker_processor: RecordProcessor | None = None
+_worker_running = False
+
+
+# SIGINT can be held back (blocked, kept pending) where the platform allows it.
+_CAN_HOLD_CTRL_C = hasattr(signal, "pthread_sigmask")
+
+
+@contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    # A worker inherits the blocked SIGINT of the thread that spawns it, so a Ctrl+C
+    # while its interpreter starts waits for _worker_init's handler instead of printing
+    # a traceback (or "Fatal Python error" from inside site). This process gets its
+    # Ctrl+C too, once the spawn is done: a blocked signal stays pending.
+    if not _CAN_HOLD_CTRL_C:
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _worker_interrupted(signum: int, frame: Any) -> None:
+    # Ctrl+C reaches the whole process group; the parent reports it and stops the run.
+    # A worker must not print a traceback of its own, nor die while it writes a result
+    # to the pipe the parent reads (a message cut short would block the parent).
+    if _worker_processor is None:  # starting, or loading the pipeline
+        os._exit(130)
+    if _worker_running:  # the chunk stops; its error goes back as its result
+        raise KeyboardInterrupt
+    # Idle or sending a result: the parent's shutdown ends this worker.
 
 
 def _worker_init(
     pipeline: str, gpu_id: int, threads: int, options: dict[str, Any], parent: int
 ) -> None:
     import threading
+
+    signal.signal(signal.SIGINT, _worker_interrupted)
+    if _CAN_HOLD_CTRL_C:  # held since the spawn (_ctrl_c_held): a pending one runs now
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
     def exit_with_parent() -> None:
         # A parent killed by a signal cannot stop its workers; they notice and go.
@@ -80,8 +118,13 @@ def _worker_init(
 
 
 def _worker_run(chunk: list[InputRecord]) -> list[RecordResult]:
+    global _worker_running
     assert _worker_processor is not None
-    return _worker_processor(chunk)
+    _worker_running = True
+    try:
+        return _worker_processor(chunk)
+    finally:
+        _worker_running = False
 
 
 def _run_pool(
@@ -104,7 +147,9 @@ def _run_pool(
     try:
         try:
             for chunk in chunks:
-                pending.append((chunk, executor.submit(_worker_run, chunk)))
+                with _ctrl_c_held():  # a submit may spawn a worker
+                    future = executor.submit(_worker_run, chunk)
+                pending.append((chunk, future))
                 # Two chunks a worker in flight keeps every worker busy and memory bounded.
                 if len(pending) >= 2 * options.n_process:
                     yield _result_of(*pending.popleft(), BrokenProcessPool)
