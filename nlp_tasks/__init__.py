@@ -6,6 +6,7 @@ function that needs them is called, so importing this package is cheap.
 
 from typing import TYPE_CHECKING, Any
 
+from .doc_warnings import clear_doc_warnings, doc_warnings, warn_doc
 from .errors import CodedMessages, ConfigError, NlpTasksError
 from .registry.hookspecs import hookimpl
 from .task import PLUGIN_API_VERSION, RecordError, Task, is_blank, require_text
@@ -24,6 +25,8 @@ __all__ = [
     "Task",
     "TaskInputs",
     "accepted_docs",
+    "clear_doc_warnings",
+    "doc_warnings",
     "doc_segments",
     "ensure_doc_extensions",
     "examples_with_gold",
@@ -40,6 +43,7 @@ __all__ = [
     "segment_spans",
     "shared_transformer",
     "text_list",
+    "warn_doc",
 ]
 
 if TYPE_CHECKING:

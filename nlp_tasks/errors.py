@@ -259,7 +259,7 @@ class Warnings(metaclass=CodedMessages):
         "{count} document(s) in a batch have more than max_source_tokens={limit} tokens; "
         "'{component}' attends to the first {limit} of each (the other heads read the whole "
         "document). Raise [components.{component}] max_source_tokens to see more. This "
-        "warning is shown once."
+        "warning is shown once; each such document's output record carries W013."
     )
     W006 = (
         "{setting}: {problem}. Installed plugins: {available}. The setting takes a "
@@ -301,6 +301,11 @@ class Warnings(metaclass=CodedMessages):
         "file: its target vocabulary would be learnt from the first 100 examples of the "
         "corpus, of every task. Take train_path=None and pass it on to super().initialize "
         "(docs/plugins.md, 'Heads that write text')."
+    )
+    W013 = (
+        "'{component}' read the first {limit} of this document's {count} tokens "
+        "(max_source_tokens), so its output covers only that part. Raise "
+        "[components.{component}] max_source_tokens to read more."
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from .doc_warnings import WARNINGS_FIELD, doc_warnings
 from .errors import (
     ArgumentError,
     Errors,
@@ -290,9 +291,15 @@ def doc_to_json(doc: Doc, tasks: dict[str, Task]) -> dict[str, Any]:
 
     doc (Doc): A doc processed by the pipeline.
     tasks (dict[str, Task]): Component name to task, from ``pipeline_tasks``.
-    RETURNS (dict[str, Any]): Component name to that task's JSON output.
+    RETURNS (dict[str, Any]): Component name to that task's JSON output, then
+        ``"warnings"`` when a head warned about this doc's output
+        (``nlp_tasks.doc_warnings``): ``[{"component", "code", "message"}]``.
     """
-    return {name: task.to_json(doc) for name, task in tasks.items() if task.accepts(doc)}
+    output = {name: task.to_json(doc) for name, task in tasks.items() if task.accepts(doc)}
+    warned = doc_warnings(doc)
+    if warned:
+        output[WARNINGS_FIELD] = warned
+    return output
 
 
 def predict(

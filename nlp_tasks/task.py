@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 #: The plugin API this core provides. A task declares the range it supports in
 #: ``Task.api_version``; a minor release only adds to the API.
-PLUGIN_API_VERSION = "1.6"
+PLUGIN_API_VERSION = "1.7"
 
 
 def require_text(record: "dict[str, Any]", field: str = "text") -> str:

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .doc_warnings import WARNINGS_FIELD
+
 if TYPE_CHECKING:
     from rich.console import Group
     from spacy.language import Language
@@ -115,7 +117,8 @@ def record_blocks(
     """Each task's blocks for one output record of ``predict`` or ``process``.
 
     A task's view that fails draws the output as JSON, with the error in a note,
-    so one plugin's bug hides nothing else.
+    so one plugin's bug hides nothing else. The record's warnings about a
+    task's output (``nlp_tasks.doc_warnings``) follow its blocks as notes.
 
     record (Mapping[str, Any]): Input fields, then component name to output.
     tasks (Mapping[str, Task]): Component name to task (``pipeline_tasks``).
@@ -123,14 +126,20 @@ def record_blocks(
         pipeline order, for the components that have output in the record.
     """
     inputs = input_fields(record, tasks)
+    warned = record.get(WARNINGS_FIELD) if WARNINGS_FIELD not in tasks else None
     views = []
     for name, task in tasks.items():
         if name not in record:
             continue
+        notes = [
+            Note("warning", _warning_text(warning))
+            for warning in warned or ()
+            if isinstance(warning, Mapping) and warning.get("component") == name
+        ]
         output = record[name]
         view = getattr(task, "view", None)
         if view is None:
-            views.append((name, [Note("output", _as_json(output))]))
+            views.append((name, [Note("output", _as_json(output)), *notes]))
             continue
         try:
             blocks = list(view(output, inputs))
@@ -140,8 +149,14 @@ def record_blocks(
         except Exception as error:  # noqa: BLE001 (a plugin's bug must not hide the rest)
             problem = f"the view of task {task.name!r} failed: {type(error).__name__}: {error}"
             blocks = [Note("output", _as_json(output)), Note("view error", problem)]
-        views.append((name, blocks))
+        views.append((name, blocks + notes))
     return views
+
+
+def _warning_text(warning: Mapping[str, Any]) -> str:
+    code, message = f"[{warning.get('code')}]", str(warning.get("message"))
+    # Coded messages (CodedMessages) start with their code already.
+    return message if message.startswith(code) else f"{code} {message}"
 
 
 def input_fields(record: Mapping[str, Any], tasks: Mapping[str, "Task"]) -> dict[str, Any]:
@@ -151,7 +166,11 @@ def input_fields(record: Mapping[str, Any], tasks: Mapping[str, "Task"]) -> dict
     tasks (Mapping[str, Task]): Component name to task.
     RETURNS (dict[str, Any]): The input fields (``text``, ``questions``, ``id``...).
     """
-    return {key: value for key, value in record.items() if key not in tasks}
+    return {
+        key: value
+        for key, value in record.items()
+        if key not in tasks and not (key == WARNINGS_FIELD and isinstance(value, list))
+    }
 
 
 def render_html(

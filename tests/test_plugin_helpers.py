@@ -36,7 +36,7 @@ def test_plugin_helpers_are_public_and_declared_in_the_api_version():
     ):
         assert name in nlp_tasks.__all__
         assert callable(getattr(nlp_tasks, name))
-    assert nlp_tasks.PLUGIN_API_VERSION == "1.6"
+    assert nlp_tasks.PLUGIN_API_VERSION == "1.7"
     old = nlp_tasks.Task("t", "f", make_example=None, to_json=None, api_version=">=1.0,<2")
     new = nlp_tasks.Task("t", "f", make_example=None, to_json=None, api_version=">=1.1,<2")
     assert old.supports_api() and new.supports_api()

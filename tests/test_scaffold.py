@@ -108,7 +108,7 @@ def test_scaffold_is_a_complete_distribution(scaffold):
     # The scaffold uses the plugin helpers, so it needs the API version that has them.
     plugin = (source / "nlp_tasks_question_type" / "plugin.py").read_text(encoding="utf8")
     assert f'api_version=">={PLUGIN_API_VERSION},<2"' in plugin
-    assert PLUGIN_API_VERSION == "1.6"
+    assert PLUGIN_API_VERSION == "1.7"
     reader = (source / "nlp_tasks_question_type" / "reader.py").read_text(encoding="utf8")
     scorer = (source / "nlp_tasks_question_type" / "scorer.py").read_text(encoding="utf8")
     assert "gold_example(" in reader and "examples_with_gold(" in scorer

@@ -173,6 +173,28 @@ def test_a_third_party_task_shows_up_with_or_without_a_view():
     assert html.escape('["a", "<b>"]') in page and "<b>" not in page
 
 
+def test_a_records_warnings_show_under_their_task_not_as_input():
+    warning = {"component": "translation", "code": "W013", "message": "read the first 3"}
+    record = {
+        "text": "the cat sleeps and the dog runs",
+        "translation": {"translation": "die Katze"},
+        "summarization": {"summary": "The cat.", "sentences": []},
+        "warnings": [warning],
+    }
+    tasks = builtin("translation", "summarization")
+    assert dict(record_blocks(record, tasks)) == {
+        "translation": [
+            Columns([("source", record["text"]), ("translation", "die Katze")]),
+            Note("warning", "[W013] read the first 3"),
+        ],
+        "summarization": [Note("summary", "The cat.")],
+    }
+    text = terminal(render_text([record], tasks))
+    assert "[W013] read the first 3" in text and "warnings:" not in text
+    warning["message"] = "[W013] read the first 3"  # a coded message names its code once
+    assert dict(record_blocks(record, tasks))["translation"][1].text == warning["message"]
+
+
 def test_a_failing_view_shows_the_output_and_the_error():
     def broken(output, inputs):
         return [MarkedText("short", [Mark(0, 99, "X")])]

@@ -32,6 +32,7 @@ from thinc.api import Model, Optimizer
 
 from ..components.head import shared_transformer
 from ..components.routing import accepted_docs
+from ..doc_warnings import clear_doc_warnings, warn_doc
 from ..errors import ArgumentError, ConfigError, Errors, GenerationSettingsError, Warnings
 from ..task import is_blank
 from .target_tokenizer import TargetTokenizer
@@ -316,13 +317,22 @@ class GenerativeHead(TrainablePipe):
     def set_annotations(self, docs: Iterable[Doc], ids: list[list[int]]) -> None:
         """Decode generated ids and write the text onto each doc.
 
+        A doc longer than ``max_source_tokens`` gets warning W013
+        (``nlp_tasks.doc_warnings``): its output covers only its start.
+
         docs (Iterable[Doc]): The docs.
         ids (list[list[int]]): The output of ``predict``.
         """
         tokenizer = self.target_tokenizer
+        limit = self.cfg["max_source_tokens"]
         for doc, doc_ids in zip(docs, ids):
             text = tokenizer.decode(doc_ids) if tokenizer is not None and doc_ids else ""
             self.set_output(doc, None if is_blank(doc) else text)
+            if len(doc) > limit and not is_blank(doc):
+                message = Warnings.W013.format(component=self.name, limit=limit, count=len(doc))
+                warn_doc(doc, component=self.name, code="W013", message=message)
+            else:
+                clear_doc_warnings(doc, component=self.name, code="W013")
 
     def generate(self, docs: Iterable[Doc], **generation: Any) -> list[str | None]:
         """The generated text of each doc, without changing the docs.

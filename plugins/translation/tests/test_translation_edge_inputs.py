@@ -64,3 +64,63 @@ def test_blank_docs_in_a_batch_do_not_shift_the_others(nlp):
     assert batched == alone
     assert batched[1] is None and batched[3] is None
     assert all(isinstance(batched[i], str) for i in (0, 2, 4))
+
+
+@pytest.fixture
+def short_sources(nlp):
+    """The module's pipeline reading at most 3 source tokens, for one test."""
+    head = nlp.get_pipe("translation")
+    before = head.cfg["max_source_tokens"]
+    head.cfg["max_source_tokens"] = 3
+    yield head
+    head.cfg["max_source_tokens"] = before
+
+
+def test_a_cut_source_is_marked_in_its_output_record(nlp, short_sources, tmp_path):
+    import json
+    import warnings
+
+    from nlp_tasks import doc_warnings, predict
+    from nlp_tasks.batch import process_file
+
+    texts = ["the cat sleeps", "the cat sleeps and the dog runs", "   "]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # W005, once per head
+        records = predict(nlp, texts)
+        corpus = tmp_path / "corpus.jsonl"
+        corpus.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+        process_file(nlp, corpus, tmp_path / "out.jsonl", progress=False)
+    written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    for record in (records, written):
+        assert "warnings" not in record[0] and "warnings" not in record[2]
+        assert record[1]["warnings"] == [
+            {
+                "component": "translation",
+                "code": "W013",
+                "message": "[W013] 'translation' read the first 3 of this document's 7 "
+                "tokens (max_source_tokens), so its output covers only that part. Raise "
+                "[components.translation] max_source_tokens to read more.",
+            }
+        ]
+        assert isinstance(record[1]["translation"]["translation"], str)
+    doc = nlp(texts[1])
+    assert [w["code"] for w in doc_warnings(doc)] == ["W013"]
+    short_sources(doc)  # again: one warning, not two
+    assert len(doc_warnings(doc)) == 1
+    short_sources.cfg["max_source_tokens"] = 512
+    assert doc_warnings(short_sources(doc)) == []
+
+
+def test_a_docs_warnings_survive_serialization(nlp, short_sources):
+    import warnings
+
+    from spacy.tokens import DocBin
+
+    from nlp_tasks import doc_warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        doc = nlp("the cat sleeps and the dog runs")
+    bin_ = DocBin(store_user_data=True, docs=[doc])
+    again = next(DocBin(store_user_data=True).from_bytes(bin_.to_bytes()).get_docs(nlp.vocab))
+    assert doc_warnings(again) == doc_warnings(doc) != []
