@@ -445,6 +445,12 @@ class Errors(metaclass=CodedMessages):
         "the batch has no doc._.trf_data): make docs with nlp(text) or nlp.pipe(texts), "
         "not nlp.make_doc."
     )
+    E161 = (
+        "Component '{component}' has the name of a field of this pipeline's output records "
+        "({fields}), so its output would overwrite that field, or the field its "
+        "output. Rename the component: nlp.rename_pipe('{component}', 'NEW'), or the "
+        "[components.{component}] block and its entry in [nlp] pipeline of the config."
+    )
     E155 = (
         "The output limit of '{component}' must have max_new_tokens_ratio a number above 0 "
         "(target tokens per source token) or null (no limit that follows the source), and "

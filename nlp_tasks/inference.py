@@ -256,6 +256,33 @@ def pipeline_tasks(nlp: Language) -> dict[str, Task]:
     return found
 
 
+#: The output record's own fields, beside the tasks' input fields and outputs.
+RECORD_FIELDS = ("line", "id", WARNINGS_FIELD)
+
+
+def output_tasks(nlp: Language) -> dict[str, Task]:
+    """The task of each task component, checked for output records.
+
+    An output record holds each task's output under its component's name, next
+    to the record's own fields (``RECORD_FIELDS``) and the texts and extras
+    the tasks read; a component named like one of those would silently
+    replace it, or be replaced.
+
+    nlp (Language): The pipeline.
+    RETURNS (dict[str, Task]): As ``pipeline_tasks``. Raises ``PipelineLoadError``
+        (E161) for a component named like a record field.
+    """
+    tasks = pipeline_tasks(nlp)
+    fields = [*RECORD_FIELDS]
+    for task in tasks.values():
+        fields += [field for field in task.inputs.fields if field not in fields]
+    for name in tasks:
+        if name in fields:
+            listed = ", ".join(repr(field) for field in fields)
+            raise PipelineLoadError(Errors.E161.format(component=name, fields=listed))
+    return tasks
+
+
 def task_inputs_of(pipeline: "Language | str | Path") -> tuple[TaskInputs, ...]:
     """What the tasks of a pipeline read, without loading its weights.
 
@@ -352,7 +379,7 @@ def predict(
         )
     _check_fields(fields, "predict")
     route_docs(nlp)
-    tasks = pipeline_tasks(nlp)
+    tasks = output_tasks(nlp)
     inputs = PipelineInputs([task.inputs for task in tasks.values()], fields)
 
     def items() -> "Iterable[tuple[Doc, CheckedInput]]":

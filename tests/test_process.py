@@ -202,6 +202,23 @@ def test_bad_settings_are_refused(nlp):
         list(process_records(nlp, ["x"], batch_size=0))
 
 
+@pytest.mark.parametrize("name", ["warnings", "line", "text"])
+def test_a_component_named_like_a_record_field_is_refused(pipeline_dir, name):
+    # Its output would replace the record's own field in every output record.
+    from nlp_tasks import load, predict
+    from nlp_tasks.errors import PipelineLoadError
+
+    renamed = load(pipeline_dir)
+    renamed.rename_pipe("sentiment", name)
+    expected = rf"\[E161\] Component '{name}' has the name of a field"
+    with pytest.raises(PipelineLoadError, match=expected):
+        list(process_records(renamed, ["A fine day."]))
+    with pytest.raises(PipelineLoadError, match=expected):
+        predict(renamed, ["A fine day."])
+    renamed.rename_pipe(name, "mood")
+    assert "mood" in predict(renamed, ["A fine day."])[0]
+
+
 # Files ------------------------------------------------------------------------------
 
 

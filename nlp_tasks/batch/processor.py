@@ -113,14 +113,14 @@ class RecordProcessor:
         from spacy.tokens import Doc
 
         from ..components.routing import route_docs
-        from ..inference import doc_to_json, pipeline_tasks
+        from ..inference import doc_to_json, output_tasks
         from ..precision import set_precision
 
         if precision is not None:
             set_precision(nlp, precision)
         self.nlp = route_docs(nlp)
         self._outputs = doc_to_json
-        self.tasks = pipeline_tasks(nlp)
+        self.tasks = output_tasks(nlp)
         self.include_text = include_text
         self.return_docs = return_docs
         self.keep_trf_data = keep_trf_data

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import ConfigError, Errors, PredictInputError, RequestError
-from ..inference import check_item, doc_to_json, pipeline_tasks
+from ..inference import check_item, doc_to_json, output_tasks
 from ..registry import manager as plugins
 from ..task_inputs import CheckedInput, PipelineInputs, text_list
 from .batcher import Batcher
@@ -108,7 +108,7 @@ class _Service:
     def __init__(self, nlp: "Language", settings: ServeSettings) -> None:
         self.nlp = nlp
         self.settings = settings
-        self.tasks: dict[str, Task] = pipeline_tasks(nlp)
+        self.tasks: dict[str, Task] = output_tasks(nlp)
         self.declared = [task.inputs for task in self.tasks.values()]
         self.inputs = PipelineInputs(self.declared, settings.fields)
         # The form names the tasks' own fields, whatever --field renames.
