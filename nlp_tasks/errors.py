@@ -416,7 +416,7 @@ class Errors(metaclass=CodedMessages):
         'tokenizer directory, a Hub name with network access, "backbone" or "train".'
     )
     E020 = (
-        "Unknown generation setting '{key}' for '{component}' (did you mean: {near}?). "
+        "Unknown generation setting '{key}' for '{component}' ({near}). "
         "Settings are those of Hugging Face's GenerationConfig, e.g. num_beams, "
         "max_new_tokens, length_penalty, no_repeat_ngram_size."
     )

@@ -120,6 +120,8 @@ def examples_for(nlp, pairs):
 def test_unknown_generation_setting_suggests_the_right_name():
     with pytest.raises(ValueError, match=r"E020.*'num_beam'.*num_beams"):
         check_generation_settings({"num_beam": 4}, component="x")
+    with pytest.raises(ValueError, match=r"'batch_size' for 'x' \(no setting is named like it\)"):
+        check_generation_settings({"batch_size": 4}, component="x")
     assert check_generation_settings({"num_beams": 4}) == {"num_beams": 4}
 
 

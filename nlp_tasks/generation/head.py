@@ -117,10 +117,9 @@ def check_generation_settings(settings: dict[str, Any], *, component: str = "") 
     for key, value in settings.items():
         if key not in known:
             near = difflib.get_close_matches(key, sorted(known), n=3)
+            hint = f"did you mean: {', '.join(near)}?" if near else "no setting is named like it"
             raise GenerationSettingsError(
-                Errors.E020.format(
-                    key=key, component=component, near=", ".join(near) or "none close"
-                )
+                Errors.E020.format(key=key, component=component, near=hint)
             )
         rule = _NUMBER_RULES.get(key)
         if rule is None or (value is None and key in _MAY_BE_NONE):
