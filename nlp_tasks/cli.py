@@ -505,6 +505,12 @@ def process_command(
             f"{summary.seconds:.1f} s ({summary.docs_per_second:.1f} docs/s).",
             err=True,
         )
+    if summary.warned:
+        typer.echo(
+            f'{summary.warned} processed record(s) carry "warnings": a head did only part '
+            "of its work on them, and each warning says what to change.",
+            err=True,
+        )
     if summary.failed:
         typer.echo(f"Failed records, with line and reason: {summary.errors}", err=True)
         if not allow_errors:

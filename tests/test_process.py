@@ -290,6 +290,7 @@ def test_a_changed_input_does_not_resume_an_old_checkpoint(pipeline_dir, corpus,
         (lambda state: state.pop("job"), "it lacks 'job'"),
         (lambda state: state.update(done="99"), "its 'done' is '99'"),
         (lambda state: state.update(complete=1), "its 'complete' is 1"),
+        (lambda state: state.update(warned=None), "its 'warned' is None"),
     ],
 )
 def test_a_damaged_checkpoint_is_named_not_a_traceback(
@@ -307,6 +308,16 @@ def test_a_damaged_checkpoint_is_named_not_a_traceback(
     with pytest.raises(OutputError, match=r"\[E071\].*holds list, not a JSON object"):
         process_file(pipeline_dir, corpus, output, progress=False)
     assert output.read_bytes() == kept
+
+
+def test_a_checkpoint_from_before_the_warned_count_still_resumes(pipeline_dir, corpus, tmp_path):
+    output = tmp_path / "out.jsonl"
+    process_file(pipeline_dir, corpus, output, progress=False)
+    state = json.loads(checkpoint_path(output).read_text())
+    del state["warned"]  # as the release before it wrote them
+    checkpoint_path(output).write_text(json.dumps(state))
+    summary = process_file(pipeline_dir, corpus, output, progress=False)
+    assert summary.already_complete and summary.warned == 0
 
 
 def test_an_unreadable_input_leaves_no_output_behind(pipeline_dir, tmp_path):

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..doc_warnings import WARNINGS_FIELD
 from ..errors import (
     Errors,
     OptionError,
@@ -71,6 +72,8 @@ class Summary:
     processed (int): Records processed.
     failed (int): Records that failed, each in the errors file.
     skipped (int): Blank lines.
+    warned (int): Processed records whose output carries ``"warnings"``: a head
+        did only part of its work on them (``nlp_tasks.doc_warnings``).
     resumed_after (int): Input line (row) an earlier run had finished; 0 for a fresh run.
     seconds (float): Wall time of this run.
     processed_now (int): Records processed by this run.
@@ -83,6 +86,7 @@ class Summary:
     processed: int = 0
     failed: int = 0
     skipped: int = 0
+    warned: int = 0
     resumed_after: int = 0
     seconds: float = 0.0
     processed_now: int = 0
@@ -505,6 +509,7 @@ class Job:
             if result.ok:
                 summary.processed += 1
                 summary.processed_now += 1
+                summary.warned += WARNINGS_FIELD in (result.output or {})
             elif result.error:
                 summary.failed += 1
             else:
@@ -521,6 +526,7 @@ class Job:
         state["output"] = self._output.commit(final=final)
         state["errors_bytes"] = self._errors.sync()
         state.update(processed=summary.processed, failed=summary.failed, skipped=summary.skipped)
+        state["warned"] = summary.warned
         state["done"] = self._done
         self.checkpoint.save(state)
         self._last_commit = time.monotonic()
@@ -555,6 +561,7 @@ class Job:
         summary.processed = state["processed"]
         summary.failed = state["failed"]
         summary.skipped = state["skipped"]
+        summary.warned = state.get("warned", 0)
         summary.complete = state["complete"]
         summary.resumed_after = state["done"]
 

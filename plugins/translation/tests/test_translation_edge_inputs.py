@@ -89,7 +89,10 @@ def test_a_cut_source_is_marked_in_its_output_record(nlp, short_sources, tmp_pat
         records = predict(nlp, texts)
         corpus = tmp_path / "corpus.jsonl"
         corpus.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
-        process_file(nlp, corpus, tmp_path / "out.jsonl", progress=False)
+        summary = process_file(nlp, corpus, tmp_path / "out.jsonl", progress=False)
+        again = process_file(nlp, corpus, tmp_path / "out.jsonl", progress=False)
+    assert (summary.processed, summary.warned) == (3, 1)
+    assert again.already_complete and again.warned == 1  # counted from the checkpoint
     written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     for record in (records, written):
         assert "warnings" not in record[0] and "warnings" not in record[2]
