@@ -7,10 +7,13 @@ long source, say) records that on the doc with ``warn_doc``. ``predict``,
 a Python warning, shown once per run, cannot say which records it meant.
 
 The warnings live in ``doc.user_data``, so they survive ``Doc.to_bytes`` and a
-``DocBin``, and pass to the parent process with the doc's output.
+``DocBin(store_user_data=True)``, and pass to the parent process with the doc's
+output.
 """
 
 from typing import TYPE_CHECKING
+
+from .errors import ArgumentError, Errors
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
@@ -32,6 +35,15 @@ def warn_doc(doc: "Doc", *, component: str, code: str, message: str) -> None:
     code (str): The warning's code, e.g. ``"W013"``; a plugin uses codes of its own.
     message (str): What is wrong with this doc's output and what to change.
     """
+    for argument, value in (("component", component), ("code", code), ("message", message)):
+        if not isinstance(value, str) or not value:
+            # It goes into a JSON output record: anything else fails a whole run later.
+            kind = f"{type(value).__name__} {value!r}"[:80]
+            raise ArgumentError(
+                Errors.E152.format(
+                    function="warn_doc", argument=argument, rule="a non-empty str", kind=kind
+                )
+            )
     kept = [
         warning
         for warning in doc.user_data.get(USER_DATA_KEY, [])

@@ -259,7 +259,8 @@ class Warnings(metaclass=CodedMessages):
         "{count} document(s) in a batch have more than max_source_tokens={limit} tokens; "
         "'{component}' attends to the first {limit} of each (the other heads read the whole "
         "document). Raise [components.{component}] max_source_tokens to see more. This "
-        "warning is shown once; each such document's output record carries W013."
+        "warning is shown once; each such document that the pipeline processes (nlp, "
+        "predict, process, serve) also carries W013 in its output record."
     )
     W006 = (
         "{setting}: {problem}. Installed plugins: {available}. The setting takes a "

@@ -13,6 +13,7 @@ from spacy.tokens import Doc
 from .doc_warnings import WARNINGS_FIELD, doc_warnings
 from .errors import (
     ArgumentError,
+    ConfigError,
     Errors,
     OptionError,
     PipelineLoadError,
@@ -21,7 +22,7 @@ from .errors import (
 )
 from .registry import manager as plugins
 from .task import Task
-from .task_inputs import CheckedInput, FieldError, PipelineInputs, TaskInputs
+from .task_inputs import RECORD_FIELDS, CheckedInput, FieldError, PipelineInputs, TaskInputs
 
 
 def load(name: str | Path, *, precision: str | None = None, **kwargs: Any) -> Language:
@@ -256,31 +257,41 @@ def pipeline_tasks(nlp: Language) -> dict[str, Task]:
     return found
 
 
-#: The output record's own fields, beside the tasks' input fields and outputs.
-RECORD_FIELDS = ("line", "id", WARNINGS_FIELD)
-
-
 def output_tasks(nlp: Language) -> dict[str, Task]:
     """The task of each task component, checked for output records.
 
-    An output record holds each task's output under its component's name, next
-    to the record's own fields (``RECORD_FIELDS``) and the texts and extras
-    the tasks read; a component named like one of those would silently
-    replace it, or be replaced.
-
     nlp (Language): The pipeline.
-    RETURNS (dict[str, Task]): As ``pipeline_tasks``. Raises ``PipelineLoadError``
-        (E161) for a component named like a record field.
+    RETURNS (dict[str, Task]): As ``pipeline_tasks``. Raises ``ConfigError``
+        (E161) for a component named like a record field (``check_component_names``).
     """
     tasks = pipeline_tasks(nlp)
+    _check_names(tasks)
+    return tasks
+
+
+def check_component_names(pipeline: "Language | str | Path") -> None:
+    """Refuse a pipeline whose output records would lose a field, before it runs.
+
+    An output record holds each task's output under its component's name, next
+    to the record's own fields (``RECORD_FIELDS``) and the texts and extras the
+    tasks read; a component named like one of those would silently replace it,
+    or be replaced.
+
+    pipeline (Language | str | Path): A loaded pipeline, or its directory or
+        package name (its config is read, not its weights). Raises
+        ``ConfigError`` (E161) for a component named like a record field.
+    """
+    _check_names(_tasks_of(pipeline))
+
+
+def _check_names(tasks: dict[str, Task]) -> None:
     fields = [*RECORD_FIELDS]
     for task in tasks.values():
         fields += [field for field in task.inputs.fields if field not in fields]
     for name in tasks:
         if name in fields:
             listed = ", ".join(repr(field) for field in fields)
-            raise PipelineLoadError(Errors.E161.format(component=name, fields=listed))
-    return tasks
+            raise ConfigError(Errors.E161.format(component=name, fields=listed))
 
 
 def task_inputs_of(pipeline: "Language | str | Path") -> tuple[TaskInputs, ...]:
@@ -291,23 +302,28 @@ def task_inputs_of(pipeline: "Language | str | Path") -> tuple[TaskInputs, ...]:
     RETURNS (tuple[TaskInputs, ...]): Each enabled task component's inputs, in
         pipeline order.
     """
+    return tuple(task.inputs for task in _tasks_of(pipeline).values())
+
+
+def _tasks_of(pipeline: "Language | str | Path") -> dict[str, Task]:
+    # The enabled task components, from the pipeline or from its config alone.
     if isinstance(pipeline, Language):
-        return tuple(task.inputs for task in pipeline_tasks(pipeline).values())
+        return pipeline_tasks(pipeline)
     path: Path | None = Path(pipeline)
     if not (path / "config.cfg").is_file():
         path = package_pipeline_dir(str(pipeline))
     if path is None:
-        return ()
+        return {}
     config = _read_config(path)
     components = config.get("components", {})
     disabled = set(config.get("nlp", {}).get("disabled", []))
-    found = []
+    found = {}
     for name in config.get("nlp", {}).get("pipeline", []):
         factory = components.get(name, {}).get("factory")
         task = plugins.task_for_factory(factory) if factory and name not in disabled else None
         if task is not None:
-            found.append(task.inputs)
-    return tuple(found)
+            found[name] = task
+    return found
 
 
 def doc_to_json(doc: Doc, tasks: dict[str, Task]) -> dict[str, Any]:

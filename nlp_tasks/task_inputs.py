@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .doc_warnings import WARNINGS_FIELD
 from .errors import ConfigError, Errors, FieldError, PluginError
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ SEGMENTS_KEY = "segments"
 SEGMENT_SEPARATOR = "\n\n"
 #: The segments of a doc made from one text, ``nlp(text)`` included.
 TEXT = ("text",)
+#: An output record's own fields, which no task may read or name a component after.
+RECORD_FIELDS = ("line", "id", WARNINGS_FIELD)
 
 
 def text_list(value: Any) -> list[str]:
@@ -104,6 +107,9 @@ class TaskInputs:
             problem = f"field names that are not identifiers: {names}"
         elif len(set(names)) != len(names):
             problem = f"a field twice: {names}"
+        elif set(names) & set(RECORD_FIELDS):
+            taken = [name for name in names if name in RECORD_FIELDS]
+            problem = f"fields named like an output record's own ({taken}): {names}"
         if problem:
             raise PluginError(Errors.E082.format(problem=problem))
 

@@ -118,12 +118,14 @@ def record_blocks(
 
     A task's view that fails draws the output as JSON, with the error in a note,
     so one plugin's bug hides nothing else. The record's warnings about a
-    task's output (``nlp_tasks.doc_warnings``) follow its blocks as notes.
+    task's output (``nlp_tasks.doc_warnings``) follow its blocks as notes; those
+    of a component with no output in the record come last, under "warnings".
 
     record (Mapping[str, Any]): Input fields, then component name to output.
     tasks (Mapping[str, Task]): Component name to task (``pipeline_tasks``).
     RETURNS (list[tuple[str, list[Block]]]): (component name, blocks), in
-        pipeline order, for the components that have output in the record.
+        pipeline order, for the components that have output in the record; then
+        ("warnings", notes) if a warning belongs to none of them.
     """
     inputs = input_fields(record, tasks)
     warned = record.get(WARNINGS_FIELD) if WARNINGS_FIELD not in tasks else None
@@ -150,6 +152,14 @@ def record_blocks(
             problem = f"the view of task {task.name!r} failed: {type(error).__name__}: {error}"
             blocks = [Note("output", _as_json(output)), Note("view error", problem)]
         views.append((name, blocks + notes))
+    shown = {name for name, _ in views}
+    others = [
+        Note("warning", _warning_text(warning))
+        for warning in warned or ()
+        if not (isinstance(warning, Mapping) and warning.get("component") in shown)
+    ]
+    if others:  # from a component with no output in the record: still shown
+        views.append((WARNINGS_FIELD, others))
     return views
 
 

@@ -33,6 +33,9 @@ def test_plugin_helpers_are_public_and_declared_in_the_api_version():
         "doc_segments",
         "accepted_docs",
         "render",
+        "warn_doc",
+        "clear_doc_warnings",
+        "doc_warnings",
     ):
         assert name in nlp_tasks.__all__
         assert callable(getattr(nlp_tasks, name))

@@ -203,18 +203,26 @@ def test_bad_settings_are_refused(nlp):
 
 
 @pytest.mark.parametrize("name", ["warnings", "line", "text"])
-def test_a_component_named_like_a_record_field_is_refused(pipeline_dir, name):
+def test_a_component_named_like_a_record_field_is_refused(pipeline_dir, tmp_path, name):
     # Its output would replace the record's own field in every output record.
     from nlp_tasks import load, predict
-    from nlp_tasks.errors import PipelineLoadError
+    from nlp_tasks.errors import ConfigError
 
     renamed = load(pipeline_dir)
     renamed.rename_pipe("sentiment", name)
     expected = rf"\[E161\] Component '{name}' has the name of a field"
-    with pytest.raises(PipelineLoadError, match=expected):
+    with pytest.raises(ConfigError, match=expected):
         list(process_records(renamed, ["A fine day."]))
-    with pytest.raises(PipelineLoadError, match=expected):
+    with pytest.raises(ConfigError, match=expected):
         predict(renamed, ["A fine day."])
+    # Refused from the saved config too, before any output or worker process.
+    saved = tmp_path / "pipeline"
+    renamed.to_disk(saved)
+    corpus = write_lines(tmp_path / "in.jsonl", ['{"text": "A fine day."}'])
+    output = tmp_path / "out.jsonl"
+    with pytest.raises(ConfigError, match=expected):
+        process_file(saved, corpus, output, n_process=2, progress=False)
+    assert not output.exists() and not checkpoint_path(output).exists()
     renamed.rename_pipe(name, "mood")
     assert "mood" in predict(renamed, ["A fine day."])[0]
 
@@ -496,7 +504,10 @@ def _running(pid: int) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+@pytest.mark.skipif(
+    not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(),
+    reason="finds the workers in /proc/PID/task/PID/children",
+)
 @pytest.mark.parametrize("moment", ["workers loading", "mid-run"])
 def test_ctrl_c_with_workers_stops_quietly_and_resumes(pipeline_dir, tmp_path, moment):
     import signal
@@ -536,6 +547,21 @@ def test_ctrl_c_with_workers_stops_quietly_and_resumes(pipeline_dir, tmp_path, m
     assert again.returncode == 3, again.stderr
     assert "296 processed, 3 failed, 1 skipped" in again.stderr
     assert output.read_bytes() == reference.read_bytes()
+
+
+def test_a_worker_told_to_stop_refuses_the_chunks_queued_for_it(monkeypatch):
+    import signal
+
+    from nlp_tasks.batch import local
+
+    seen = []
+    monkeypatch.setattr(local, "_worker_processor", lambda chunk: seen.append(chunk) or [])
+    monkeypatch.setattr(local, "_worker_stopping", False)
+    assert local._worker_run(["first"]) == []
+    local._worker_interrupted(signal.SIGINT, None)  # idle: no error, but it is stopping
+    with pytest.raises(KeyboardInterrupt):
+        local._worker_run(["queued before the Ctrl+C"])
+    assert seen == [["first"]]
 
 
 def test_cli_reads_fields_under_other_names(pipeline_dir, tmp_path, cli):

@@ -90,6 +90,8 @@ def test_declarations_that_cannot_work_are_refused():
         TaskInputs(segments=("text", "text"))
     with pytest.raises(PluginError, match=r"\[E082\].*not identifiers"):
         TaskInputs(segments=("a side",))
+    with pytest.raises(PluginError, match=r"\[E082\].*output record's own \(\['warnings'\]\)"):
+        TaskInputs(segments=("text",), extras=("warnings",))
     assert TaskInputs(segments="text").segments == ("text",)
 
 

@@ -193,6 +193,9 @@ def test_a_records_warnings_show_under_their_task_not_as_input():
     assert "[W013] read the first 3" in text and "warnings:" not in text
     warning["message"] = "[W013] read the first 3"  # a coded message names its code once
     assert dict(record_blocks(record, tasks))["translation"][1].text == warning["message"]
+    # A warning of a component with no output in the record is shown last, not lost.
+    record["warnings"].append({"component": "tagger", "code": "X001", "message": "odd"})
+    assert record_blocks(record, tasks)[-1] == ("warnings", [Note("warning", "[X001] odd")])
 
 
 def test_a_failing_view_shows_the_output_and_the_error():

@@ -321,9 +321,10 @@ class Job:
         self.pipeline = pipeline
         if not isinstance(pipeline, Language):
             check_pipeline_exists(pipeline)
-        if not fields.inputs:
-            from ..inference import task_inputs_of
+        from ..inference import check_component_names, task_inputs_of
 
+        check_component_names(pipeline)  # in workers it would fail as a lost worker
+        if not fields.inputs:
             fields = dataclasses.replace(fields, inputs=task_inputs_of(pipeline))
         fields.pipeline_inputs  # noqa: B018 - a --field no task reads fails here, early
         self.fields = fields

@@ -4,6 +4,7 @@ pool of worker processes that each load the pipeline once, results in input orde
 
 import os
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -63,6 +64,7 @@ def _load(pipeline: "Language | str | Path", options: ProcessOptions) -> "Langua
 
 _worker_processor: RecordProcessor | None = None
 _worker_running = False
+_worker_stopping = False
 
 
 # SIGINT can be held back (blocked, kept pending) where the platform allows it.
@@ -73,24 +75,39 @@ _CAN_HOLD_CTRL_C = hasattr(signal, "pthread_sigmask")
 def _ctrl_c_held() -> Iterator[None]:
     # A worker inherits the blocked SIGINT of the thread that spawns it, so a Ctrl+C
     # while its interpreter starts waits for _worker_init's handler instead of printing
-    # a traceback (or "Fatal Python error" from inside site). This process gets its
-    # Ctrl+C too, once the spawn is done: a blocked signal stays pending.
+    # a traceback (or "Fatal Python error" from inside site). The mask is this thread's
+    # only: another thread (a progress bar's) may take the signal, so this process's
+    # handler is also deferred, and runs once the spawn is done.
     if not _CAN_HOLD_CTRL_C:
         yield
         return
+    deferred: list[int] = []
+    # Only the main thread may set a handler; it is the one Python runs them in. An
+    # ignored Ctrl+C stays ignored: the worker inherits that, not a handler.
+    in_main = threading.current_thread() is threading.main_thread()
+    in_main = in_main and callable(signal.getsignal(signal.SIGINT))
+    if in_main:
+        handler = signal.signal(signal.SIGINT, lambda signum, frame: deferred.append(signum))
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        if in_main:
+            signal.signal(signal.SIGINT, handler)
+            if deferred and callable(handler):
+                handler(signal.SIGINT, None)
 
 
 def _worker_interrupted(signum: int, frame: Any) -> None:
     # Ctrl+C reaches the whole process group; the parent reports it and stops the run.
     # A worker must not print a traceback of its own, nor die while it writes a result
     # to the pipe the parent reads (a message cut short would block the parent).
+    global _worker_stopping
     if _worker_processor is None:  # starting, or loading the pipeline
         os._exit(130)
+    # Chunks already queued for this worker cannot be taken back: it refuses them.
+    _worker_stopping = True
     if _worker_running:  # the chunk stops; its error goes back as its result
         raise KeyboardInterrupt
     # Idle or sending a result: the parent's shutdown ends this worker.
@@ -99,9 +116,9 @@ def _worker_interrupted(signum: int, frame: Any) -> None:
 def _worker_init(
     pipeline: str, gpu_id: int, threads: int, options: dict[str, Any], parent: int
 ) -> None:
-    import threading
-
-    signal.signal(signal.SIGINT, _worker_interrupted)
+    # A worker started with Ctrl+C ignored (a job run with `&` in a script) keeps it so.
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, _worker_interrupted)
     if _CAN_HOLD_CTRL_C:  # held since the spawn (_ctrl_c_held): a pending one runs now
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
@@ -120,8 +137,10 @@ def _worker_init(
 def _worker_run(chunk: list[InputRecord]) -> list[RecordResult]:
     global _worker_running
     assert _worker_processor is not None
-    _worker_running = True
     try:
+        _worker_running = True
+        if _worker_stopping:
+            raise KeyboardInterrupt
         return _worker_processor(chunk)
     finally:
         _worker_running = False

@@ -104,11 +104,12 @@ def process_records(
     options.check()
     from spacy.language import Language
 
-    from ..inference import task_inputs_of
+    from ..inference import check_component_names, task_inputs_of
     from .job import legacy_fields
 
     if not isinstance(pipeline, Language):
         check_pipeline_exists(pipeline)
+    check_component_names(pipeline)
     mapping = legacy_fields(pipeline, fields, questions_field)
     record_fields = RecordFields(
         text=text_field,
