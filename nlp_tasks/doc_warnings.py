@@ -11,7 +11,7 @@ The warnings live in ``doc.user_data``, so they survive ``Doc.to_bytes`` and a
 output.
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import ArgumentError, Errors
 
@@ -24,6 +24,23 @@ USER_DATA_KEY = "nlp_tasks.warnings"
 WARNINGS_FIELD = "warnings"
 
 
+def _check_arguments(function: str, doc: Any, **texts: Any) -> None:
+    # A warning goes into a JSON output record: anything but text fails a whole run later.
+    from spacy.tokens import Doc
+
+    checks = [("doc", doc, isinstance(doc, Doc), "a Doc")]
+    checks += [
+        (name, value, isinstance(value, str) and bool(value), "a non-empty str")
+        for name, value in texts.items()
+    ]
+    for argument, value, ok, rule in checks:
+        if not ok:
+            kind = f"{type(value).__name__} {value!r}"[:80]
+            raise ArgumentError(
+                Errors.E152.format(function=function, argument=argument, rule=rule, kind=kind)
+            )
+
+
 def warn_doc(doc: "Doc", *, component: str, code: str, message: str) -> None:
     """Record a warning about one doc's output, once per component and code.
 
@@ -34,16 +51,9 @@ def warn_doc(doc: "Doc", *, component: str, code: str, message: str) -> None:
     component (str): The component (head) that warns.
     code (str): The warning's code, e.g. ``"W013"``; a plugin uses codes of its own.
     message (str): What is wrong with this doc's output and what to change.
+        Raises ``ArgumentError`` (E152) for an argument of another type, or empty.
     """
-    for argument, value in (("component", component), ("code", code), ("message", message)):
-        if not isinstance(value, str) or not value:
-            # It goes into a JSON output record: anything else fails a whole run later.
-            kind = f"{type(value).__name__} {value!r}"[:80]
-            raise ArgumentError(
-                Errors.E152.format(
-                    function="warn_doc", argument=argument, rule="a non-empty str", kind=kind
-                )
-            )
+    _check_arguments("warn_doc", doc, component=component, code=code, message=message)
     kept = [
         warning
         for warning in doc.user_data.get(USER_DATA_KEY, [])
@@ -63,6 +73,8 @@ def clear_doc_warnings(doc: "Doc", *, component: str, code: str | None = None) -
     component (str): The component whose warnings go.
     code (str | None): Only this code; None for all of the component's.
     """
+    codes = {} if code is None else {"code": code}
+    _check_arguments("clear_doc_warnings", doc, component=component, **codes)
     if USER_DATA_KEY not in doc.user_data:
         return
     kept = [
@@ -83,4 +95,5 @@ def doc_warnings(doc: "Doc") -> list[dict[str, str]]:
     RETURNS (list[dict[str, str]]): ``{"component", "code", "message"}`` each; empty
         when no head warned.
     """
+    _check_arguments("doc_warnings", doc)
     return [dict(warning) for warning in doc.user_data.get(USER_DATA_KEY, [])]

@@ -449,8 +449,10 @@ class Errors(metaclass=CodedMessages):
     E161 = (
         "Component '{component}' has the name of a field of this pipeline's output records "
         "({fields}), so its output would overwrite that field, or the field its "
-        "output. Rename the component: nlp.rename_pipe('{component}', 'NEW'), or the "
-        "[components.{component}] block and its entry in [nlp] pipeline of the config."
+        "output. Rename the component in the training config and train again, or rename "
+        "it in the loaded pipeline: nlp.rename_pipe('{component}', 'NEW'), then "
+        "nlp.to_disk(PATH) (and in [nlp.after_pipeline_creation.learn_rate_scales] of "
+        "the saved config.cfg, if it is named there)."
     )
     E155 = (
         "The output limit of '{component}' must have max_new_tokens_ratio a number above 0 "

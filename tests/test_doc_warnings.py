@@ -63,3 +63,13 @@ def test_a_warning_that_could_not_go_into_a_json_record_is_refused(doc, argument
     with pytest.raises(ArgumentError, match=rf"\[E152\] warn_doc: {named} must be a non-empty str"):
         warn_doc(doc, **arguments)
     assert doc_warnings(doc) == []
+
+
+def test_each_function_names_an_argument_it_cannot_use(doc):
+    with pytest.raises(ArgumentError, match=r"\[E152\] doc_warnings: doc must be a Doc, not str"):
+        doc_warnings("a text")
+    with pytest.raises(ArgumentError, match=r"\[E152\] warn_doc: doc must be a Doc"):
+        warn_doc("a text", component="a", code="X1", message="m")
+    with pytest.raises(ArgumentError, match=r"clear_doc_warnings: component must be a non-empty"):
+        clear_doc_warnings(doc, component=5)
+    clear_doc_warnings(doc, component="a", code=None)  # None: every code

@@ -5,6 +5,7 @@ plugin and found through its entry points.
 """
 
 import json
+import multiprocessing
 import subprocess
 import sys
 
@@ -155,6 +156,9 @@ def test_worker_processes_give_the_same_mixed_output(mixed_pipeline, tmp_path):
     single, multi = tmp_path / "single.jsonl", tmp_path / "multi.jsonl"
     process_file(path, corpus, single, batch_size=8, progress=False)
     process_file(path, corpus, multi, batch_size=8, n_process=2, progress=False)
+    # The workers have exited when it returns: a wait left to the interpreter's exit
+    # turned a Ctrl+C after the summary into a traceback.
+    assert multiprocessing.active_children() == []
     a, b = read_jsonl(single), read_jsonl(multi)
     assert [(r["id"], set(r)) for r in a] == [(r["id"], set(r)) for r in b]
     for x, y in zip(a, b):

@@ -180,6 +180,10 @@ def _run_pool(
             raise
         while pending:
             yield _result_of(*pending.popleft(), BrokenProcessPool)
+        # Wait for the workers to exit here, inside the run, where a Ctrl+C stops it as
+        # any other does; left to the interpreter's exit, the wait (seconds, with torch
+        # to tear down) turned a Ctrl+C into a traceback after the summary, and exit 0.
+        executor.shutdown(wait=True)
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
 
