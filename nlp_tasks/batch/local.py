@@ -84,8 +84,9 @@ def _ctrl_c_held() -> Iterator[None]:
     deferred: list[int] = []
     # Only the main thread may set a handler; it is the one Python runs them in. An
     # ignored Ctrl+C stays ignored: the worker inherits that, not a handler.
-    in_main = threading.current_thread() is threading.main_thread()
-    in_main = in_main and callable(signal.getsignal(signal.SIGINT))
+    in_main = threading.current_thread() is threading.main_thread() and callable(
+        signal.getsignal(signal.SIGINT)
+    )
     if in_main:
         handler = signal.signal(signal.SIGINT, lambda signum, frame: deferred.append(signum))
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
@@ -166,7 +167,9 @@ def _run_pool(
     try:
         try:
             for chunk in chunks:
-                with _ctrl_c_held():  # a submit may spawn a worker
+                # Any submit may spawn a worker (one that finds none idle, below n_process):
+                # three system calls beside a chunk's processing.
+                with _ctrl_c_held():
                     future = executor.submit(_worker_run, chunk)
                 pending.append((chunk, future))
                 # Two chunks a worker in flight keeps every worker busy and memory bounded.
