@@ -806,6 +806,14 @@ class Errors(metaclass=CodedMessages):
         "Cannot tell the format of '{path}' from its name. Give --input-format "
         "({formats}), or end the name in one of {suffixes} (.gz may follow a text format)."
     )
+    E162 = (
+        "{path} has {count} columns named {column!r}, and a record field holds one value: "
+        "{problem}. Rename the columns apart in the file{hint}."
+    )
+    E163 = (
+        "{path}: column {column!r} holds {type} values, which JSON has no type for. Cast the "
+        "column to a string or a number first{hint}."
+    )
     # The training recipe (generated configs)
     E120 = (
         "The learning-rate schedule nlp_tasks.warmup_linear.v1 needs total_steps >= 1, got "
@@ -821,6 +829,15 @@ class Errors(metaclass=CodedMessages):
     E122 = (
         "POST {path}: record {index}: field {field!r} is empty or blank: there is nothing "
         "for the pipeline to read. Leave the record out, or send its text."
+    )
+    E166 = (
+        "POST {path}: record {index}: field {field!r}: item {item} is empty or blank: there "
+        "is nothing to read in it. Leave the item out, or fill it in."
+    )
+    E167 = (
+        "POST {path}: record {index}: field {field!r} holds {count} items, over the service's "
+        "limit of {limit}. Send them in several records with the same text, or start the "
+        "service with a higher --max-list-items."
     )
     # Fetching corpus files (nlp-tasks fetch) and holding out dev splits (nlp-tasks holdout)
     E123 = (

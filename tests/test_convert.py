@@ -742,3 +742,127 @@ def test_hf_split_of_an_input_without_splits_is_refused(tmp_path):
     ]
     with pytest.raises(ConvertError, match=r"\[E147\] .*of split 'train'.*--split validation"):
         list(iter_records("hf", folder, split="validation", map=["text=sentence"]))
+
+
+# -- bad input found by probing: each is refused with its place, nothing is lost
+
+
+def test_columns_of_one_name_are_refused_not_dropped(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    # A row becomes a dict by column name: the first of two 'text' columns was lost.
+    source = tmp_path / "dup.csv"
+    source.write_text("text,text,label\na,b,1\n", encoding="utf8")
+    with pytest.raises(DataError, match=r"\[E162\] .*dup.csv has 2 columns named 'text'.*lost"):
+        list(iter_records("columns", source))
+    with pytest.raises(DataError, match=r"\[E162\] .*--map x=text cannot tell which"):
+        list(iter_records("columns", source, map=["x=text"]))
+    # Columns not read may share a name.
+    assert list(iter_records("columns", source, map=["y=label"])) == [{"y": "1"}]
+    parquet = tmp_path / "dup.parquet"
+    table = pa.Table.from_arrays([pa.array(["a"]), pa.array(["b"])], names=["text", "text"])
+    pq.write_table(table, parquet)
+    with pytest.raises(DataError, match=r"\[E162\] .*dup.parquet has 2 columns named 'text'"):
+        list(iter_records("columns", parquet))
+
+
+def test_a_non_finite_number_is_refused_from_parquet_as_from_text(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    # A NaN score was written as a bare NaN, which is not JSON.
+    source = tmp_path / "scores.parquet"
+    pq.write_table(pa.table({"text": ["a", "b"], "score": [1.5, float("nan")]}), source)
+    with pytest.raises(DataError, match=r"\[E107\] .*scores.parquet, row 2: column 'score'"):
+        list(iter_records("columns", source, map=["text=text", "score=score"], number=["score"]))
+    records = iter_records("columns", source, map=["text=text"], number=["text"])
+    with pytest.raises(DataError, match=r"\[E107\] .*row 1: column 'text'.*not a number"):
+        list(records)
+    # Without --number too: as it is, under its own name, or kept.
+    nan = r"\[E107\] .*scores.parquet, row 2: column 'score' \({}\) is nan, which JSON"
+    with pytest.raises(DataError, match=nan.format("--map score=score")):
+        list(iter_records("columns", source, map=["text=text", "score=score"]))
+    with pytest.raises(DataError, match=nan.format("--map score=score")):
+        list(iter_records("columns", source))
+    with pytest.raises(DataError, match=nan.format("--keep score")):
+        list(iter_records("columns", source, map=["text=text"], keep=["score"]))
+
+
+def test_a_column_json_cannot_hold_is_named_with_its_type(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import datetime
+
+    import pyarrow.parquet as pq
+
+    # Such values were reported as a converter bug (E118), naming neither file nor column.
+    source = tmp_path / "typed.parquet"
+    image = pa.array([{"bytes": b"\x89PNG", "path": "a.png"}])
+    day = pa.array([datetime.date(2020, 1, 2)])
+    table = pa.table({"text": ["a"], "image": image, "day": day})
+    pq.write_table(table, source)
+    with pytest.raises(DataError, match=r"\[E163\] .*typed.parquet: column 'image' holds binary"):
+        list(iter_records("columns", source))
+    with pytest.raises(DataError, match=r"\[E163\] .*column 'day' holds date32.*--map and --keep"):
+        list(iter_records("columns", source, map=["text=text"], keep=["day"]))
+    assert list(iter_records("columns", source, map=["text=text"])) == [{"text": "a"}]
+    folder = tmp_path / "saved"
+    write_saved_dataset(folder, {"text": ["a"], "day": [datetime.date(2020, 1, 2)]}, {})
+    with pytest.raises(DataError, match=r"\[E163\] .*saved: column 'day'"):
+        list(iter_records("hf", folder))
+
+
+def test_hf_a_truncated_arrow_file_is_named_without_a_traceback(tmp_path):
+    pytest.importorskip("pyarrow")
+    folder = tmp_path / "sst2"
+    rows = {"sentence": ["a", "b", "c", "d"], "label": [1, 0, 1, 0], "idx": [0, 1, 2, 3]}
+    write_saved_dataset(folder, rows, SST2_FEATURES)
+    arrow = folder / "data-00000-of-00001.arrow"
+    data = arrow.read_bytes()
+    arrow.write_bytes(data[: len(data) - 200])  # cut inside its last batches
+    output = tmp_path / "out.jsonl"
+    cut = r"\[E112\] .*sst2.*data-00000-of-00001.arrow cannot be read after row \d.*truncated"
+    with pytest.raises(ConvertError, match=cut):
+        convert("hf", [folder], output, map=["text=sentence"])
+    assert not output.exists() and no_leftovers(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "name,content,problem",
+    [
+        ("state.json", {"_data_files": [{"name": "x.arrow"}]}, "'_data_files' of its state"),
+        ("state.json", {"_data_files": "data.arrow"}, "'_data_files' of its state"),
+        ("state.json", {"_data_files": 3}, "'_data_files' of its state"),
+        ("dataset_dict.json", {"splits": 3}, "'splits' of its dataset_dict"),
+        ("dataset_dict.json", {"splits": [None]}, "'splits' of its dataset_dict"),
+    ],
+)
+def test_hf_a_malformed_folder_description_is_a_coded_error(tmp_path, name, content, problem):
+    pytest.importorskip("pyarrow")
+    folder = tmp_path / "saved"
+    write_saved_dataset(folder, {"sentence": ["a"]}, {})
+    (folder / name).write_text(json.dumps(content), encoding="utf8")
+    with pytest.raises(ConvertError, match=rf"\[E112\] .*saved.*{problem}"):
+        list(iter_records("hf", folder))
+
+
+def test_the_output_may_not_replace_a_file_of_an_input_folder(tmp_path):
+    pytest.importorskip("pyarrow")
+    folder = tmp_path / "sst2"
+    write_saved_dataset(folder, {"sentence": ["a"]}, {})
+    state = (folder / "state.json").read_bytes()
+    # The dataset's own state.json was replaced by the records, destroying the dataset.
+    with pytest.raises(ConvertError, match=r"\[E047\] .*state.json.*a file of the input folder"):
+        convert("hf", [folder], folder / "state.json", map=["text=sentence"])
+    assert (folder / "state.json").read_bytes() == state
+    # A new file in the folder destroys nothing.
+    result = convert("hf", [folder], folder / "records.jsonl", map=["text=sentence"])
+    assert result.records == 1
+
+
+def test_a_number_option_that_is_not_one_says_what_it_takes():
+    # Python's "invalid literal for int() with base 10" named neither the option nor its kind.
+    for value in ("abc", "1.5"):
+        with pytest.raises(ConvertError, match=r"\[E101\].*--tag-column must be a whole number"):
+            get_converter("conll").parse_options({"tag_column": value})
+    assert get_converter("conll").parse_options({"tag_column": "2"})["tag_column"] == 2

@@ -329,6 +329,19 @@ def test_bad_urls_and_checksums_are_refused_before_any_request(tmp_path, url, op
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_url_with_a_space_or_control_character_is_malformed_not_unreachable(tmp_path):
+    # Sent as it was, the server's refusal read as E126, "check the network".
+    with pytest.raises(
+        FetchError,
+        match=r"\[E150\] .*'http://127.0.0.1:1/my data.tsv'.*"
+        r"character 22 is ' '; percent-encode it",
+    ):
+        fetch("http://127.0.0.1:1/my data.tsv", tmp_path / "train.tsv")
+    with pytest.raises(FetchError, match=r"\[E150\] .*/a\\x00b.tsv'.*character 21 is '\\x00'"):
+        fetch("http://127.0.0.1:1/a\x00b.tsv", tmp_path / "train.tsv")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_output_that_is_a_pipe_is_refused_not_replaced(server, tmp_path):
     fifo = tmp_path / "train.tsv"
     os.mkfifo(fifo)
@@ -503,3 +516,12 @@ def test_holdout_command(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Wrote 1 records to" in result.output and "left out" in result.output
     assert len(read_lines(tmp_path / "d.jsonl")) == 1
+
+
+def test_holdout_refuses_a_line_that_is_not_a_record(tmp_path):
+    # Lines are copied as they are: a JSON list went to train (or dev) as a "record".
+    source = write_lines(tmp_path / "full.jsonl", [*SST_LIKE[:3], [1, 2], *SST_LIKE[3:]])
+    train, dev = tmp_path / "train.jsonl", tmp_path / "dev.jsonl"
+    with pytest.raises(DataError, match=r"\[E104\] .*full.jsonl:4: .*a JSON object, got list"):
+        hold_out(source, train, dev, size=1)
+    assert not train.exists() and not dev.exists()

@@ -86,7 +86,9 @@ def nlp(served):
 def client(nlp):
     """A client of the service with small bounds, shared by the tests that do not
     change the pipeline."""
-    settings = ServeSettings(max_records=50, max_chars=500, max_body_bytes=20_000, max_wait_ms=1)
+    settings = ServeSettings(
+        max_records=50, max_chars=500, max_body_bytes=20_000, max_list_items=8, max_wait_ms=1
+    )
     with TestClient(make_app(nlp, settings)) as client:
         yield client
 
@@ -201,6 +203,9 @@ BAD = [
     ("half a pair", dict(json={"text_a": "A side."}), 422, "E011"),
     ("two inputs at once", dict(json={"text": TEXT, **PAIR}), 422, "E081"),
     ("questions not strings", dict(json={"text": TEXT, "questions": [1, 2]}), 422, "E054"),
+    ("blank question", dict(json={"text": TEXT, "questions": ["Who?", " "]}), 422, "E166"),
+    ("empty question", dict(json={"text": TEXT, "questions": [""]}), 422, "E166"),
+    ("too many questions", dict(json={"text": TEXT, "questions": ["Who?"] * 9}), 413, "E167"),
     ("lone surrogate", dict(content=b'{"text": "a\\ud800b"}'), 422, "E012"),
     ("unknown field", dict(json=TEXT, params={"field": "nope=x"}), 422, "E083"),
     ("field without =", dict(json=TEXT, params={"field": "questions"}), 422, "E091"),
@@ -227,6 +232,10 @@ def test_refusals_name_the_limits_and_the_values(client):
     assert "30002 bytes" in error and "20000" in error
     error = client.post("/predict", json=[TEXT, 7]).json()["error"]
     assert "item 1" in error
+    error = client.post("/predict", json=[TEXT, {"text": TEXT, "questions": ["Q?", ""]}]).json()
+    assert "record 1" in error["error"] and "'questions': item 1" in error["error"]
+    error = client.post("/predict", json={"text": TEXT, "questions": ["Q?"] * 9}).json()["error"]
+    assert "'questions' holds 9 items" in error and "limit of 8" in error
 
 
 def test_ten_thousand_records_are_refused_at_once(nlp):
@@ -257,6 +266,8 @@ def test_settings_and_field_pairs_are_checked():
         ServeSettings(max_batch_size=0)
     with pytest.raises(OptionError, match=r"\[E065\] max_wait_ms"):
         ServeSettings(max_wait_ms=-1)
+    with pytest.raises(OptionError, match=r"\[E065\] max_list_items"):
+        ServeSettings(max_list_items=0)
     assert field_pairs(["questions=q", " text = body "]) == {"questions": "q", "text": "body"}
     with pytest.raises(RequestError, match=r"\[E091\]"):
         field_pairs(["=q"])
@@ -365,6 +376,93 @@ def test_a_client_that_leaves_takes_its_queued_records_with_it():
 
     # Only the first batch and the staying request's record were run.
     assert asyncio.run(scenario()) == 3
+
+
+def test_stopping_answers_every_waiting_request_within_its_grace():
+    # uvicorn waits for the requests in progress when told to stop, and a batch may
+    # run for minutes: Ctrl+C must answer them (503) and exit without waiting for it.
+    release = threading.Event()
+
+    async def scenario(seconds_per_batch, timeout):
+        def process(items):
+            release.wait(seconds_per_batch)
+            return [item.upper() for item in items]
+
+        batcher = Batcher(process, max_batch_size=1, max_wait_ms=0)
+        await batcher.start()
+        running = asyncio.ensure_future(batcher.submit(["running"]))
+        await asyncio.sleep(0.05)  # the worker holds the first batch
+        queued = asyncio.ensure_future(batcher.submit(["queued"]))
+        await asyncio.sleep(0.01)
+        start = time.perf_counter()
+        await batcher.stop(timeout)
+        seconds = time.perf_counter() - start
+        outcomes = await asyncio.gather(running, queued, return_exceptions=True)
+        return seconds, outcomes
+
+    try:
+        seconds, (running, queued) = asyncio.run(scenario(60, 0.2))
+        assert 0.15 < seconds < 2
+        for outcome in (running, queued):
+            assert isinstance(outcome, RequestError) and outcome.status == 503
+            assert str(outcome).startswith("[E095]")
+        busy = [t for t in threading.enumerate() if t.name == "nlp-tasks-serve" and t.is_alive()]
+        assert busy and all(thread.daemon for thread in busy)  # the exit does not wait for it
+    finally:
+        release.set()
+    # A batch that ends within the grace answers its request; the queued one is refused.
+    release.clear()
+    seconds, (running, queued) = asyncio.run(scenario(0.3, 10))
+    assert running == ["RUNNING"] and isinstance(queued, RequestError) and seconds < 5
+
+
+def test_the_server_answers_requests_in_progress_promptly_when_told_to_stop(nlp, monkeypatch):
+    import nlp_tasks.serve.command as command
+
+    monkeypatch.setattr(command, "STOP_GRACE_SECONDS", 0.5)
+    release = threading.Event()
+    pipe = nlp.pipe
+
+    def stuck_pipe(docs, *args, **kwargs):
+        docs = list(docs)
+        release.wait(60)
+        return pipe(docs, *args, **kwargs)
+
+    monkeypatch.setattr(nlp, "pipe", stuck_pipe)
+    port = free_port()
+    server = command.make_server(make_app(nlp, ServeSettings(max_wait_ms=0)), "127.0.0.1", port)
+    thread = threading.Thread(target=server.run)  # no signals off the main thread
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline
+            time.sleep(0.05)
+        with ThreadPoolExecutor(1) as pool:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/predict", data=json.dumps(TEXT).encode()
+            )
+
+            def post():
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:
+                        return response.status, json.load(response)
+                except urllib.error.HTTPError as error:
+                    return error.code, json.load(error)
+
+            answer = pool.submit(post)
+            time.sleep(0.5)  # its batch is stuck in the pipeline
+            start = time.monotonic()
+            server.should_exit = True  # what Ctrl+C and SIGTERM do
+            status, body = answer.result(timeout=20)
+            thread.join(20)
+            seconds = time.monotonic() - start
+    finally:
+        release.set()
+        server.should_exit = True
+        thread.join(30)
+    assert (status, body["code"]) == (503, "E095")
+    assert not thread.is_alive() and seconds < 5
 
 
 def test_a_pipeline_error_gives_a_500_and_the_service_goes_on(nlp, pipe_batches):
@@ -518,13 +616,14 @@ def test_the_command_runs_uvicorn_with_the_settings(serve_cli, nlp, monkeypatch,
 
     runs = []
     monkeypatch.setattr(nlp_tasks.inference, "load", lambda name, precision=None: nlp)
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: runs.append((app, kwargs)))
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server: runs.append(server.config))
     port = free_port()
     result = serve_cli("some/pipeline", "--host", host, "--port", str(port), "--field", "text=body")
     assert result.exit_code == 0, result.output
-    ((app, kwargs),) = runs
-    assert isinstance(app, Starlette)
-    assert (kwargs["host"], kwargs["port"]) == (host, port)
+    (config,) = runs
+    assert isinstance(config.app, Starlette)
+    assert (config.host, config.port) == (host, port)
+    assert config.timeout_graceful_shutdown is not None
     assert ("not loopback" in result.output) == warned
 
 

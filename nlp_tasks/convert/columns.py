@@ -168,6 +168,7 @@ def parquet_records(
     except (OSError, ValueError) as error:
         raise DataError(Errors.E063.format(path=path, error=error)) from None
     mapping.check_columns(path, schema.names)
+    check_json_types(path, schema, mapping)
     if class_names:
         from .hf import schema_class_names
 
@@ -194,6 +195,52 @@ def _parquet_batches(table: Any, path: str, columns: list[str]) -> Iterator[list
         if rows is None:
             return
         yield rows
+
+
+def check_json_types(path: str, schema: Any, mapping: ColumnMapping) -> None:
+    """Refuse a column the mapping reads whose values JSON cannot hold.
+
+    Checked once, from the schema, so that a binary, date or decimal column is
+    named with its type before any record is made, not reported as a bad record.
+
+    path (str): The input, for the message.
+    schema (pyarrow.Schema): The table's schema.
+    mapping (ColumnMapping): Which columns are read.
+    """
+    for column in mapping.columns(schema.names):
+        found = _non_json_type(schema.field(column).type)
+        if found is not None:
+            if mapping.fields:
+                hint = ", or leave it out of --map and --keep"
+            else:
+                hint = ", or --map only the columns you need"
+            raise DataError(Errors.E163.format(path=path, column=column, type=found, hint=hint))
+
+
+def _non_json_type(arrow_type: Any) -> Any:
+    # The values of these types come out of pyarrow as bytes, dates, times and
+    # Decimals; the nested types are checked through.
+    import pyarrow.types as types
+
+    checks = (types.is_binary, types.is_large_binary, types.is_fixed_size_binary)
+    checks += (types.is_temporal, types.is_decimal)
+    if any(check(arrow_type) for check in checks):
+        return arrow_type
+    if types.is_struct(arrow_type):
+        inner = [arrow_type.field(i).type for i in range(arrow_type.num_fields)]
+    elif types.is_map(arrow_type):
+        inner = [arrow_type.key_type, arrow_type.item_type]
+    elif types.is_dictionary(arrow_type):
+        inner = [arrow_type.value_type]
+    elif hasattr(arrow_type, "value_type"):
+        inner = [arrow_type.value_type]  # the list types
+    else:
+        inner = []
+    for item in inner:
+        found = _non_json_type(item)
+        if found is not None:
+            return found
+    return None
 
 
 def import_pyarrow(what: str, module: str = "") -> Any:

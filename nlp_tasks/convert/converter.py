@@ -161,7 +161,10 @@ class Converter:
         try:
             return option.parse(value)
         except ValueError as error:
-            raise self._bad(option, value, str(error) or "cannot be parsed") from None
+            # Python's own words for int("abc") name neither the option nor what it takes.
+            plain = {int: "must be a whole number", float: "must be a number"}
+            problem = plain.get(option.parse) or str(error) or "cannot be parsed"
+            raise self._bad(option, value, problem) from None
 
     def _bad(self, option: Option, value: Any, problem: str) -> ConvertError:
         return ConvertError(

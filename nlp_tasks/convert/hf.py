@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConvertError, DataError, Errors
-from .columns import import_pyarrow, parquet_records
+from .columns import check_json_types, import_pyarrow, parquet_records
 from .converter import Converter, Option, Report
 from .mapping import MAPPING_OPTIONS, ColumnMapping
 
@@ -45,7 +45,10 @@ def _folder_records(
     split = options.get("split")
     if (path / "dataset_dict.json").is_file():
         splits = _json(path / "dataset_dict.json").get("splits") or []
-        path = path / _choose_split(str(path), [str(s) for s in splits], split)
+        if not isinstance(splits, list) or not all(isinstance(s, str) for s in splits):
+            problem = "the 'splits' of its dataset_dict.json is not a list of names"
+            raise ConvertError(Errors.E112.format(path=path, problem=problem))
+        path = path / _choose_split(str(path), splits, split)
         split = None
     if (path / "state.json").is_file():
         state = _json(path / "state.json")
@@ -55,8 +58,7 @@ def _folder_records(
             if state.get("_split"):
                 what += f" (of split {state['_split']!r})"
             _no_split(path, what, split)
-        files = [f["filename"] for f in state.get("_data_files", [])]
-        arrow = [path / name for name in files] or sorted(path.glob("*.arrow"))
+        arrow = [path / name for name in _data_files(path, state)] or sorted(path.glob("*.arrow"))
         yield from _arrow_records(path, arrow, mapping, options)
         return
     parquet = sorted(path.rglob("*.parquet"))
@@ -114,17 +116,47 @@ def _arrow_records(
         schema = reader.schema
         if file == files[0]:
             mapping.check_columns(str(folder), schema.names)
+            check_json_types(str(folder), schema, mapping)
             if options.get("label_names"):
                 info = folder / "dataset_info.json"
                 features = _json(info).get("features") if info.is_file() else None
                 mapping.class_names = schema_class_names(schema) or features_class_names(features)
         wanted = mapping.columns(schema.names)
-        for batch in reader:
+        for batch in _arrow_batches(pyarrow, reader, folder, file, rows):
             for row in batch.select(wanted).to_pylist():
                 rows += 1
                 yield mapping.apply(row, f"{folder}, row {rows}")
     if not rows:
         raise DataError(Errors.E105.format(path=folder, what="rows"))
+
+
+def _data_files(path: Path, state: Mapping[str, Any]) -> list[str]:
+    files = state.get("_data_files") or []
+    names: list[Any] = [None]  # what is not a list is refused like a bad entry
+    if isinstance(files, list):
+        names = [f.get("filename") if isinstance(f, Mapping) else None for f in files]
+    if not all(isinstance(n, str) and n for n in names):
+        problem = "the '_data_files' of its state.json is not a list of {\"filename\": NAME}"
+        raise ConvertError(Errors.E112.format(path=path, problem=problem))
+    return names
+
+
+def _arrow_batches(pyarrow: Any, reader: Any, folder: Path, file: Path, rows: int) -> Iterator[Any]:
+    # A file cut short (a copy or download that stopped) fails only when its last
+    # batches are read: reported as the damaged file, after the rows read so far.
+    batches = iter(reader)
+    while True:
+        try:
+            batch = next(batches, None)
+        except (OSError, pyarrow.ArrowException) as error:
+            problem = (
+                f"{file.name} cannot be read after row {rows} ({error}): it is truncated or damaged"
+            )
+            raise ConvertError(Errors.E112.format(path=folder, problem=problem)) from None
+        if batch is None:
+            return
+        rows += batch.num_rows
+        yield batch
 
 
 def _open_arrow(pyarrow: Any, file: Path) -> Any:

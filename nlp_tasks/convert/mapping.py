@@ -2,6 +2,7 @@
 ``--keep`` and ``--number``, shared by the ``columns`` and ``hf`` converters."""
 
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,6 +165,26 @@ class ColumnMapping:
                         path=path, column=column, option=option, columns=columns + described
                     )
                 )
+        self._check_unique(path, available, {c: o for o, c in reversed(options)})
+
+    def _check_unique(self, path: str, available: Sequence[str], named: dict[str, str]) -> None:
+        # A row becomes a dict by column name: of two columns of one name, all but the
+        # last would be dropped without a word.
+        counts = Counter(available)
+        for column in self.columns(available):
+            if counts[column] < 2:
+                continue
+            if self.fields:
+                problem = f"{named[column]} cannot tell which of them to read"
+                hint = ", or leave them out of --map and --keep"
+            else:
+                problem = "written under their own names, all but the last would be lost"
+                hint = ", or --map only the columns you need"
+            raise DataError(
+                Errors.E162.format(
+                    path=path, count=counts[column], column=column, problem=problem, hint=hint
+                )
+            )
 
     def apply(self, row: Mapping[str, Any], where: str) -> dict[str, Any]:
         """The record of one row.
@@ -179,7 +200,8 @@ class ColumnMapping:
             if column in self.class_names:
                 record[name] = _class_name(record[name], self.class_names[column], column, where)
         for column in self.keep:
-            record.setdefault(column, row.get(column))
+            if column not in record:
+                record[column] = _json_value(row.get(column), column, where, f"--keep {column}")
         for name in self.numbers:
             if name in record:
                 record[name] = _number(record[name], name, where)
@@ -198,7 +220,7 @@ class ColumnMapping:
             raise DataError(
                 Errors.E107.format(where=where, column=column, option=option, problem="is null")
             )
-        return value
+        return _json_value(value, column, where, option)
 
     def _label(self, value: Any, where: str) -> Any:
         key = _label_key(value)
@@ -218,8 +240,21 @@ def _label_key(value: Any) -> str:
     return str(value)
 
 
+def _json_value(value: Any, column: str, where: str, option: str) -> Any:
+    # A float column's NaN or infinity (pandas' missing value) would be written as a
+    # bare NaN, which is not JSON: most readers other than Python's refuse the file.
+    if isinstance(value, float) and not math.isfinite(value):
+        problem = f"is {value}, which JSON has no value for"
+        raise DataError(
+            Errors.E107.format(where=where, column=column, option=option, problem=problem)
+        )
+    return value
+
+
 def _number(value: Any, name: str, where: str) -> Any:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
         return value
     text = str(value).strip()
     parsers: tuple[Callable[[str], Any], ...] = (int, float)

@@ -163,6 +163,15 @@ def _check_output(output: Path, inputs: list[str]) -> None:
         if Path(path).exists() and output.exists() and output.samefile(path):
             problem = "it is also an input, which writing it would destroy"
             raise ConvertError(Errors.E047.format(path=output, option="--output", problem=problem))
+        # A folder input (a dataset saved with save_to_disk) is read from its files:
+        # replacing one of them (its state.json) would destroy the dataset.
+        if Path(path).is_dir() and output.exists() and _inside(output, Path(path)):
+            problem = f"it is a file of the input folder {path}, which writing it would destroy"
+            raise ConvertError(Errors.E047.format(path=output, option="--output", problem=problem))
     problem = not_jsonl_ending(output)
     if problem:
         raise ConvertError(Errors.E047.format(path=output, option="--output", problem=problem))
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())

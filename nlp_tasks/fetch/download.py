@@ -142,6 +142,12 @@ def fetch(
         raise FetchError(Errors.E150.format(url=url, error=error, output=output)) from None
     if parts.scheme.lower() not in ("http", "https"):
         raise FetchError(Errors.E124.format(url=url, output=output))
+    # urllib sends such a URL as it is, and the server's refusal would read as a network error.
+    odd = next((i for i, ch in enumerate(url) if ch.isspace() or not ch.isprintable()), None)
+    if odd is not None:
+        error = f"character {odd + 1} is {url[odd]!r}; percent-encode it, as %20 for a space"
+        shown = repr(url)[1:-1]
+        raise FetchError(Errors.E150.format(url=shown, error=error, output=output))
     if not parts.hostname:
         raise FetchError(Errors.E150.format(url=url, error="it names no host", output=output))
     problem = not_a_regular_file(output)

@@ -151,9 +151,14 @@ def _check_paths(input: Path, train: Path, dev: Path) -> None:
 
 def _parse(path: Path, number: int, text: str) -> object:
     try:
-        return json.loads(text)
+        record = json.loads(text)
     except json.JSONDecodeError as error:
         raise unparsable(where(path, number), "the line as JSON", error) from None
+    # Lines are copied as they are: one that is no record would reach train or dev.
+    if not isinstance(record, dict):
+        problem = f"expected a JSON object, got {type(record).__name__}"
+        raise unparsable(where(path, number), "the record", problem)
+    return record
 
 
 def _text(path: Path, number: int, record: object, field: str) -> str:

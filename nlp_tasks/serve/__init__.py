@@ -2,12 +2,12 @@
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["Batcher", "ServeSettings", "make_app", "serve_command"]
+__all__ = ["Batcher", "ServeSettings", "make_app", "run_app", "serve_command"]
 
 if TYPE_CHECKING:
     from .app import make_app
     from .batcher import Batcher
-    from .command import serve_command
+    from .command import run_app, serve_command
     from .limits import ServeSettings
 
 # Imported on first use: the command must not pull in Starlette or spaCy.
@@ -15,6 +15,7 @@ _LAZY = {
     "Batcher": "batcher",
     "ServeSettings": "limits",
     "make_app": "app",
+    "run_app": "command",
     "serve_command": "command",
 }
 

@@ -3,17 +3,19 @@
 A spaCy pipeline is not thread-safe, and it runs fastest on batches. The
 service therefore queues each request's records and lets one worker take them
 in batches: up to ``max_batch_size`` items, or what has arrived ``max_wait_ms``
-after the oldest one queued. The worker runs each batch on a single-thread
-executor, so the event loop goes on accepting requests meanwhile, and only
-that thread ever touches the pipeline.
+after the oldest one queued. The worker runs each batch on a thread of its
+own, so the event loop goes on accepting requests meanwhile, and only that
+thread ever touches the pipeline.
 """
 
 import asyncio
 import itertools
 import logging
+import queue
+import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +33,45 @@ class _Entry:
     request: int
     future: "asyncio.Future[Any]"
     queued: float
+
+
+class _PipelineThread(Executor):
+    """Runs what is submitted, in order, on one daemon thread.
+
+    Python joins a ``ThreadPoolExecutor``'s threads at exit, so a batch that
+    runs for minutes (long texts, many questions) would hold the process after
+    Ctrl+C; a daemon thread does not.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> "Future[Any]":
+        future: Future[Any] = Future()
+        self._jobs.put((future, fn, args, kwargs))
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._jobs.put(None)
+        if wait:
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            future, fn, args, kwargs = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as error:  # noqa: BLE001 - handed to the waiting coroutine
+                future.set_exception(error)
+            else:
+                future.set_result(result)
 
 
 class Batcher:
@@ -66,7 +107,7 @@ class Batcher:
         self._requests = itertools.count()
         self._arrived: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: _PipelineThread | None = None
 
     @property
     def running(self) -> bool:
@@ -83,28 +124,42 @@ class Batcher:
         if self.running:
             return
         self._arrived = asyncio.Event()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlp-tasks-serve")
+        self._executor = _PipelineThread("nlp-tasks-serve")
         self._worker = asyncio.get_running_loop().create_task(self._work())
 
-    async def stop(self) -> None:
-        """Stop the worker. Queued requests, and those of the batch running, get
-        a ``RequestError`` (status 503); the batch running finishes on its thread.
+    async def stop(self, timeout: float = 0.0) -> None:
+        """Stop the worker. Queued requests get a ``RequestError`` (status 503) at
+        once; those of the batch running get its results if it ends within
+        ``timeout`` seconds, else the same error. The batch's thread is not
+        waited for beyond that, and does not keep the process alive.
+
+        timeout (float): Seconds the batch running may take to finish.
         """
         worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.cancel()
-            try:
-                await worker
-            except asyncio.CancelledError:
-                pass
         closed = RequestError(Errors.E095, UNAVAILABLE)
-        for entry in [*self._current, *self._pending]:
+        queued, self._pending = self._pending, deque()
+        for entry in queued:
             if not entry.future.done():
                 entry.future.set_exception(closed)
-        self._current, self._pending = [], deque()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        try:
+            running = [entry.future for entry in self._current if not entry.future.done()]
+            if worker is not None and running and timeout > 0:
+                await asyncio.wait(running, timeout=timeout)
+        finally:
+            # Also when the wait is cancelled (a second Ctrl+C): no request is left waiting.
+            for entry in self._current:
+                if not entry.future.done():
+                    entry.future.set_exception(closed)
+            self._current = []
+            if worker is not None:
+                worker.cancel()
+                try:
+                    await worker
+                except asyncio.CancelledError:
+                    pass
+            if self._executor is not None:
+                self._executor.shutdown(wait=False)
+                self._executor = None
 
     async def submit(self, items: Sequence[Any]) -> list[Any]:
         """Queue one request's items and wait for their results.

@@ -4,11 +4,21 @@ Imports neither spaCy, torch, Starlette nor uvicorn until it runs, so
 ``nlp-tasks --help`` stays cheap.
 """
 
+import asyncio
 import ipaddress
+from typing import TYPE_CHECKING
 
 import typer
 
 from .. import precision as precision_settings
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.applications import Starlette
+
+#: Seconds the batch running when the service is told to stop (Ctrl+C, SIGTERM)
+#: has to finish and answer its requests; after that they get a 503 (E095).
+STOP_GRACE_SECONDS = 5.0
 
 
 def serve_command(
@@ -44,6 +54,12 @@ def serve_command(
     max_body_bytes: int = typer.Option(
         10_000_000, min=1, help="Largest request body, in bytes (more: status 413)."
     ),
+    max_list_items: int = typer.Option(
+        64,
+        min=1,
+        help="Most strings in a list field of one record, such as questions; each may "
+        "cost a pass of a head (more: status 413).",
+    ),
     field: list[str] = typer.Option(
         None,
         "--field",
@@ -73,12 +89,11 @@ def serve_command(
         max_records=max_records,
         max_chars=max_chars,
         max_body_bytes=max_body_bytes,
+        max_list_items=max_list_items,
         fields=fields,
         name=pipeline,
     )
     _check_can_listen(host, port)
-    import uvicorn
-
     from ..inference import load
     from .app import make_app
 
@@ -91,7 +106,53 @@ def serve_command(
         )
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"Serving {pipeline} at http://{shown}:{port}/ (Ctrl+C to stop).", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    run_app(app, host, port)
+
+
+def run_app(app: "Starlette", host: str, port: int) -> None:
+    """Serve an app from ``make_app`` with uvicorn until Ctrl+C or SIGTERM.
+
+    On a signal, requests still queued get a 503 (E095) at once and the batch
+    running has ``STOP_GRACE_SECONDS`` to answer its requests; a second Ctrl+C
+    stops without waiting. uvicorn alone would wait for every request in
+    progress, however long its batch runs.
+
+    app (Starlette): The app, from ``make_app``.
+    host (str): The address to listen on.
+    port (int): The port to listen on.
+    """
+    make_server(app, host, port).run()
+
+
+def make_server(app: "Starlette", host: str, port: int) -> "uvicorn.Server":
+    """The uvicorn server that ``run_app`` runs: see there.
+
+    app (Starlette): The app, from ``make_app``.
+    host (str): The address to listen on.
+    port (int): The port to listen on.
+    RETURNS (uvicorn.Server): The server, not started.
+    """
+    import uvicorn
+
+    batcher = app.state.batcher
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list | None = None) -> None:
+            stopping = asyncio.ensure_future(batcher.stop(STOP_GRACE_SECONDS))
+            while not stopping.done():
+                if self.force_exit:
+                    stopping.cancel()
+                await asyncio.wait({stopping}, timeout=0.1)
+            await super().shutdown(sockets)
+
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=int(STOP_GRACE_SECONDS) + 1,
+    )
+    return Server(config)
 
 
 def _check_can_listen(host: str, port: int) -> None:

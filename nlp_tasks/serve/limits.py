@@ -23,6 +23,8 @@ class ServeSettings:
     max_chars (int): Most characters in one field of a record (a text, or the
         strings of a list such as questions, together).
     max_body_bytes (int): Largest request body.
+    max_list_items (int): Most strings in a list field of one record (questions):
+        a head may run once per item, so this bounds a record's cost.
     fields (Mapping[str, str]): Task field name to the records' field name, for
         every request (``--field``); a request's ``field=`` parameters add to it.
     name (str): The pipeline's name, shown by ``/health`` and the page.
@@ -33,11 +35,13 @@ class ServeSettings:
     max_records: int = 256
     max_chars: int = 100_000
     max_body_bytes: int = 10_000_000
+    max_list_items: int = 64
     fields: Mapping[str, str] = field(default_factory=dict)
     name: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("max_batch_size", "max_records", "max_chars", "max_body_bytes"):
+        names = ("max_batch_size", "max_records", "max_chars", "max_body_bytes", "max_list_items")
+        for name in names:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise OptionError(
@@ -126,5 +130,22 @@ def check_lengths(values: Mapping[str, Any], limit: int, index: int, path: str) 
         if length > limit:
             message = Errors.E090.format(
                 path=path, index=index, field=name, length=length, limit=limit
+            )
+            raise RequestError(message, TOO_LARGE)
+
+
+def check_list_items(values: Mapping[str, Any], limit: int, index: int, path: str) -> None:
+    """Refuse a record with a list field of more items than the limit (E167, status 413).
+
+    values (Mapping[str, Any]): The record's field name (as the record names it)
+        to its checked value; only lists are counted.
+    limit (int): The most items allowed in one list field.
+    index (int): The record's position in the request.
+    path (str): The request's path, for the message.
+    """
+    for name, value in values.items():
+        if isinstance(value, (list, tuple)) and len(value) > limit:
+            message = Errors.E167.format(
+                path=path, index=index, field=name, count=len(value), limit=limit
             )
             raise RequestError(message, TOO_LARGE)
