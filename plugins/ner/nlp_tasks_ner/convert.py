@@ -453,7 +453,8 @@ def convert_docbin_ents(
     """Stream NER records of the docs in spaCy DocBin files, from ``doc.ents``.
 
     Whitespace tokens are left out (a record's tokens hold no space); tokens
-    without entity annotation are tagged O.
+    without entity annotation are tagged O, but a file none of whose docs has
+    any is refused (a DocBin of text categories, say).
 
     inputs (list[str]): ``.spacy`` files written by ``DocBin.to_disk``.
     options (Mapping[str, Any]): ``sentences``: a record per sentence of docs that
@@ -464,9 +465,10 @@ def convert_docbin_ents(
     """
     doc_id = 0
     for path in inputs:
-        docs = 0
+        docs = annotated = 0
         for index, doc in enumerate(read_docbin(path)):
             docs += 1
+            annotated += doc.has_annotation("ENT_IOB")
             spans = [doc[:]]
             if options.get("sentences") and doc.has_annotation("SENT_START"):
                 spans = list(doc.sents)
@@ -479,6 +481,9 @@ def convert_docbin_ents(
             doc_id += 1
         if not docs:
             raise empty_input(path, "docs")
+        if not annotated:
+            # Every token would be written as O: training data that teaches "no entities".
+            raise DataError(Errors.NER018.format(path=path, docs=docs))
 
 
 def read_docbin(path: str) -> Iterator[Any]:

@@ -45,6 +45,12 @@ class Errors(metaclass=CodedMessages):
         "separate columns; a record's tokens can hold none (spaCy splits text there). "
         "Replace it in the file (a no-break space by a space between two tokens, say)."
     )
+    NER018 = (
+        "{path}: none of its {docs} doc(s) has entity annotation (doc.ents was never set), so "
+        "every token would be tagged O. Give a DocBin of docs annotated with entities (a doc "
+        "with none has doc.ents = []), or convert this one with docbin-cats if it holds "
+        "categories."
+    )
     NER016 = (
         "{where}: {problem}. ner-documents reads NER records of tokens and IOB2 tags, one a "
         "line, as the conll converter writes them."

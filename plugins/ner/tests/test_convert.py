@@ -256,6 +256,22 @@ def test_bad_docbins_are_named(tmp_path):
         list(iter_records("docbin-ents", empty))
 
 
+def test_a_docbin_without_any_entity_annotation_is_refused(tmp_path):
+    # A DocBin of text categories, given by mistake, became records tagged O throughout.
+    nlp = spacy.blank("en")
+    docs = [nlp("Great film."), nlp("Dull plot.")]
+    docs[0].cats = {"positive": 1.0}
+    source = make_docbin(tmp_path / "cats.spacy", docs)
+    output = tmp_path / "ner.jsonl"
+    with pytest.raises(DataError, match=r"\[NER018\] .*cats.spacy: none of its 2 doc\(s\)"):
+        convert("docbin-ents", source, output)
+    assert not output.exists()
+    # A doc annotated with no entities is data: doc.ents = [] marks its tokens O.
+    docs[1].ents = []
+    records = list(iter_records("docbin-ents", make_docbin(tmp_path / "ok.spacy", docs)))
+    assert [r["tags"] for r in records] == [["O", "O", "O"], ["O", "O", "O"]]
+
+
 def test_conll_documents_join_each_document_s_sentences(tmp_path):
     source = write(tmp_path / "eng.train", CONLL_IOB1)
     sentences = list(iter_records("conll", source, scheme="iob1"))
