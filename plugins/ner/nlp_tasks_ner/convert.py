@@ -186,10 +186,21 @@ def _columns(
     size = len(columns)
     token_at = token_column if token_column >= 0 else size + token_column
     tag_at = tag_column if tag_column >= 0 else size + tag_column
+    need = max(_needed(token_column), _needed(tag_column))
+    if (token_column >= 0) != (tag_column >= 0):
+        need = max(need, 2)
+    if size >= need and token_at == tag_at:
+        # One counted from the start, one from the end: this line's width makes them meet.
+        raise DataError(
+            Errors.NER019.format(
+                where=where(path, number),
+                count=size,
+                token=token_column,
+                tag=tag_column,
+                column=token_at,
+            )
+        )
     if not (0 <= token_at < size and 0 <= tag_at < size) or token_at == tag_at:
-        need = max(_needed(token_column), _needed(tag_column))
-        if (token_column >= 0) != (tag_column >= 0):
-            need = max(need, 2)
         raise DataError(
             Errors.NER010.format(
                 where=where(path, number),

@@ -45,6 +45,11 @@ class Errors(metaclass=CodedMessages):
         "separate columns; a record's tokens can hold none (spaCy splits text there). "
         "Replace it in the file (a no-break space by a space between two tokens, say)."
     )
+    NER019 = (
+        "{where}: the line has {count} columns, so --token-column {token} and --tag-column "
+        "{tag} both read column {column}. Give the columns of the token and of its entity "
+        "tag (from 0; negative ones from the end)."
+    )
     NER018 = (
         "{path}: none of its {docs} doc(s) has entity annotation (doc.ents was never set), so "
         "every token would be tagged O. Give a DocBin of docs annotated with entities (a doc "

@@ -256,6 +256,17 @@ def test_bad_docbins_are_named(tmp_path):
         list(iter_records("docbin-ents", empty))
 
 
+def test_a_token_and_tag_column_that_meet_on_a_line_are_named(tmp_path):
+    # It read "the line has 3 column(s), but ... need 3".
+    source = write(tmp_path / "three.conll", "Ann NNP B-PER\n")
+    with pytest.raises(
+        DataError,
+        match=r"\[NER019\] .*three.conll:1: the line has 3 columns, "
+        r"so --token-column 2 and --tag-column -1 both read column 2",
+    ):
+        list(iter_records("conll", source, token_column=2))
+
+
 def test_a_docbin_without_any_entity_annotation_is_refused(tmp_path):
     # A DocBin of text categories, given by mistake, became records tagged O throughout.
     nlp = spacy.blank("en")
