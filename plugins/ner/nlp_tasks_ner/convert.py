@@ -189,27 +189,12 @@ def _columns(
     need = max(_needed(token_column), _needed(tag_column))
     if (token_column >= 0) != (tag_column >= 0):
         need = max(need, 2)
+    line = {"where": where(path, number), "count": size, "token": token_column, "tag": tag_column}
     if size >= need and token_at == tag_at:
         # One counted from the start, one from the end: this line's width makes them meet.
-        raise DataError(
-            Errors.NER019.format(
-                where=where(path, number),
-                count=size,
-                token=token_column,
-                tag=tag_column,
-                column=token_at,
-            )
-        )
+        raise DataError(Errors.NER019.format(**line, column=token_at))
     if not (0 <= token_at < size and 0 <= tag_at < size) or token_at == tag_at:
-        raise DataError(
-            Errors.NER010.format(
-                where=where(path, number),
-                count=size,
-                token=token_column,
-                tag=tag_column,
-                need=need,
-            )
-        )
+        raise DataError(Errors.NER010.format(**line, need=need))
     token = columns[token_at]
     if any(char.isspace() for char in token):
         # Only spaces and tabs separate columns, so other whitespace (a no-break
