@@ -795,7 +795,7 @@ class Errors(metaclass=CodedMessages):
         "give its encoding with --encoding where the converter takes it."
     )
     E117 = (
-        "{path}: the gzip data cannot be read after line {line} ({error}): the file is "
+        "{path}: the gzip data cannot be read {place} ({error}): the file is "
         "truncated, or not gzip. Check it with `gzip -t {path}`; nothing was written."
     )
     E118 = (

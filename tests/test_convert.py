@@ -214,10 +214,14 @@ def test_undecodable_and_truncated_inputs_name_the_place(tmp_path):
     with pytest.raises(DataError, match=r"\[E116\] .*latin1.tsv:2"):
         list(iter_records("columns", source))
     assert list(iter_records("columns", source, encoding="latin-1")) == [{"text": "naïve"}]
-    data = gzip.compress(("text\n" + "a line\n" * 2000).encode())
+    data = gzip.compress(("text\n" + "".join(f"line {i * i}\n" for i in range(20000))).encode())
     truncated = tmp_path / "cut.tsv.gz"
     truncated.write_bytes(data[: len(data) // 2])
-    with pytest.raises(DataError, match=r"\[E117\] .*cut.tsv.gz"):
+    with pytest.raises(DataError, match=r"\[E117\] .*cut.tsv.gz.*read after line \d+ \("):
+        list(iter_records("columns", truncated))
+    # Cut before its first line ends: it read "after line 0".
+    truncated.write_bytes(data[:12])
+    with pytest.raises(DataError, match=r"\[E117\] .*cut.tsv.gz.*read from its first line on"):
         list(iter_records("columns", truncated))
 
 

@@ -111,7 +111,8 @@ def read_lines(path: str | Path, *, encoding: str = "utf-8") -> Iterator[tuple[i
             for number, raw in enumerate(file, start=1):
                 yield number, _decode(raw, path, number, encoding)
     except _GZIP_ERRORS as error:
-        raise DataError(Errors.E117.format(path=path, line=number, error=error)) from None
+        place = f"after line {number}" if number else "from its first line on"
+        raise DataError(Errors.E117.format(path=path, place=place, error=error)) from None
 
 
 def _decode(raw: bytes, path: str | Path, number: int, encoding: str) -> str:
