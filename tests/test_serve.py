@@ -252,7 +252,12 @@ def test_ten_thousand_records_are_refused_at_once(nlp):
 
 @pytest.mark.parametrize(
     "method,path,status,code",
-    [("get", "/nope", 404, "E093"), ("get", "/predict", 405, "E094"), ("put", "/", 405, "E094")],
+    [
+        ("get", "/nope", 404, "E093"),
+        ("post", "/predict/", 404, "E093"),
+        ("get", "/predict", 405, "E094"),
+        ("put", "/", 405, "E094"),
+    ],
 )
 def test_unknown_routes_and_methods_get_coded_json(client, method, path, status, code):
     response = client.request(method.upper(), path)

@@ -90,6 +90,9 @@ def make_app(nlp: "Language", settings: ServeSettings | None = None) -> Starlett
         },
         lifespan=lifespan,
     )
+    # Starlette answers "/predict/" with an empty 307, which curl and httpx do not follow
+    # for a POST: a JSON 404 that lists the routes says what is wrong.
+    app.router.redirect_slashes = False
     app.state.batcher = service.batcher
     return app
 
