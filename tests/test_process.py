@@ -521,7 +521,15 @@ def test_ctrl_c_with_workers_stops_quietly_and_resumes(pipeline_dir, tmp_path, m
     command = [sys.executable, "-c", "from nlp_tasks.cli import main; main()", "process", *args]
     command += ["--n-process", "2", "--checkpoint-seconds", "0"]
     # Its own process group, as a shell gives a command: Ctrl+C reaches every process in it.
-    run = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # SIGINT at its default, as in a terminal: a test run started in the background
+    # (`pytest &`) hands on SIGINT ignored, and process rightly keeps ignoring it then.
+    run = subprocess.Popen(
+        command,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         deadline = time.monotonic() + 120
         workers: list[int] = []
