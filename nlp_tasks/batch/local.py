@@ -84,17 +84,17 @@ def _ctrl_c_held() -> Iterator[None]:
     deferred: list[int] = []
     # Only the main thread may set a handler; it is the one Python runs them in. An
     # ignored Ctrl+C stays ignored: the worker inherits that, not a handler.
-    in_main = threading.current_thread() is threading.main_thread() and callable(
+    can_defer = threading.current_thread() is threading.main_thread() and callable(
         signal.getsignal(signal.SIGINT)
     )
-    if in_main:
+    if can_defer:
         handler = signal.signal(signal.SIGINT, lambda signum, frame: deferred.append(signum))
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-        if in_main:
+        if can_defer:
             signal.signal(signal.SIGINT, handler)
             if deferred and callable(handler):
                 handler(signal.SIGINT, None)

@@ -252,9 +252,8 @@ def _json_value(value: Any, column: str, where: str, option: str) -> Any:
 
 
 def _number(value: Any, name: str, where: str) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
+    # A NaN or infinite float never gets here: _json_value refused it when it was read.
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
     text = str(value).strip()
     parsers: tuple[Callable[[str], Any], ...] = (int, float)
