@@ -2,6 +2,8 @@
 
 import json
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -202,6 +204,35 @@ def test_hook_register_tasks(fresh_plugins):
         fresh_plugins.unregister_plugin("toy-plugin")
     with pytest.raises(PluginError, match=r"\[E002\].*toy"):
         fresh_plugins.get_task("toy")
+
+
+def test_two_threads_building_the_task_table_both_see_every_task(fresh_plugins):
+    # The second thread starts while the first is inside a slow register_tasks
+    # hook: it must wait for the table, not reset it under the first thread.
+    entered = threading.Event()
+
+    class SlowPlugin:
+        @hookimpl
+        def register_tasks(self, register):
+            entered.set()
+            time.sleep(0.3)
+            register(Task(name="slow", factory="slow_head", make_example=print, to_json=dict))
+
+    fresh_plugins.register_plugin(SlowPlugin(), name="slow-plugin")
+    seen: dict[str, set[str]] = {}
+
+    def build(thread_name):
+        seen[thread_name] = set(fresh_plugins.get_tasks())
+
+    first = threading.Thread(target=build, args=("first",))
+    first.start()
+    assert entered.wait(10)
+    second = threading.Thread(target=build, args=("second",))
+    second.start()
+    first.join(10)
+    second.join(10)
+    assert "slow" in seen["first"] and "sentiment" in seen["first"]
+    assert seen["first"] == seen["second"]
 
 
 def test_a_plugin_failing_after_registering_leaves_no_task_or_conflict(fresh_plugins):

@@ -126,7 +126,7 @@ def _zero_gradients(outputs: list[Any], ops: Any) -> list[Any]:
     # Shaped as spacy-transformers' own listener gradients: last_hidden_state
     # only, and nothing for empty docs, which have no transformer output.
     from spacy_transformers.data_classes import TransformerData
-    from transformers.file_utils import ModelOutput
+    from transformers.utils import ModelOutput
 
     gradients = []
     for output in outputs:

@@ -8,11 +8,13 @@ any subset of a hook's parameters. docs/plugin_hooks.md documents each one.
 """
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
+    import typer
+
     from ..convert import Converter
     from ..task import Task
 
@@ -34,7 +36,7 @@ def register_tasks(register: "Callable[[Task], None]") -> None:
 
 
 @hookspec
-def register_backbones(register: Callable[..., None]) -> None:
+def register_backbones(register: "Callable[[str, str | Callable[[], str | None]], None]") -> None:
     """Register backbone aliases that resolve to a local model directory.
 
     :param register: Call ``register(alias, locate)``, where ``locate`` is a
@@ -46,7 +48,7 @@ def register_backbones(register: Callable[..., None]) -> None:
 
 
 @hookspec
-def register_commands(cli: Any) -> None:
+def register_commands(cli: "typer.Typer") -> None:
     """Add sub-commands to the ``nlp-tasks`` command line.
 
     :param cli: The ``typer.Typer`` application; use ``@cli.command()``.

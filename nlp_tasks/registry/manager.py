@@ -427,10 +427,11 @@ def register_plugin(plugin: object, name: str) -> None:
     name (str): The name it is listed under.
     """
     load_plugins()
-    _state.pm.register(plugin, name=name)
-    _state.infos[name] = PluginInfo(name, None, repr(plugin), status="loaded")
-    _refresh_hook_names()
-    _state.tasks_built = False
+    with _lock:
+        _state.pm.register(plugin, name=name)
+        _state.infos[name] = PluginInfo(name, None, repr(plugin), status="loaded")
+        _refresh_hook_names()
+        _state.tasks_built = False
 
 
 def unregister_plugin(name: str) -> None:
@@ -438,11 +439,12 @@ def unregister_plugin(name: str) -> None:
 
     name (str): The name it was registered under.
     """
-    plugin = _state.pm.get_plugin(name)
-    if plugin is not None:
-        _state.pm.unregister(plugin)
-    _state.infos.pop(name, None)
-    _state.tasks_built = False
+    with _lock:
+        plugin = _state.pm.get_plugin(name)
+        if plugin is not None:
+            _state.pm.unregister(plugin)
+        _state.infos.pop(name, None)
+        _state.tasks_built = False
 
 
 def reset() -> None:
@@ -487,7 +489,16 @@ def call_each(
 def _build_tasks() -> None:
     if _state.tasks_built:
         return
-    _state.tasks, _state.task_owner, _state.task_conflicts = {}, {}, {}
+    with _lock:
+        if not _state.tasks_built:
+            _build_tasks_now()
+
+
+def _build_tasks_now() -> None:
+    # Built aside and published at the end, so a reader never sees a half-built table.
+    tasks: dict[str, Task] = {}
+    owner: dict[str, str] = {}
+    conflicts: dict[str, tuple[str, str]] = {}
     for info in _state.infos.values():
         info.tasks, info.descriptions = [], {}
     current: list[str] = []
@@ -539,13 +550,14 @@ def _build_tasks() -> None:
             )
             continue
         for task in registered:
-            if task.name in _state.tasks:
-                _state.task_conflicts[task.name] = (_state.task_owner[task.name], impl.plugin_name)
+            if task.name in tasks:
+                conflicts[task.name] = (owner[task.name], impl.plugin_name)
             else:
-                _state.tasks[task.name] = task
-                _state.task_owner[task.name] = impl.plugin_name
+                tasks[task.name] = task
+                owner[task.name] = impl.plugin_name
             info.tasks.append(task.name)
             info.descriptions[task.name] = task.description
+    _state.tasks, _state.task_owner, _state.task_conflicts = tasks, owner, conflicts
     _state.tasks_built = True
 
 

@@ -71,12 +71,15 @@ def make_ner(
 
 
 class EntityRecognizerHead(SharedBackboneHead, EntityRecognizer):
-    """spaCy's entity recognizer that always passes a gradient to the backbone.
+    """spaCy's entity recognizer on the shared listener.
 
     The stock component returns from ``update`` without calling its listener's
-    backprop when a batch has no entity gold, which freezes the shared
-    backbone whenever it is the last listener. ``SharedBackboneHead`` sends a
-    zero gradient instead. Docs whose entities were never set are missing (no
-    loss); the reader marks every other token of an NER record "outside".
-    The head shares activations with the other document-level heads.
+    backprop when a batch has no entity gold, which would freeze the shared
+    backbone whenever it is the last listener. The core releases that listener
+    with a zero gradient after every update (``own_backbone_updates``, set up by
+    the pipeline's ``nlp_tasks.pipeline_setup`` callback); ``SharedBackboneHead``
+    does the same from inside the head and is kept only for compatibility.
+    Docs whose entities were never set are missing (no loss); the reader marks
+    every other token of an NER record "outside". The head shares activations
+    with the other document-level heads.
     """

@@ -168,7 +168,7 @@ def test_questions_on_the_doc_are_answered_in_order(trained):
 
 
 def test_process_records_answers_each_question(trained):
-    from nlp_tasks.batch.process import process_records
+    from nlp_tasks.batch import process_records
 
     nlp, _ = trained
     records = [

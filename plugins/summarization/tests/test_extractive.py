@@ -96,7 +96,7 @@ def test_round_trip_in_a_fresh_interpreter(trained, records, tmp_path):
     ]
     script = (
         "import json, sys, spacy, nlp_tasks\n"
-        "from nlp_tasks.registry.manager import get_task\n"
+        "from nlp_tasks.registry import get_task\n"
         "task = get_task('summarization')\n"
         "texts = json.loads(sys.stdin.read())\n"
         "for nlp in (nlp_tasks.load(sys.argv[1]), spacy.load(sys.argv[1])):\n"
