@@ -320,7 +320,7 @@ def predict_command(
     items: list[Any] = [text for text in texts or [] if text.strip()]
     skipped = len(texts or []) - len(items)
     if file is not None:
-        from .batch.job import pipeline_exists
+        from .batch.processor import pipeline_exists
 
         # The file is read before the pipeline loads, so its problems show at once;
         # what the tasks read comes from the pipeline's config.

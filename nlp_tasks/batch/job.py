@@ -19,9 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..doc_warnings import WARNINGS_FIELD
 from ..errors import (
     Errors,
-    OptionError,
     OutputError,
-    PipelineNotFoundError,
     ProcessError,
     WriteError,
 )
@@ -59,7 +57,13 @@ from .outputs import (
     remove_outputs,
     writing,
 )
-from .processor import RecordResult, check_pipeline_exists, chunk_records, saved_pipeline
+from .process import legacy_fields
+from .processor import (
+    RecordResult,
+    check_pipeline_exists,
+    chunk_records,
+    saved_pipeline,
+)
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -218,68 +222,6 @@ def process_file(
         job_options=job_options,
     )
     return job.run(on_chunk)
-
-
-def legacy_fields(
-    pipeline: "Language | str | Path",
-    fields: Mapping[str, str] | None,
-    questions_field: str | None,
-) -> dict[str, str]:
-    """The field mapping, with the deprecated ``questions_field`` folded in.
-
-    ``questions_field`` (``--questions-field``) named the field of one task's
-    extra input before tasks declared their inputs; it warns, and maps the
-    task field ``questions`` if a task of the pipeline reads one.
-
-    pipeline (Language | str | Path): The pipeline.
-    fields (Mapping[str, str] | None): Task field name to input field name.
-    questions_field (str | None): The deprecated setting, if given.
-    RETURNS (dict[str, str]): The mapping.
-    """
-    mapping = dict(fields or {})
-    if questions_field is None:
-        return mapping
-    import warnings
-
-    from ..inference import task_inputs_of
-
-    warnings.warn(
-        "questions_field (--questions-field) is deprecated and goes in the next release: "
-        f"use fields={{'questions': {questions_field!r}}} (--field questions={questions_field}).",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    if pipeline_exists(pipeline) and any(
-        "questions" in inputs.fields for inputs in task_inputs_of(pipeline)
-    ):
-        mapped = mapping.setdefault("questions", questions_field)
-        if mapped != questions_field:
-            raise OptionError(
-                Errors.E153.format(
-                    option="--questions-field (questions_field=) and --field (fields=)",
-                    name="questions",
-                    first=f"questions={questions_field}",
-                    second=f"questions={mapped}",
-                )
-            )
-    return mapping
-
-
-def pipeline_exists(pipeline: "Language | str | Path") -> bool:
-    """Whether a pipeline is loaded, or its path or package is there.
-
-    pipeline (Language | str | Path): The pipeline.
-    RETURNS (bool): True if its tasks can be read.
-    """
-    from spacy.language import Language
-
-    if isinstance(pipeline, Language):
-        return True
-    try:
-        check_pipeline_exists(pipeline)
-    except PipelineNotFoundError:
-        return False
-    return True
 
 
 class Job:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import Errors, OptionError
 from .inputs import RecordFields, records_from_python
 from .local import run_chunks
 from .options import (
@@ -28,7 +29,7 @@ from .options import (
     DEFAULT_THREADS,
     ProcessOptions,
 )
-from .processor import RecordResult, check_pipeline_exists, chunk_records
+from .processor import RecordResult, check_pipeline_exists, chunk_records, pipeline_exists
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -105,7 +106,6 @@ def process_records(
     from spacy.language import Language
 
     from ..inference import check_component_names, task_inputs_of
-    from .job import legacy_fields
 
     if not isinstance(pipeline, Language):
         check_pipeline_exists(pipeline)
@@ -123,3 +123,48 @@ def process_records(
     chunks = chunk_records(checked, batch_size=batch_size, batch_words=batch_words)
     for results in run_chunks(pipeline, chunks, options):
         yield from results
+
+
+def legacy_fields(
+    pipeline: "Language | str | Path",
+    fields: Mapping[str, str] | None,
+    questions_field: str | None,
+) -> dict[str, str]:
+    """The field mapping, with the deprecated ``questions_field`` folded in.
+
+    ``questions_field`` (``--questions-field``) named the field of one task's
+    extra input before tasks declared their inputs; it warns, and maps the
+    task field ``questions`` if a task of the pipeline reads one.
+
+    pipeline (Language | str | Path): The pipeline.
+    fields (Mapping[str, str] | None): Task field name to input field name.
+    questions_field (str | None): The deprecated setting, if given.
+    RETURNS (dict[str, str]): The mapping.
+    """
+    mapping = dict(fields or {})
+    if questions_field is None:
+        return mapping
+    import warnings
+
+    from ..inference import task_inputs_of
+
+    warnings.warn(
+        "questions_field (--questions-field) is deprecated and goes in the next release: "
+        f"use fields={{'questions': {questions_field!r}}} (--field questions={questions_field}).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if pipeline_exists(pipeline) and any(
+        "questions" in inputs.fields for inputs in task_inputs_of(pipeline)
+    ):
+        mapped = mapping.setdefault("questions", questions_field)
+        if mapped != questions_field:
+            raise OptionError(
+                Errors.E153.format(
+                    option="--questions-field (questions_field=) and --field (fields=)",
+                    name="questions",
+                    first=f"questions={questions_field}",
+                    second=f"questions={mapped}",
+                )
+            )
+    return mapping

@@ -336,3 +336,20 @@ def check_pipeline_exists(name: str | Path) -> None:
 
     if not Path(name).exists() and str(name) not in get_installed_models():
         raise PipelineNotFoundError(Errors.E008.format(name=name))
+
+
+def pipeline_exists(pipeline: "Language | str | Path") -> bool:
+    """Whether a pipeline is loaded, or its path or package is there.
+
+    pipeline (Language | str | Path): The pipeline.
+    RETURNS (bool): True if its tasks can be read.
+    """
+    from spacy.language import Language
+
+    if isinstance(pipeline, Language):
+        return True
+    try:
+        check_pipeline_exists(pipeline)
+    except PipelineNotFoundError:
+        return False
+    return True
