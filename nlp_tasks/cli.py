@@ -183,13 +183,15 @@ def add_task_command(
     gpu_id: int = typer.Option(-1, help="GPU to train on; -1 for CPU."),
 ) -> None:
     """Train a new head onto a trained pipeline; the existing heads stay as they are."""
-    from .training.extend import add_task
+    from .training.extend import add_task, check_output
 
     for role, path in (("train", train), ("dev", dev)):
         if not path.is_file():
-            _fail(Errors.E030.format(role=role, task=task, path=path))
+            _fail(Errors.E030.format(role=role, task=task, path=path, problem=why_not_a_file(path)))
     if output.exists() and not output.is_dir():
         _fail(Errors.E047.format(path=output, option="--output", problem="it is a file"))
+    # Checked again once the pipeline is loaded (a package name resolves then).
+    check_output(output, pipeline if Path(pipeline).exists() else None, train=train, dev=dev)
     check_texts = None
     if check_file is not None:
         records, _ = _read_texts(check_file, "--check-file")
@@ -262,6 +264,13 @@ def _source_pairs(pairs: list[str]) -> dict[str, Path]:
         name, sep, path = pair.partition("=")
         if not sep or not name.strip() or not path:
             raise typer.BadParameter(f"expected TASK=PATH, got {pair!r}", param_hint="--source")
+        if name.strip() in sources:
+            # The later file would win and the earlier go unscored, unsaid.
+            raise typer.BadParameter(
+                f"task {name.strip()!r} is given twice ({sources[name.strip()]}, {path}); "
+                "give each task one file",
+                param_hint="--source",
+            )
         sources[name.strip()] = Path(path)
     return sources
 

@@ -485,7 +485,7 @@ class Errors(metaclass=CodedMessages):
 
     # Training corpora and configs
     E029 = "{path}, line {line}: {reason}"
-    E030 = "The {role} file for task '{task}' does not exist: {path}"
+    E030 = "The {role} file for task '{task}' cannot be read: {path} ({problem}). Check the path."
     E031 = (
         "{path}, line {line}: label {label!r} is not one of the labels of component "
         "'{component}' ({labels}). Fix the record, or add the label and retrain."
@@ -496,6 +496,11 @@ class Errors(metaclass=CodedMessages):
     E035 = (
         "Task '{task}' is given more than once in the task list ({tasks}); a pipeline has "
         "one head per task. Name each task once (--tasks)."
+    )
+    E165 = (
+        "Unknown language code {lang!r} (--lang): spaCy has no language, and so no "
+        "tokenizer, of that name. Give one of spaCy's codes (en, de, fr, ...; xx for "
+        "several languages)."
     )
     # Evaluating, adding a task, new plugins
     E036 = "Pipeline '{path}' has no component of task '{task}'. Its components: {components}."
@@ -544,6 +549,11 @@ class Errors(metaclass=CodedMessages):
     E146 = (
         "{path}, the training data of task '{task}', holds no records: its head would not "
         "be trained. Fill it, or leave the task out of the training config."
+    )
+    E164 = (
+        "{path}, the dev data of task '{task}' (read in order, shuffle = false), holds no "
+        "records: training would score its head on nothing, as 0, and choose model-best by "
+        "the other tasks alone. Fill it, or leave the task out of the training config."
     )
     E150 = (
         "Cannot fetch '{url}': it is not a well-formed URL ({error}). Check the URL (in "

@@ -188,7 +188,10 @@ def _read_config(path: Path) -> Any:
 def _read_meta(path: Path) -> None:
     meta = path / "meta.json"
     if not meta.exists():
-        return
+        # spaCy cannot load a pipeline without one (its raw OSError E053): what an
+        # interrupted copy or save leaves.
+        error = "it is missing: the directory is incomplete"
+        raise PipelineLoadError(Errors.E009.format(path=path, file="meta.json", error=error))
     try:
         value = json.loads(meta.read_text(encoding="utf8"))
     except (ValueError, OSError) as error:

@@ -52,6 +52,15 @@ def test_unknown_task_is_a_coded_error():
         make_config(["translate"])
 
 
+@pytest.mark.parametrize("lang", ["zz", 'e"n', ""])
+def test_unknown_language_is_a_coded_error(lang):
+    # `nlp-tasks init config --lang zz` showed spaCy's ImportError as a traceback.
+    from nlp_tasks.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[E165\] Unknown language code"):
+        make_config(["sentiment"], lang=lang)
+
+
 def test_missing_backbone_path_is_a_coded_error(tmp_path):
     with pytest.raises(BackboneError, match=r"\[E014\].*does-not-exist.*--backbone"):
         resolve_backbone(str(tmp_path / "does-not-exist"))

@@ -53,3 +53,16 @@ def test_an_empty_dev_file_is_refused_by_name(nlp, sentiment_only):
     empty.write_text("\n\n", encoding="utf8")
     with pytest.raises(DataError, match=r"\[E143\] .*dev.jsonl, the dev data of task 'sentiment'"):
         evaluate(nlp, {"sentiment": empty})
+
+
+def test_a_task_given_twice_with_source_is_a_usage_error(data_dir, tmp_path):
+    # The second --source of a task replaced the first, which went unscored, unsaid.
+    from typer.testing import CliRunner
+
+    from nlp_tasks.cli import app
+
+    dev = str(data_dir / "sentiment" / "dev.jsonl")
+    args = ["evaluate", str(tmp_path / "nope"), "--source", f"sentiment={dev}"]
+    result = CliRunner().invoke(app, [*args, "--source", f"sentiment={dev}x"])
+    assert result.exit_code == 2
+    assert "'sentiment' is given twice" in result.output

@@ -155,3 +155,22 @@ def test_check_records_fit_each_tasks_inputs():
     assert asked[0] == {"text": "First text.", "questions": ["First text."]}
     assert asked[1] == {"text": ""}
     assert asked[3]["questions"] == ["one two three four five six seven eight"]
+
+
+@pytest.mark.parametrize("where", ["the pipeline", "its parent"])
+def test_an_output_over_the_pipeline_is_refused_untouched(pipeline_dir, tmp_path, where):
+    # --output the pipeline itself wrote the run's config.cfg over the pipeline's own
+    # (it then failed to load, RecursionError); --output the folder holding it as
+    # model-best would have replaced it with the extended pipeline.
+    import shutil
+
+    base = tmp_path / "training" / "model-best"
+    shutil.copytree(pipeline_dir, base)
+    before = {p: p.read_bytes() for p in base.rglob("*") if p.is_file()}
+    train = write_jsonl(tmp_path / "topics.jsonl", TOPICS)
+    output = base if where == "the pipeline" else base.parent
+    with pytest.raises(DataError, match=r"\[E047\].*would overwrite the pipeline"):
+        add_task(base, "topics", train=train, dev=train, output=output, max_steps=1)
+    assert {p: p.read_bytes() for p in base.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in base.parent.iterdir()) == ["model-best"]
+    assert load(base).pipe_names == ["transformer", "sentiment", "ner"]

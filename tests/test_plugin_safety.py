@@ -353,6 +353,10 @@ def truncate(path: Path) -> None:
         (lambda d: (d / "meta.json").write_text("{junk"), "E009", "meta.json"),
         (lambda d: (d / "meta.json").write_text("[1, 2]"), "E009", "meta.json"),
         (lambda d: (d / "config.cfg").write_text("[nlp\njunk = = ="), "E009", "config.cfg"),
+        # What a killed copy leaves (spacy train copies model-last to model-best file by
+        # file): the meta.json gave spaCy's raw OSError E053, a component folder E010.
+        (lambda d: (d / "meta.json").unlink(), "E009", "meta.json"),
+        (lambda d: shutil.rmtree(d / "sentiment"), "E010", "'sentiment/model'"),
     ],
 )
 def test_damaged_pipeline_names_the_directory_and_file(pipeline_dir, tmp_path, damage, code, file):

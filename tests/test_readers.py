@@ -222,3 +222,24 @@ def test_read_jsonl_skips_blank_lines_and_counts_lines(tmp_path):
     path = tmp_path / "x.jsonl"
     path.write_text('{"a": 1}\n\n{"a": 2}\n', encoding="utf8")
     assert list(read_jsonl(path)) == [(1, {"a": 1}), (3, {"a": 2})]
+
+
+def test_an_empty_dev_file_of_a_training_config_is_named(tmp_path):
+    # spacy train with an empty <task>/dev.jsonl trained on, scored the head 0.00 at
+    # every evaluation and chose model-best by the other tasks, saying nothing.
+    good = tmp_path / "sentiment.jsonl"
+    good.write_text('{"text": "fine", "label": "positive"}\n', encoding="utf8")
+    empty = tmp_path / "ner.jsonl"
+    empty.write_text("\n", encoding="utf8")
+    reader = spacy.registry.readers.get("nlp_tasks.MultiTaskCorpus.v1")
+    with pytest.raises(DataError, match=r"\[E164\] .*ner\.jsonl, the dev data of task 'ner'"):
+        reader({"sentiment": str(good), "ner": str(empty)}, shuffle=False)
+    assert reader({"sentiment": str(good)}, shuffle=False)
+    # Training sources are checked when read (E146), as before.
+    assert reader({"sentiment": str(good), "ner": str(empty)}, shuffle=True)
+
+
+def test_a_folder_given_as_a_data_file_is_called_a_folder(tmp_path):
+    (tmp_path / "dev.jsonl").mkdir()
+    with pytest.raises(DataError, match=r"\[E030\].*dev\.jsonl \(it is a directory\)"):
+        MultiTaskCorpus({"ner": tmp_path / "dev.jsonl"})

@@ -178,8 +178,13 @@ def make_config(
         (autocast, fp32 weights) or auto.
     RETURNS (Config): The filled config.
     """
-    from spacy.util import load_model_from_config
+    from spacy.util import get_lang_class, load_model_from_config
 
+    try:
+        get_lang_class(lang)
+    except (ImportError, ValueError):
+        # spaCy's own error came up as a traceback from `nlp-tasks init config`.
+        raise ConfigError(Errors.E165.format(lang=lang)) from None
     if not tasks:
         raise ConfigError(Errors.E034.format(available=sorted(plugins.get_tasks()) or "none"))
     for name in tasks:

@@ -10,7 +10,7 @@ from spacy.language import Language
 from spacy.training import Example
 
 from ..components.routing import mark_task
-from ..errors import DataError, Errors
+from ..errors import DataError, Errors, why_not_a_file
 from ..registry import manager as plugins
 from ..task import RecordError, Task
 from ..task_inputs import FieldError
@@ -140,7 +140,10 @@ class MultiTaskCorpus:
         self.paths = {name: Path(path) for name, path in sources.items()}
         for name, path in self.paths.items():
             if not path.is_file():
-                raise DataError(Errors.E030.format(role="data", task=name, path=path))
+                problem = why_not_a_file(path)
+                raise DataError(
+                    Errors.E030.format(role="data", task=name, path=path, problem=problem)
+                )
         self.shuffle = shuffle
         self.temperature = temperature
         self.limit = limit
@@ -253,6 +256,13 @@ def create_multitask_corpus(
     seed (int): Random seed for sampling.
     RETURNS (Callable[[Language], Iterator[Example]]): The corpus.
     """
-    return MultiTaskCorpus(
+    corpus = MultiTaskCorpus(
         sources, shuffle=shuffle, temperature=temperature, limit=limit, seed=seed
     )
+    if not shuffle:
+        # A dev source without records would score its head as 0 at every evaluation,
+        # silently (the training sources have E146).
+        for name, path in corpus.paths.items():
+            if next(read_jsonl(path), None) is None:
+                raise DataError(Errors.E164.format(path=path, task=name))
+    return corpus

@@ -17,7 +17,7 @@ from spacy.language import Language
 from thinc.api import Config
 
 from ..components.pipeline_setup import SETUP_CALLBACK
-from ..errors import DataError, Errors, PipelineChangedError, RecordError, Warnings
+from ..errors import DataError, Errors, PipelineChangedError, RecordError, Warnings, why_not_a_file
 from ..registry import manager as plugins
 from ..inference import load, pipeline_tasks
 from ..task_inputs import TaskInputs
@@ -80,7 +80,10 @@ def add_task_config(
         raise DataError(Errors.E037.format(task=task.name, components=existing))
     for role, path in (("train", train), ("dev", dev)):
         if not Path(path).is_file():
-            raise DataError(Errors.E030.format(role=role, task=task.name, path=path))
+            problem = why_not_a_file(path)
+            raise DataError(
+                Errors.E030.format(role=role, task=task.name, path=path, problem=problem)
+            )
     transformers = [n for n in existing if nlp.get_pipe_meta(n).factory == _TRANSFORMER_FACTORY]
     if not transformers:
         raise DataError(Errors.E039.format(path=nlp.path, components=existing))
@@ -119,6 +122,41 @@ def add_task_config(
     weights.update(Language.get_factory_meta(task.factory).default_score_weights)
     training["score_weights"] = weights
     return config
+
+
+#: What a run writes into its output directory: the config, then spaCy's two pipelines.
+RUN_OUTPUTS = ("config.cfg", "model-best", "model-last")
+
+
+def check_output(
+    output: str | Path, pipeline: str | Path | None, *, train: str | Path, dev: str | Path
+) -> None:
+    """Refuse an output directory whose run would write over the pipeline or the data.
+
+    The run writes ``config.cfg``, ``model-best`` and ``model-last`` into ``output``
+    (``RUN_OUTPUTS``): none of them may be, hold or lie inside the pipeline being
+    extended (``--output`` the pipeline itself, or the folder holding it as
+    ``model-best``), nor the training or dev file.
+
+    output (str | Path): The run's directory.
+    pipeline (str | Path | None): The pipeline's directory; None for a package name
+        not yet resolved (only the data files are checked then).
+    train (str | Path): The training file.
+    dev (str | Path): The dev file.
+    """
+    from ..batch.files import overwrites
+
+    keep = [(Path(train), "the training file"), (Path(dev), "the dev file")]
+    if pipeline is not None:
+        keep.insert(0, (Path(pipeline), "the pipeline"))
+    for name in RUN_OUTPUTS:
+        written = Path(output) / name
+        for target, what in keep:
+            if not target.exists():
+                continue
+            if overwrites(written, target) or overwrites(target, written):
+                problem = f"the run writes '{written}', which would overwrite {what} ('{target}')"
+                raise DataError(Errors.E047.format(path=output, option="--output", problem=problem))
 
 
 @dataclass
@@ -240,6 +278,8 @@ def add_task(
     from spacy.cli.train import train as spacy_train
 
     before = load(pipeline)
+    # Nothing is written before this: an output on the pipeline (or its data) is refused.
+    check_output(output, before.path, train=train, dev=dev)
     config = add_task_config(
         before,
         task_name,
