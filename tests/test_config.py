@@ -47,6 +47,20 @@ def test_config_round_trips_and_paths_are_overridable(tmp_path):
     assert config["corpora"]["dev"]["sources"]["ner"] == "/data/ner/dev.jsonl"
 
 
+def test_a_task_weight_can_be_set_at_spacy_train(tmp_path, data_dir):
+    # The generated config holds an empty [corpora.train.weights], so a spaCy
+    # override (--corpora.train.weights.ner 3) can fill it.
+    from spacy.util import registry
+
+    path = tmp_path / "config.cfg"
+    make_config(["sentiment", "ner"]).to_disk(path)
+    overrides = {"paths.data": str(data_dir), "corpora.train.weights.ner": 3}
+    config = Config().from_disk(path, overrides=overrides)
+    corpora = registry.resolve({"corpora": config["corpora"]})["corpora"]
+    assert corpora["train"].weights == {"ner": 3.0}
+    assert Config().from_disk(path)["corpora"]["train"]["weights"] == {}
+
+
 def test_unknown_task_is_a_coded_error():
     with pytest.raises(PluginError, match=r"\[E002\].*'translate'.*Available tasks"):
         make_config(["translate"])

@@ -188,6 +188,49 @@ def test_shuffled_corpus_samples_tasks_by_temperature(tmp_path, nlp):
     assert share_of_small(2.0) > share_of_small(1.0)
 
 
+def test_a_task_weight_multiplies_how_often_the_task_is_drawn(tmp_path, nlp):
+    # Equal files at temperature 1: a weight of 3 on one task gives it 3/4 of draws.
+    texts = tmp_path / "texts.jsonl"
+    tags = tmp_path / "tags.jsonl"
+    texts.write_text(
+        "".join(json.dumps({"text": f"a{i}", "label": "x"}) + "\n" for i in range(500)),
+        encoding="utf8",
+    )
+    tags.write_text(
+        "".join(json.dumps({"tokens": [f"b{i}"], "tags": ["O"]}) + "\n" for i in range(500)),
+        encoding="utf8",
+    )
+
+    def share_of_ner(weights):
+        reader = spacy.registry.readers.get("nlp_tasks.MultiTaskCorpus.v1")
+        corpus = reader({"sentiment": texts, "ner": tags}, shuffle=True, seed=1, weights=weights)
+        counts = Counter("ner" if not eg.reference.cats else "sentiment" for eg in corpus(nlp))
+        assert sum(counts.values()) == 1000 + 1  # an epoch stays the files' size
+        return counts["ner"] / 1000
+
+    assert 0.45 < share_of_ner(None) < 0.55
+    assert 0.70 < share_of_ner({"ner": 3}) < 0.80
+    assert 0.20 < share_of_ner({"ner": 1 / 3}) < 0.30
+
+
+@pytest.mark.parametrize(
+    "weights,problem",
+    [
+        ({"translation": 2.0}, "no source of that task"),
+        ({"ner": 0}, "above 0"),
+        ({"ner": float("nan")}, "above 0"),
+        ({"ner": "3"}, "must be a number"),
+        ({"ner": True}, "must be a number"),
+    ],
+)
+def test_a_bad_task_weight_is_named(tmp_path, weights, problem):
+    data = tmp_path / "ner.jsonl"
+    data.write_text(json.dumps({"tokens": ["a"], "tags": ["O"]}) + "\n", encoding="utf8")
+    task = next(iter(weights))
+    with pytest.raises(DataError, match=rf"\[E168\] Task weight '{task}'.*{problem}"):
+        MultiTaskCorpus({"ner": data}, shuffle=True, weights=weights)
+
+
 def test_first_shuffled_pass_leads_with_every_label(tmp_path, nlp):
     # spaCy initializes a streamed corpus's components from its first 100
     # examples: a label seen only deep in the file must be among them.

@@ -69,6 +69,10 @@ seed = ${{system.seed}}
 
 [corpora.train.sources]
 
+# A factor on a task's share of the draws, 1.0 for a task not listed
+# (--corpora.train.weights.translation 3 at `spacy train`).
+[corpora.train.weights]
+
 [corpora.dev]
 @readers = "nlp_tasks.MultiTaskCorpus.v1"
 shuffle = false

@@ -1,6 +1,7 @@
 """Reading per-task JSONL files and mixing them into one multi-task corpus."""
 
 import json
+import math
 import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -116,8 +117,9 @@ class MultiTaskCorpus:
     Each Example is annotated for its own task only: the others see it as
     missing, never as negative. With ``shuffle``, each call (a training epoch)
     draws a task per example with probability proportional to
-    ``n_task ** (1 / temperature)`` and cycles through that task's shuffled
-    records, so temperature > 1 upsamples small tasks. Without ``shuffle``,
+    ``n_task ** (1 / temperature)``, times the task's ``weights`` factor (1.0 unless
+    given), and cycles through that task's shuffled records, so temperature > 1
+    upsamples small tasks and a factor above 1 draws one task more often. Without ``shuffle``,
     every record of every source is yielded once, in file order (for dev sets).
     Each shuffled pass starts with one example of each label of each task, so
     the sample spaCy initializes the components from holds every label.
@@ -131,11 +133,13 @@ class MultiTaskCorpus:
         temperature: float = 1.0,
         limit: int = 0,
         seed: int = 0,
+        weights: dict[str, float] | None = None,
     ) -> None:
         if not sources:
             raise DataError(Errors.E033)
         if temperature <= 0:
             raise DataError(Errors.E032.format(temperature=temperature))
+        self.weights = _check_weights(weights or {}, sources)
         self.tasks = {name: plugins.get_task(name) for name in sources}
         self.paths = {name: Path(path) for name, path in sources.items()}
         for name, path in self.paths.items():
@@ -199,7 +203,10 @@ class MultiTaskCorpus:
             raise DataError(Errors.E146.format(path=self.paths[name], task=name))
         names = list(self.tasks)
         sizes = [len(self.records(name)) for name in names]
-        weights = [size ** (1.0 / self.temperature) for size in sizes]
+        weights = [
+            size ** (1.0 / self.temperature) * self.weights.get(name, 1.0)
+            for name, size in zip(names, sizes)
+        ]
         streams = {name: self._cycle(name, rng) for name in names}
         for name in rng.choices(names, weights=weights, k=sum(sizes)):
             line, record = next(streams[name])
@@ -239,6 +246,22 @@ class MultiTaskCorpus:
             yield from records
 
 
+def _check_weights(weights: dict[str, Any], sources: dict[str, Any]) -> dict[str, float]:
+    checked = {}
+    for name, value in weights.items():
+        if name not in sources:
+            problem = f"there is no source of that task (sources: {', '.join(sources)})"
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            problem = f"it must be a number, not {value!r}"
+        elif not math.isfinite(value) or value <= 0:
+            problem = f"it must be a finite number above 0, not {value!r}"
+        else:
+            checked[name] = float(value)
+            continue
+        raise DataError(Errors.E168.format(task=name, problem=problem))
+    return checked
+
+
 def create_multitask_corpus(
     sources: dict[str, str],
     *,
@@ -246,6 +269,7 @@ def create_multitask_corpus(
     temperature: float = 1.0,
     limit: int = 0,
     seed: int = 0,
+    weights: dict[str, float] | None = None,
 ) -> Callable[[Language], Iterator[Example]]:
     """Create a multi-task corpus reader (registered as ``nlp_tasks.MultiTaskCorpus.v1``).
 
@@ -254,10 +278,13 @@ def create_multitask_corpus(
     temperature (float): Sampling temperature over task sizes; 1.0 is proportional.
     limit (int): Read at most this many records per task; 0 for no limit.
     seed (int): Random seed for sampling.
+    weights (dict[str, float] | None): A factor on a task's draw weight (1.0 for a
+        task left out), so one task is drawn more or less often than its size and
+        the temperature give; e.g. ``[corpora.train.weights] translation = 3``.
     RETURNS (Callable[[Language], Iterator[Example]]): The corpus.
     """
     corpus = MultiTaskCorpus(
-        sources, shuffle=shuffle, temperature=temperature, limit=limit, seed=seed
+        sources, shuffle=shuffle, temperature=temperature, limit=limit, seed=seed, weights=weights
     )
     if not shuffle:
         # A dev source without records would score its head as 0 at every evaluation,
