@@ -550,14 +550,14 @@ class Errors(metaclass=CodedMessages):
         "{path}, the training data of task '{task}', holds no records: its head would not "
         "be trained. Fill it, or leave the task out of the training config."
     )
-    E168 = (
-        "Task weight '{task}' of the training corpus ([corpora.train.weights]): {problem}. "
-        "A weight multiplies how often that task is drawn; leave a task out for 1.0."
-    )
     E164 = (
         "{path}, the dev data of task '{task}' (read in order, shuffle = false), holds no "
         "records: training would score its head on nothing, as 0, and choose model-best by "
         "the other tasks alone. Fill it, or leave the task out of the training config."
+    )
+    E168 = (
+        "Task weight '{task}' of the training corpus ([corpora.train.weights]): {problem}. "
+        "A weight multiplies how often that task is drawn; leave a task out for 1.0."
     )
     E150 = (
         "Cannot fetch '{url}': it is not a well-formed URL ({error}). Check the URL (in "

@@ -163,54 +163,44 @@ def _tiny_textcat():
     }
 
 
+def share_of_ner(tmp_path, nlp, n_texts, n_tags, **settings):
+    """The share of NER examples in one shuffled epoch of a sentiment file of
+    ``n_texts`` records and an NER file of ``n_tags``."""
+    texts = tmp_path / f"texts{n_texts}.jsonl"
+    tags = tmp_path / f"tags{n_tags}.jsonl"
+    texts.write_text(
+        "".join(json.dumps({"text": f"a{i}", "label": "x"}) + "\n" for i in range(n_texts)),
+        encoding="utf8",
+    )
+    tags.write_text(
+        "".join(json.dumps({"tokens": [f"b{i}"], "tags": ["O"]}) + "\n" for i in range(n_tags)),
+        encoding="utf8",
+    )
+    reader = spacy.registry.readers.get("nlp_tasks.MultiTaskCorpus.v1")
+    corpus = reader({"sentiment": texts, "ner": tags}, shuffle=True, seed=1, **settings)
+    counts = Counter("ner" if not eg.reference.cats else "sentiment" for eg in corpus(nlp))
+    total = n_texts + n_tags
+    assert sum(counts.values()) == total + 1  # + one leading example of label "x"
+    return counts["ner"] / total
+
+
 def test_shuffled_corpus_samples_tasks_by_temperature(tmp_path, nlp):
-    big = tmp_path / "big.jsonl"
-    small = tmp_path / "small.jsonl"
-    big.write_text(
-        "".join(json.dumps({"text": f"a{i}", "label": "x"}) + "\n" for i in range(900)),
-        encoding="utf8",
-    )
-    small.write_text(
-        "".join(json.dumps({"tokens": [f"b{i}"], "tags": ["O"]}) + "\n" for i in range(100)),
-        encoding="utf8",
-    )
+    def share(temperature):
+        return share_of_ner(tmp_path, nlp, 900, 100, temperature=temperature)
 
-    def share_of_small(temperature):
-        corpus = MultiTaskCorpus(
-            {"sentiment": big, "ner": small}, shuffle=True, temperature=temperature, seed=1
-        )
-        counts = Counter("ner" if not eg.reference.cats else "sentiment" for eg in corpus(nlp))
-        assert sum(counts.values()) == 1000 + 1  # + one leading example of label "x"
-        return counts["ner"] / 1000
-
-    assert 0.07 < share_of_small(1.0) < 0.13  # proportional: 10%
-    assert 0.44 < share_of_small(1000.0) < 0.56  # nearly uniform
-    assert share_of_small(2.0) > share_of_small(1.0)
+    assert 0.07 < share(1.0) < 0.13  # proportional: 10%
+    assert 0.44 < share(1000.0) < 0.56  # nearly uniform
+    assert share(2.0) > share(1.0)
 
 
 def test_a_task_weight_multiplies_how_often_the_task_is_drawn(tmp_path, nlp):
     # Equal files at temperature 1: a weight of 3 on one task gives it 3/4 of draws.
-    texts = tmp_path / "texts.jsonl"
-    tags = tmp_path / "tags.jsonl"
-    texts.write_text(
-        "".join(json.dumps({"text": f"a{i}", "label": "x"}) + "\n" for i in range(500)),
-        encoding="utf8",
-    )
-    tags.write_text(
-        "".join(json.dumps({"tokens": [f"b{i}"], "tags": ["O"]}) + "\n" for i in range(500)),
-        encoding="utf8",
-    )
+    def share(weights):
+        return share_of_ner(tmp_path, nlp, 500, 500, weights=weights)
 
-    def share_of_ner(weights):
-        reader = spacy.registry.readers.get("nlp_tasks.MultiTaskCorpus.v1")
-        corpus = reader({"sentiment": texts, "ner": tags}, shuffle=True, seed=1, weights=weights)
-        counts = Counter("ner" if not eg.reference.cats else "sentiment" for eg in corpus(nlp))
-        assert sum(counts.values()) == 1000 + 1  # an epoch stays the files' size
-        return counts["ner"] / 1000
-
-    assert 0.45 < share_of_ner(None) < 0.55
-    assert 0.70 < share_of_ner({"ner": 3}) < 0.80
-    assert 0.20 < share_of_ner({"ner": 1 / 3}) < 0.30
+    assert 0.45 < share(None) < 0.55
+    assert 0.70 < share({"ner": 3}) < 0.80
+    assert 0.20 < share({"ner": 1 / 3}) < 0.30
 
 
 @pytest.mark.parametrize(
