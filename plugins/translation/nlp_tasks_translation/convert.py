@@ -17,8 +17,10 @@ def convert_parallel(
     """Stream translation records of two line-aligned files, a pair of lines at a time.
 
     Line N of the source file and line N of the target file make a record, each
-    stripped of surrounding whitespace. Files that differ in length are an error,
-    found when the shorter one ends; so is an empty line, unless ``skip_empty``.
+    stripped of surrounding whitespace. Blank lines at the end of a file are not
+    counted (an editor's trailing newline is not a sentence). Files that differ in
+    length are an error, found when the shorter one ends; so is an empty line
+    before the end, unless ``skip_empty``.
 
     inputs (list[str]): The source file and the target file (gzip by ``.gz``).
     options (Mapping[str, Any]): ``skip_empty``: leave out pairs with an empty
@@ -28,8 +30,8 @@ def convert_parallel(
     """
     source, target = inputs
     encoding = options.get("encoding") or "utf-8"
-    sources = read_lines(source, encoding=encoding)
-    targets = read_lines(target, encoding=encoding)
+    sources = _without_trailing_blanks(read_lines(source, encoding=encoding))
+    targets = _without_trailing_blanks(read_lines(target, encoding=encoding))
     count = 0
     for number, (_, src), (_, tgt) in _aligned(sources, targets, source, target):
         count = number
@@ -47,6 +49,19 @@ def convert_parallel(
             )
     if not count:
         raise empty_input(f"{source} (and {target})", "lines")
+
+
+def _without_trailing_blanks(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    # Blank lines are held back until a line with text follows them, so only
+    # those at the very end of the file are dropped; the rest keep their numbers.
+    held: list[tuple[int, str]] = []
+    for line in lines:
+        if line[1].strip():
+            yield from held
+            held.clear()
+            yield line
+        else:
+            held.append(line)
 
 
 def _aligned(

@@ -12,8 +12,8 @@ class Errors(metaclass=CodedMessages):
     # Converters (nlp-tasks convert parallel)
     TR001 = (
         "The parallel files are not aligned: {source} has {source_lines} lines but {target} "
-        "has {target_lines}. Line N of one must be the translation of line N of the other; "
-        "find the line missing (or extra) in one of them."
+        "has {target_lines} (blank lines at the end not counted). Line N of one must be the "
+        "translation of line N of the other; find the line missing (or extra) in one of them."
     )
     TR002 = (
         "{where}: the line is empty, so its pair ({other}) has nothing to translate from or "

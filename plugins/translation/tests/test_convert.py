@@ -51,6 +51,24 @@ def test_misaligned_files_name_both_files_and_counts(tmp_path, longer):
     assert not output.exists() and sorted(tmp_path.iterdir()) == sorted([en, de])
 
 
+@pytest.mark.parametrize("ends", [("\n", ""), ("\n\n", "\n  \n"), ("", "\n")])
+def test_blank_lines_at_the_end_of_a_file_do_not_misalign_it(tmp_path, ends):
+    en = write(tmp_path / "train.en", EN + ends[0])
+    de = write(tmp_path / "train.de", DE + ends[1])
+    result = convert("parallel", [en, de], tmp_path / "out.jsonl")
+    assert result.records == 3 and result.skipped == {}
+
+
+def test_a_blank_line_before_the_end_is_still_refused(tmp_path):
+    en = write(tmp_path / "train.en", EN + "\nOne more.\n")
+    de = write(tmp_path / "train.de", DE + "\nNoch eins.\n")
+    with pytest.raises(DataError, match=r"\[TR002\] .*train.en:4: the line is empty"):
+        convert("parallel", [en, de], tmp_path / "out.jsonl")
+    en = write(tmp_path / "train.en", EN + "\nOne more.\n")
+    with pytest.raises(DataError, match=r"\[TR001\] .* has 5 lines but .* has 3"):
+        convert("parallel", [en, write(tmp_path / "train.de", DE + "\n")], tmp_path / "out.jsonl")
+
+
 def test_an_empty_line_names_its_file_and_line(tmp_path):
     en = write(tmp_path / "train.en", "A dog.\n  \nA cat.\n")
     de = write(tmp_path / "train.de", "Ein Hund.\nEin Vogel.\nEine Katze.\n")
