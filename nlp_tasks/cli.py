@@ -48,11 +48,17 @@ app.add_typer(init_app, name="init")
 
 @app.command("plugins")
 def plugins_command(
-    all_plugins: bool = typer.Option(False, "--all", help="Include the core's built-in plugins."),
+    all_plugins: bool = typer.Option(
+        False,
+        "--all",
+        help="Also list the core's own hook modules (default backbones, generic converters).",
+    ),
     hook: str = typer.Option(None, help="Only plugins implementing this hook."),
 ) -> None:
     """List discovered plugins as JSON: distribution, version, tasks and their
-    descriptions, factories, backbone aliases, status."""
+    descriptions, factories, backbone aliases, status. `builtin` is true only for
+    the core's own modules (--all); the task plugins shipped with nlp-tasks are
+    distributions like any other."""
     from .components.backbone import backbone_owners
 
     infos = plugins.plugin_infos(all_plugins=all_plugins)

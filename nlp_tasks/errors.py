@@ -488,7 +488,8 @@ class Errors(metaclass=CodedMessages):
     E030 = "The {role} file for task '{task}' cannot be read: {path} ({problem}). Check the path."
     E031 = (
         "{path}, line {line}: label {label!r} is not one of the labels of component "
-        "'{component}' ({labels}). Fix the record, or add the label and retrain."
+        "'{component}' ({labels}), which it learned from its training data. Fix the "
+        "record, or add records with this label to the training data and train again."
     )
     E032 = "Sampling temperature must be > 0, got {temperature}."
     E033 = "The corpus names no sources. Give at least one task and its JSONL file."

@@ -70,7 +70,9 @@ class PluginInfo:
     spacy_entry_points (list[str]): spaCy entry points ("group: name") that name
         the plugin's own code: spaCy imports those itself, so neither quarantine
         nor blocking covers them.
-    builtin (bool): Whether it is part of the core.
+    builtin (bool): Whether it is a module of the core itself (the default
+        backbones, the generic converters). The task plugins shipped beside the
+        core (``nlp-tasks-sentiment`` ...) are distributions: False.
     """
 
     name: str
