@@ -53,7 +53,7 @@ def text_list(value: Any) -> list[str]:
         if value.lstrip().startswith("["):
             try:
                 value = json.loads(value)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 return [value]
         else:
             return [value] if value.strip() else []

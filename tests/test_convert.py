@@ -203,6 +203,9 @@ def test_a_bad_jsonl_line_names_file_and_line(tmp_path):
     source.write_text('{"text": "ok"}\n{"text": \n', encoding="utf8")
     with pytest.raises(DataError, match=r"\[E104\] .*bad.jsonl:2"):
         list(iter_records("columns", source))
+    source.write_text('{"text": "ok"}\n{"x": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    with pytest.raises(DataError, match=r"\[E104\] .*bad.jsonl:2: .*recursion"):
+        list(iter_records("columns", source))
     source.write_text('{"text": "ok"}\n{"other": 1}\n', encoding="utf8")
     with pytest.raises(DataError, match=r"\[E107\] .*bad.jsonl:2: column 'text'.*missing"):
         list(iter_records("columns", source, map=["text=text"]))

@@ -27,6 +27,14 @@ def test_malformed_line_names_file_and_line(tmp_path, nlp):
         list(MultiTaskCorpus({"sentiment": path})(nlp))
 
 
+def test_json_nested_too_deep_names_file_and_line(tmp_path, nlp):
+    path = tmp_path / "sentiment.jsonl"
+    deep = '{"text": "fine", "label": "positive", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    path.write_text('{"text": "fine", "label": "positive"}\n' + deep + "\n", encoding="utf8")
+    with pytest.raises(DataError, match=r"\[E029\] .*sentiment\.jsonl, line 2: invalid JSON"):
+        list(MultiTaskCorpus({"sentiment": path})(nlp))
+
+
 def test_invalid_utf8_names_file_and_line_and_a_bom_is_dropped(tmp_path, nlp):
     path = tmp_path / "sentiment.jsonl"
     good = b'{"text": "fine", "label": "positive"}\n'

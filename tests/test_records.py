@@ -33,6 +33,9 @@ BAD_JSONL_LINES = [
     (b'{"id": 9, "text": "Q?", "questions": [1, 2]}', "E054"),
     (b"   ", "skipped"),
     (b'{"id": 11, "text": "With questions.", "questions": ["Who?", "Where?"]}', None),
+    # Valid JSON nested deeper than the decoder's recursion limit.
+    (b'{"id": 12, "text": "Deep.", "meta": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "E048"),
+    (b'{"id": 13, "text": "After the deep one."}', None),
 ]
 
 

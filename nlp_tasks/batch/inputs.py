@@ -441,7 +441,8 @@ def _read_lines(
             continue
         try:
             data = json.loads(line)
-        except json.JSONDecodeError as error:
+        # A valid line nested thousands deep overflows the decoder: bad like any other.
+        except (json.JSONDecodeError, RecursionError) as error:
             yield _bad(line_no, "E048", path=source, error=f"invalid JSON: {error}")
             continue
         if not isinstance(data, dict):

@@ -133,7 +133,7 @@ def _jsonl_records(path: str, mapping: ColumnMapping, encoding: str) -> Iterator
             continue
         try:
             row = json.loads(text)
-        except json.JSONDecodeError as error:
+        except (json.JSONDecodeError, RecursionError) as error:
             raise DataError(
                 Errors.E104.format(where=where(path, number), what="the line as JSON", error=error)
             ) from None

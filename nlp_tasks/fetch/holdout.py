@@ -152,7 +152,7 @@ def _check_paths(input: Path, train: Path, dev: Path) -> None:
 def _parse(path: Path, number: int, text: str) -> object:
     try:
         record = json.loads(text)
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, RecursionError) as error:
         raise unparsable(where(path, number), "the line as JSON", error) from None
     # Lines are copied as they are: one that is no record would reach train or dev.
     if not isinstance(record, dict):

@@ -42,7 +42,7 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
                 continue
             try:
                 yield line_no, json.loads(line)
-            except json.JSONDecodeError as error:
+            except (json.JSONDecodeError, RecursionError) as error:
                 raise DataError(
                     Errors.E029.format(path=path, line=line_no, reason=f"invalid JSON ({error})")
                 ) from None

@@ -322,7 +322,7 @@ def _sentence_records(path: str) -> Iterator[dict[str, Any]]:
             continue
         try:
             record = json.loads(text)
-        except json.JSONDecodeError as error:
+        except (json.JSONDecodeError, RecursionError) as error:
             raise unparsable(where(path, number), "the JSON", error) from None
         problem = None
         if not isinstance(record, dict):

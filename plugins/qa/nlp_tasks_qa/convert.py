@@ -74,6 +74,8 @@ def _load(path: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise unparsable(where(path, error.lineno), "the JSON", error) from None
+    except RecursionError as error:
+        raise unparsable(path, "the JSON", error) from None
 
 
 def _squad_records(path: str, data: Any) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -134,6 +134,9 @@ def test_bad_squad_files_are_named(tmp_path):
     broken.write_text('{"data": [\n  {"title": }\n]}', encoding="utf8")
     with pytest.raises(DataError, match=r"\[E104\] .*broken.json:2"):
         list(iter_records("squad", broken))
+    broken.write_text('{"data": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf8")
+    with pytest.raises(DataError, match=r"\[E104\] .*broken.json: .*recursion"):
+        list(iter_records("squad", broken))
     data = json.loads(json.dumps(SQUAD_V1))
     del data["data"][0]["paragraphs"][0]["qas"][1]["question"]
     with pytest.raises(
