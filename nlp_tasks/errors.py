@@ -845,10 +845,7 @@ class Errors(metaclass=CodedMessages):
         "POST {path}: record {index}: field {field!r} is empty or blank: there is nothing "
         "for the pipeline to read. Leave the record out, or send its text."
     )
-    E166 = (
-        "POST {path}: record {index}: field {field!r}: item {item} is empty or blank: there "
-        "is nothing to read in it. Leave the item out, or fill it in."
-    )
+    # E166 is retired (a blank question at the service, never released): E054 covers it.
     E167 = (
         "POST {path}: record {index}: field {field!r} holds {count} items, over the service's "
         "limit of {limit}. Send them in several records with the same text, or start the "

@@ -44,10 +44,13 @@ def text_list(value: Any) -> list[str]:
     """Read a field that holds a list of strings (questions to ask, say).
 
     A list (or tuple) of strings is taken as it is. A string is a CSV cell:
-    a JSON list if it starts with ``[``, otherwise one item.
+    a JSON list if it starts with ``[``, otherwise one item. An empty or blank
+    string in the list is refused: there is nothing in it for a head to read
+    (a blank question), and the head would fail on it as if it had a bug.
 
     value (Any): The field's value.
-    RETURNS (list[str]): The strings.
+    RETURNS (list[str]): The strings. Raises ``ValueError``, whose message
+        says what the value must be.
     """
     if isinstance(value, str):
         if value.lstrip().startswith("["):
@@ -57,9 +60,11 @@ def text_list(value: Any) -> list[str]:
                 return [value]
         else:
             return [value] if value.strip() else []
-    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
-        return list(value)
-    raise ValueError("a list of strings")
+    if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
+        raise ValueError("a list of strings")
+    if not all(item.strip() for item in value):
+        raise ValueError("a list of strings none of which is empty or blank")
+    return list(value)
 
 
 @dataclass(frozen=True)
@@ -188,7 +193,28 @@ def parse_extra(extra: ExtraField, value: Any) -> Any:
         parsed = extra.parse(value)
     except (ValueError, TypeError) as error:
         raise FieldError("E054", field=extra.name, rule=str(error), value=_clip(value)) from None
+    # Tokenizers encode text as UTF-8, which a lone surrogate (a bad "\udXXX"
+    # escape in JSON) cannot be: refused here, not as a head's failure.
+    strings = [parsed] if isinstance(parsed, str) else parsed
+    if isinstance(strings, (list, tuple)) and not all(
+        is_utf8_encodable(item) for item in strings if isinstance(item, str)
+    ):
+        rule = "valid Unicode text (it holds a lone surrogate)"
+        raise FieldError("E054", field=extra.name, rule=rule, value=_clip(value))
     return parsed if parsed not in ([], "", ()) else None
+
+
+def is_utf8_encodable(text: str | None) -> bool:
+    """Whether a string can be encoded as UTF-8: False if it holds a lone surrogate.
+
+    text (str | None): The string; None counts as encodable.
+    RETURNS (bool): Whether ``text.encode("utf-8")`` succeeds.
+    """
+    try:
+        (text or "").encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def build_doc(

@@ -19,6 +19,7 @@ from nlp_tasks.batch.inputs import (
     read_records,
     records_from_python,
 )
+from nlp_tasks.errors import ArgumentError
 from nlp_tasks.task_inputs import ExtraField, TaskInputs
 
 BOM = b"\xef\xbb\xbf"
@@ -327,6 +328,16 @@ def test_bytes_records_are_bad_records_that_say_to_decode():
     ]
     assert "must be str" in records[0].error and "decode" in records[0].error
     assert "'text'" in records[1].error and records[1].id == 7
+
+
+@pytest.mark.parametrize(
+    "records, kind",
+    [("a text", "one text"), (b"abc", "bytes"), ({"text": "a"}, "one record"), (None, "None")],
+)
+def test_process_records_refuses_records_that_are_no_iterable_of_records(records, kind):
+    # One str was processed as one record per character, with no error.
+    with pytest.raises(ArgumentError, match=rf"\[E152\] process_records: records .*not {kind}"):
+        list(process_records(spacy.blank("en"), records))
 
 
 def test_process_records_with_bytes_goes_on():

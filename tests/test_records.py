@@ -36,6 +36,8 @@ BAD_JSONL_LINES = [
     # Valid JSON nested deeper than the decoder's recursion limit.
     (b'{"id": 12, "text": "Deep.", "meta": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "E048"),
     (b'{"id": 13, "text": "After the deep one."}', None),
+    (b'{"id": 14, "text": "Q?", "questions": ["Who?", " "]}', "E054"),
+    (b'{"id": 15, "text": "Q?", "questions": ["\\ud800?"]}', "E054"),
 ]
 
 
@@ -55,6 +57,8 @@ def test_every_bad_jsonl_record_is_reported_with_line_and_reason(tmp_path):
     by_line = {r.line: r for r in records}
     assert "'text'" in by_line[4].error and "body" in by_line[4].error
     assert "int" in by_line[5].error
+    assert "'questions' must be a list of strings none of which is empty" in by_line[14].error
+    assert "'questions' must be valid Unicode" in by_line[15].error
     assert "50 characters > 40" in by_line[6].error
     assert by_line[4].id == 4 and by_line[4].has_id, "a bad record keeps its id when it has one"
     assert by_line[11].input.extras["questions"] == ["Who?", "Where?"]

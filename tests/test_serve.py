@@ -203,8 +203,14 @@ BAD = [
     ("half a pair", dict(json={"text_a": "A side."}), 422, "E011"),
     ("two inputs at once", dict(json={"text": TEXT, **PAIR}), 422, "E081"),
     ("questions not strings", dict(json={"text": TEXT, "questions": [1, 2]}), 422, "E054"),
-    ("blank question", dict(json={"text": TEXT, "questions": ["Who?", " "]}), 422, "E166"),
-    ("empty question", dict(json={"text": TEXT, "questions": [""]}), 422, "E166"),
+    ("blank question", dict(json={"text": TEXT, "questions": ["Who?", " "]}), 422, "E054"),
+    ("empty question", dict(json={"text": TEXT, "questions": [""]}), 422, "E054"),
+    (
+        "lone surrogate in a question",
+        dict(content=b'{"text": "a", "questions": ["\\ud800?"]}'),
+        422,
+        "E054",
+    ),
     ("too many questions", dict(json={"text": TEXT, "questions": ["Who?"] * 9}), 413, "E167"),
     ("lone surrogate", dict(content=b'{"text": "a\\ud800b"}'), 422, "E012"),
     ("unknown field", dict(json=TEXT, params={"field": "nope=x"}), 422, "E083"),
@@ -233,7 +239,7 @@ def test_refusals_name_the_limits_and_the_values(client):
     error = client.post("/predict", json=[TEXT, 7]).json()["error"]
     assert "item 1" in error
     error = client.post("/predict", json=[TEXT, {"text": TEXT, "questions": ["Q?", ""]}]).json()
-    assert "record 1" in error["error"] and "'questions': item 1" in error["error"]
+    assert "item 1: field 'questions'" in error["error"] and "empty or blank" in error["error"]
     error = client.post("/predict", json={"text": TEXT, "questions": ["Q?"] * 9}).json()["error"]
     assert "'questions' holds 9 items" in error and "limit of 8" in error
 

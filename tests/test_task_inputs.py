@@ -251,3 +251,26 @@ def test_a_task_field_mapped_twice_is_refused_not_settled_by_order():
     with pytest.raises(OptionError, match=r"\[E153\] The text field .*text=body and text=id"):
         RecordFields(text="body", fields={"text": "id"})
     assert RecordFields(text="body", fields={"text": "body"}).text_column == "body"
+
+
+@pytest.mark.parametrize(
+    "questions, rule",
+    [
+        (["Who?", " "], "a list of strings none of which is empty or blank"),
+        ([""], "a list of strings none of which is empty or blank"),
+        ('["Who?", "\\n"]', "a list of strings none of which is empty or blank"),
+        (["Who is \ud800?"], r"valid Unicode text \(it holds a lone surrogate\)"),
+    ],
+)
+def test_a_blank_or_undecodable_question_is_the_records_error_not_a_heads(questions, rule):
+    # The QA head fails on these as if it had a bug (process: E055, serve: a 500).
+    from nlp_tasks.inference import check_item
+
+    inputs = PipelineInputs([TEXT, QUESTIONS])
+    with pytest.raises(FieldError, match=rf"\[E054\] .*field 'questions' must be {rule}"):
+        inputs.check({"text": "Jo is here.", "questions": questions})
+    with pytest.raises(
+        ValueError, match=rf"\[E054\] predict: item 3: field 'questions' must be {rule}"
+    ):
+        check_item(inputs, {"text": "Jo is here.", "questions": questions}, 3)
+    assert text_list("") == [] and text_list(["Who?"]) == ["Who?"]

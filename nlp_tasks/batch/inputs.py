@@ -22,7 +22,14 @@ from typing import IO, Any
 
 from ..convert.lines import is_gzip, open_binary
 from ..errors import Errors, InputError, OptionError, why_not_a_file
-from ..task_inputs import TEXT, CheckedInput, FieldError, PipelineInputs, TaskInputs
+from ..task_inputs import (
+    TEXT,
+    CheckedInput,
+    FieldError,
+    PipelineInputs,
+    TaskInputs,
+    is_utf8_encodable,
+)
 
 #: The input formats ``read_records`` understands.
 FORMATS = ("jsonl", "txt", "csv", "parquet")
@@ -309,7 +316,7 @@ def _check(data: Mapping[str, Any], line: int, fields: RecordFields, source: str
         return InputRecord(line=line, error=error.located(source, line), code=error.code)
     if fields.max_chars and checked.length > fields.max_chars:
         return _too_long(line, source, checked.length, fields.max_chars)
-    if not all(_encodes(text) for text in checked.texts.values()):
+    if not all(is_utf8_encodable(text) for text in checked.texts.values()):
         # A lone surrogate: a stray byte in CSV input, or a bad "\udXXX" escape in JSON.
         return _bad(line, "E053", path=source, error="a lone surrogate or a byte that is not UTF-8")
     return InputRecord(line=line, input=checked)
@@ -746,14 +753,6 @@ def _read_csv(path: Path, fields: RecordFields, start_after: int) -> Iterator[In
 
 def _delimiter(path: Path) -> str:
     return "\t" if ".tsv" in [s.lower() for s in path.suffixes] else ","
-
-
-def _encodes(text: str | None) -> bool:
-    try:
-        (text or "").encode("utf8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _parquet_file(path: Path) -> Any:

@@ -201,16 +201,6 @@ class _Service:
             if not text.strip():
                 message = Errors.E122.format(path=path, index=index, field=inputs.source(name))
                 raise RequestError(message, UNPROCESSABLE)
-        for name, value in checked.extras.items():
-            if not isinstance(value, (list, tuple)):
-                continue
-            for item, text in enumerate(value):
-                # A head raises on a blank question, which would read as its bug (a 500).
-                if isinstance(text, str) and not text.strip():
-                    message = Errors.E166.format(
-                        path=path, index=index, field=inputs.source(name), item=item
-                    )
-                    raise RequestError(message, UNPROCESSABLE)
         values = {**checked.texts, **checked.extras}
         named = {inputs.source(name): value for name, value in values.items()}
         check_lengths(named, self.settings.max_chars, index, path)

@@ -843,6 +843,11 @@ def questions_of(doc: Doc) -> list[str]:
 def _check_question(question: Any) -> str:
     if not isinstance(question, str) or not question.strip():
         raise ValueError(Errors.QA010.format(value=repr(question)))
+    try:
+        # The tokenizer encodes UTF-8, which a lone surrogate cannot be (its TypeError).
+        question.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(Errors.QA010.format(value=f"{question!r} (a lone surrogate)")) from None
     return question
 
 

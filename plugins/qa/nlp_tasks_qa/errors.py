@@ -28,7 +28,7 @@ class Errors(metaclass=CodedMessages):
     # QA006 (a record without answers) is retired: such a record is a
     # no-answer question (SQuAD v2.0), which the head learns from.
     # Asking
-    QA010 = "The question must be a non-empty string, got {value}."
+    QA010 = "The question must be a non-empty string of valid Unicode, got {value}."
     QA011 = "The document to ask must be a Doc or a string, got {type}."
     QA015 = (
         "Item {index} of the pairs given to ask_many is {value}; each must be a (doc, "

@@ -136,7 +136,7 @@ def test_questions_that_are_not_strings_are_a_coded_error(nlp, value):
         nlp(doc)
 
 
-@pytest.mark.parametrize("question", ["", "  ", "\n"])
+@pytest.mark.parametrize("question", ["", "  ", "\n", "Who is \ud800?"])
 def test_an_empty_question_is_a_coded_error_everywhere(nlp, question):
     qa = nlp.get_pipe("qa")
     with pytest.raises(ValueError, match=r"\[QA010\]"):

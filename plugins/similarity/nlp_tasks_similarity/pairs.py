@@ -62,6 +62,19 @@ def _pair_doc(nlp: Language, inputs: Any, index: int, pair: Any) -> Doc:
             else f"a {type(pair).__name__}"
         )
         raise RecordError(Errors.SIM020.format(index=index, kind=kind))
+    for name in inputs.segments:
+        text = record.get(name)
+        if isinstance(text, str):
+            try:
+                # The backbone's tokenizer encodes UTF-8, which a lone surrogate cannot be.
+                text.encode("utf-8")
+            except UnicodeEncodeError as error:
+                char = f"U+{ord(text[error.start]):04X}"
+                problem = (
+                    f"{name!r} holds a lone surrogate {char} at position {error.start}, which "
+                    "is not valid Unicode; decode its source with errors='replace'"
+                )
+                raise RecordError(Errors.SIM021.format(index=index, problem=problem)) from None
     try:
         return inputs.make_doc(nlp, record)
     except RecordError as error:

@@ -180,6 +180,10 @@ def test_similarity_helper_checks_its_pairs(trained):
         similarity(trained, [("A text.", "  ")])
     with pytest.raises(ValueError, match=r"\[SIM021\] pair 0: \[E050\] .*'text_a'"):
         similarity(trained, [{"text_b": "A text."}])
+    with pytest.raises(
+        ValueError, match=r"\[SIM021\] pair 1: 'text_a' holds a lone surrogate U\+D800"
+    ):
+        similarity(trained, [("a", "b"), ("a\ud800", "b")])
     with pytest.raises(ValueError, match=r"\[SIM022\]"):
         similarity(spacy.blank("en"), [("a", "b")])
 
