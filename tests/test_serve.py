@@ -441,7 +441,8 @@ def test_the_server_answers_requests_in_progress_promptly_when_told_to_stop(nlp,
 
     monkeypatch.setattr(nlp, "pipe", stuck_pipe)
     port = free_port()
-    server = command.make_server(make_app(nlp, ServeSettings(max_wait_ms=0)), "127.0.0.1", port)
+    app = make_app(nlp, ServeSettings(max_wait_ms=0))
+    server = command.make_server(app, "127.0.0.1", port)
     thread = threading.Thread(target=server.run)  # no signals off the main thread
     thread.start()
     try:
@@ -468,12 +469,18 @@ def test_the_server_answers_requests_in_progress_promptly_when_told_to_stop(nlp,
             status, body = answer.result(timeout=20)
             thread.join(20)
             seconds = time.monotonic() - start
+            left_running = app.state.batcher.batch_left_running  # what run_app exits on
     finally:
         release.set()
         server.should_exit = True
         thread.join(30)
     assert (status, body["code"]) == (503, "E095")
     assert not thread.is_alive() and seconds < 5
+    assert left_running
+    deadline = time.monotonic() + 30
+    while app.state.batcher.batch_left_running and time.monotonic() < deadline:
+        time.sleep(0.05)  # released: the batch ends
+    assert not app.state.batcher.batch_left_running
 
 
 def test_a_pipeline_error_gives_a_500_and_the_service_goes_on(nlp, pipe_batches):
@@ -661,3 +668,40 @@ def test_the_command_module_imports_nothing_heavy(python):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "stop, status", [(SystemExit(143), 143), (KeyboardInterrupt(), 130), (None, 0)]
+)
+def test_a_batch_left_running_at_stop_ends_the_process_at_once(nlp, monkeypatch, stop, status):
+    # Finalizing the interpreter while the pipeline thread is inside torch aborted
+    # the service (status 134) after Ctrl+C or SIGTERM with a batch in flight.
+    import nlp_tasks.serve.command as command
+
+    class LeftBatcher:
+        batch_left_running = True
+
+    class Server:
+        def run(self):
+            if stop is not None:
+                raise stop
+
+    class Exited(Exception):
+        pass
+
+    def exit_now(code):
+        raise Exited(code)
+
+    app = make_app(nlp, ServeSettings())
+    app.state.batcher = LeftBatcher()
+    monkeypatch.setattr(command, "make_server", lambda *args: Server())
+    monkeypatch.setattr(command.os, "_exit", exit_now)
+    with pytest.raises(Exited) as exited:
+        command.run_app(app, "127.0.0.1", free_port())
+    assert exited.value.args == (status,)
+    LeftBatcher.batch_left_running = False
+    if stop is None:
+        command.run_app(app, "127.0.0.1", free_port())
+    else:
+        with pytest.raises(type(stop)):
+            command.run_app(app, "127.0.0.1", free_port())

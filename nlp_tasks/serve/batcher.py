@@ -45,6 +45,8 @@ class _PipelineThread(Executor):
 
     def __init__(self, name: str) -> None:
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        #: Whether a job is running on the thread now.
+        self.busy = False
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
@@ -66,12 +68,15 @@ class _PipelineThread(Executor):
             future, fn, args, kwargs = job
             if not future.set_running_or_notify_cancel():
                 continue
+            self.busy = True
             try:
                 result = fn(*args, **kwargs)
             except BaseException as error:  # noqa: BLE001 - handed to the waiting coroutine
                 future.set_exception(error)
             else:
                 future.set_result(result)
+            finally:
+                self.busy = False
 
 
 class Batcher:
@@ -108,11 +113,17 @@ class Batcher:
         self._arrived: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
         self._executor: _PipelineThread | None = None
+        self._stopped: list[_PipelineThread] = []
 
     @property
     def running(self) -> bool:
         """Whether the worker takes requests."""
         return self._worker is not None and not self._worker.done()
+
+    @property
+    def batch_left_running(self) -> bool:
+        """Whether a batch still runs on a pipeline thread that ``stop`` let go."""
+        return any(thread.busy for thread in self._stopped)
 
     @property
     def queued(self) -> int:
@@ -159,6 +170,7 @@ class Batcher:
                     pass
             if self._executor is not None:
                 self._executor.shutdown(wait=False)
+                self._stopped.append(self._executor)
                 self._executor = None
 
     async def submit(self, items: Sequence[Any]) -> list[Any]:

@@ -6,7 +6,9 @@ Imports neither spaCy, torch, Starlette nor uvicorn until it runs, so
 
 import asyncio
 import ipaddress
-from typing import TYPE_CHECKING
+import os
+import sys
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -121,7 +123,29 @@ def run_app(app: "Starlette", host: str, port: int) -> None:
     host (str): The address to listen on.
     port (int): The port to listen on.
     """
-    make_server(app, host, port).run()
+    batcher = app.state.batcher
+    try:
+        make_server(app, host, port).run()
+    except SystemExit as stop:
+        _exit_if_batch_left(batcher, stop.code if isinstance(stop.code, int) else 1)
+        raise
+    except KeyboardInterrupt:
+        _exit_if_batch_left(batcher, 130, "Interrupted.")
+        raise
+    _exit_if_batch_left(batcher, 0)
+
+
+def _exit_if_batch_left(batcher: Any, status: int, message: str = "") -> None:
+    # The batch left running is inside torch on a daemon thread: letting the
+    # interpreter finalize under it aborts the process ("terminate called without
+    # an active exception", status 134). Nothing else is left to clean up.
+    if not batcher.batch_left_running:
+        return
+    if message:
+        typer.echo(message, err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def make_server(app: "Starlette", host: str, port: int) -> "uvicorn.Server":
