@@ -560,6 +560,12 @@ class Errors(metaclass=CodedMessages):
         "Task weight '{task}' of the training corpus ([corpora.train.weights]): {problem}. "
         "A weight multiplies how often that task is drawn; leave a task out for 1.0."
     )
+    E169 = (
+        "The input '{input}' changed since the run that wrote the checkpoint {checkpoint} "
+        "({what} was {old}, now {new}), so the records it counts as done may not be the "
+        "input's any more. Pass --overwrite to process the input from the start; to resume "
+        "instead, put back the input that run read (its size and modification time)."
+    )
     E150 = (
         "Cannot fetch '{url}': it is not a well-formed URL ({error}). Check the URL (in "
         "project.yml, its --vars.*_url variable); {output} was not written."

@@ -283,9 +283,13 @@ def test_a_changed_input_does_not_resume_an_old_checkpoint(pipeline_dir, corpus,
     process_file(pipeline_dir, corpus, output, progress=False)
     original, stat = corpus.read_bytes(), corpus.stat()
     write_lines(corpus, corpus_lines(41))
-    with pytest.raises(OutputError, match=r"\[E070\].*input size"):
+    with pytest.raises(OutputError, match=r"\[E169\] The input .* \(input size was [\d,]+ bytes"):
         process_file(pipeline_dir, corpus, output, progress=False)
     corpus.write_bytes(original)
+    # Touched only: the same bytes, a new time. The advice must not be to rerun.
+    with pytest.raises(OutputError, match=r"\[E169\].*input modified was 20\d\d-") as error:
+        process_file(pipeline_dir, corpus, output, progress=False)
+    assert "--overwrite" in str(error.value) and "Rerun the original" not in str(error.value)
     os.utime(corpus, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     with pytest.raises(OutputError, match=r"\[E070\].*text field was 'text', now 'body'"):
         process_file(pipeline_dir, corpus, output, text_field="body", progress=False)

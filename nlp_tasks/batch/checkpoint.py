@@ -6,6 +6,7 @@ output's bytes, and how far the run got. A rerun that changes the job or those
 settings is refused rather than mixing two kinds of output.
 """
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -185,14 +186,38 @@ def check_job(
     for key in [*job, *(key for key in state["job"] if key not in job)]:
         value = job.get(key)
         if key != "pipeline digest" and state["job"].get(key) != value:
-            raise OutputError(
-                Errors.E070.format(checkpoint=path, what=key, old=state["job"].get(key), new=value)
-            )
+            old = state["job"].get(key)
+            if key in _INPUT_STAMPS:
+                raise OutputError(
+                    Errors.E169.format(
+                        input=job.get("input"),
+                        checkpoint=path,
+                        what=key,
+                        old=_INPUT_STAMPS[key](old),
+                        new=_INPUT_STAMPS[key](value),
+                    )
+                )
+            raise OutputError(Errors.E070.format(checkpoint=path, what=key, old=old, new=value))
     if state["job"].get("pipeline digest") != fingerprint.digest:
         changes = fingerprint.changes(state.get("pipeline parts") or {})
         raise OutputError(
             Errors.E074.format(pipeline=job["pipeline"], checkpoint=path, changes=changes)
         )
+
+
+def _modified(nanoseconds: Any) -> str:
+    if not isinstance(nanoseconds, int):
+        return repr(nanoseconds)
+    moment = datetime.fromtimestamp(nanoseconds / 1e9, tz=timezone.utc)
+    return moment.isoformat(sep=" ", timespec="microseconds")
+
+
+def _size(size: Any) -> str:
+    return f"{size:,} bytes" if isinstance(size, int) else repr(size)
+
+
+#: The job's keys that stamp its input, and how a message shows each.
+_INPUT_STAMPS = {"input size": _size, "input modified": _modified}
 
 
 def check_settings(state: dict[str, Any], settings: dict[str, Any], path: Path) -> None:
