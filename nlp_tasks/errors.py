@@ -589,7 +589,7 @@ class Errors(metaclass=CodedMessages):
     E050 = "{path}, line {line}: the record has no {field!r} field (its fields: {keys}).{hint}"
     E051 = "{path}, line {line}: field {field!r} must be a string, got {type}: {value}."
     E052 = (
-        "{path}, line {line}: the text is longer than the limit ({length} > {limit}). Split "
+        "{path}, line {line}: the {what} is longer than the limit ({length} > {limit}). Split "
         "the document, or raise --max-chars (memory and time grow with a document's length)."
     )
     E053 = "{path}, line {line}: the record is not valid UTF-8 ({error})."

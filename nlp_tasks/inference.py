@@ -449,8 +449,14 @@ def _check_fields(fields: Any, function: str) -> None:
         isinstance(key, str) and isinstance(value, str) for key, value in fields.items()
     ):
         rule = "a mapping of a task's field to the records' field, e.g. {'text': 'body'}"
+        kind = _kind(fields)
+        if isinstance(fields, Mapping):
+            key, value = next(
+                (k, v) for k, v in fields.items() if not (isinstance(k, str) and isinstance(v, str))
+            )
+            kind = f"a mapping holding {key!r}: {value!r}"
         raise ArgumentError(
-            Errors.E152.format(function=function, argument="fields", rule=rule, kind=_kind(fields))
+            Errors.E152.format(function=function, argument="fields", rule=rule, kind=kind)
         )
 
 

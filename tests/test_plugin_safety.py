@@ -321,6 +321,7 @@ def test_predict_refuses_items_that_are_no_text(nlp, items, expected):
         (lambda nlp: nlp_tasks.predict(nlp, 5), "arg", "texts .*, not of type int"),
         (lambda nlp: nlp_tasks.predict("pipe", ["a"]), "arg", "predict: nlp must be a pipeline"),
         (lambda nlp: nlp_tasks.predict(nlp, ["a"], fields="text=b"), "arg", "fields must be"),
+        (lambda nlp: nlp_tasks.predict(nlp, ["a"], fields={"text": 5}), "arg", "holding 'text': 5"),
         (lambda nlp: nlp_tasks.load(None), "arg", r"nlp_tasks.load: name .*, not None"),
         (lambda nlp: nlp_tasks.load(["pipe"]), "arg", r"name .*, not of type list"),
         # batch_size=0 returned no result for three texts.

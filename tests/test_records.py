@@ -83,6 +83,7 @@ def test_a_huge_line_is_a_bad_record_not_a_memory_spike(tmp_path):
     path.write_text(f'{{"text": "ok"}}\n{huge}\n{{"text": "after"}}\n', encoding="utf8")
     records = list(read_records(path, fields=RecordFields(max_chars=10)))
     assert [r.code for r in records] == [None, "E052", None]
+    assert "the line (all its fields; the limit is 6 x --max-chars + 1 MiB)" in records[1].error
     assert "bytes" in records[1].error
     assert records[2].text == "after" and records[2].line == 3
 

@@ -355,7 +355,8 @@ def _bad(line: int, code: str, **values: Any) -> InputRecord:
 
 
 def _too_long(line: int, source: str, length: int, limit: int) -> InputRecord:
-    return _bad(line, "E052", path=source, length=f"{length} characters", limit=f"{limit}")
+    what = "text (all the record's texts)"
+    return _bad(line, "E052", path=source, what=what, length=f"{length} characters", limit=limit)
 
 
 def _type_name(value: Any) -> str:
@@ -429,7 +430,10 @@ def _read_lines(
         if line_no <= start_after:
             continue
         if raw is None:
-            yield _bad(line_no, "E052", path=source, length=f"{size} bytes", limit=f"{limit} bytes")
+            # Whatever field is long: the line is not parsed, so it is named as a line.
+            what = "line (all its fields; the limit is 6 x --max-chars + 1 MiB)"
+            length, most = f"{size} bytes", f"{limit} bytes"
+            yield _bad(line_no, "E052", path=source, what=what, length=length, limit=most)
             continue
         try:
             line = raw.decode("utf8")
@@ -669,7 +673,10 @@ def _quote_error(chunk: _CsvChunk, source: str, outcome: str) -> str:
 def _long_csv_record(chunk: _CsvChunk, source: str, limit: int | None) -> InputRecord:
     where = f" on lines {chunk.first}-{chunk.last}" if chunk.last > chunk.first else ""
     length = f"{chunk.size} characters{where}"
-    return _bad(chunk.first, "E052", path=source, length=length, limit=f"{limit} characters")
+    what = "CSV record (all its cells)"
+    return _bad(
+        chunk.first, "E052", path=source, what=what, length=length, limit=f"{limit} characters"
+    )
 
 
 def _csv_header(chunks: Iterator[_CsvChunk], path: Path, limit: int | None) -> list[str] | None:
