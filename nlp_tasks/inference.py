@@ -380,18 +380,7 @@ def predict(
     from .components.routing import route_docs
 
     _check_pipeline(nlp, "predict")
-    if isinstance(texts, (str, bytes, bytearray, Mapping)) or not isinstance(texts, Iterable):
-        kind = "one text" if isinstance(texts, str) else _kind(texts)
-        if isinstance(texts, Mapping):
-            kind = "one record"
-        raise ArgumentError(
-            Errors.E152.format(
-                function="predict",
-                argument="texts",
-                rule="a list of texts or records (for one, [text] or [record])",
-                kind=kind,
-            )
-        )
+    check_many_items(texts, "predict", "texts")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise OptionError(
             Errors.E065.format(name="predict: batch_size", rule="an int >= 1", value=batch_size)
@@ -432,6 +421,26 @@ def make_doc(
     tasks = pipeline_tasks(nlp)
     inputs = PipelineInputs([task.inputs for task in tasks.values()], fields)
     return inputs.make_doc(nlp, check_item(inputs, record, 0))
+
+
+def check_many_items(items: Any, function: str, argument: str) -> None:
+    """Refuse, with ``ArgumentError`` (E152), what is not an iterable of texts or records.
+
+    One str (or bytes, or one record) is refused too, though Python iterates it:
+    it would be run one character (or key) at a time.
+
+    items (Any): The argument.
+    function (str): The function taking it, for the message.
+    argument (str): The argument's name, for the message.
+    """
+    if isinstance(items, (str, bytes, bytearray, Mapping)) or not isinstance(items, Iterable):
+        kind = "one text" if isinstance(items, str) else _kind(items)
+        if isinstance(items, Mapping):
+            kind = "one record"
+        rule = "a list of texts or records (for one, [text] or [record])"
+        raise ArgumentError(
+            Errors.E152.format(function=function, argument=argument, rule=rule, kind=kind)
+        )
 
 
 def _check_pipeline(nlp: Any, function: str) -> None:

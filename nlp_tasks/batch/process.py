@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ArgumentError, Errors, OptionError
+from ..errors import Errors, OptionError
 from .inputs import RecordFields, records_from_python
 from .local import run_chunks
 from .options import (
@@ -91,18 +91,9 @@ def process_records(
         loaded pipeline is changed in place.
     YIELDS (RecordResult): One per record, in input order.
     """
-    if isinstance(records, (str, bytes, bytearray, Mapping)) or not isinstance(records, Iterable):
-        # One str is iterable too: it was processed one character per record.
-        one = {str: "one text", bytes: "bytes", bytearray: "bytes"}.get(type(records))
-        kind = one or ("one record" if isinstance(records, Mapping) else _kind(records))
-        raise ArgumentError(
-            Errors.E152.format(
-                function="process_records",
-                argument="records",
-                rule="an iterable of texts or records (for one, [text] or [record])",
-                kind=kind,
-            )
-        )
+    from ..inference import check_many_items
+
+    check_many_items(records, "process_records", "records")
     options = ProcessOptions(
         batch_size=batch_size,
         batch_words=batch_words,
@@ -180,7 +171,3 @@ def legacy_fields(
                 )
             )
     return mapping
-
-
-def _kind(value: Any) -> str:
-    return "None" if value is None else f"of type {type(value).__name__}"
