@@ -10,6 +10,7 @@ training; the records are only tokenized) and counts them.
     DATA=../shared/datasets python bench/batch_mix.py \
         --tasks sentiment,ner,qa,summarization,translation,similarity --weight translation=3
     DATA=../shared/datasets python bench/batch_mix.py --tasks sentiment,translation --size 300
+    DATA=../shared/datasets python bench/batch_mix.py --tasks ... --words 1500   # batch_by_words
 
 ``$DATA`` holds ``<task>/train.jsonl`` (the project's corpus/ when unset).
 """
@@ -35,6 +36,11 @@ def main() -> None:
     parser.add_argument("--weight", action="append", default=[], help="TASK=WEIGHT, repeatable.")
     parser.add_argument("--size", type=int, help="The batcher's padded size (default: config's).")
     parser.add_argument("--steps", type=int, default=300, help="Batches to read.")
+    parser.add_argument(
+        "--words",
+        type=int,
+        help="Use spaCy's batch_by_words.v1 of this many words (tolerance 0.2) instead.",
+    )
     args = parser.parse_args()
     tasks = args.tasks.split(",")
     config = make_config(tasks)
@@ -44,6 +50,14 @@ def main() -> None:
         config["corpora"]["train"]["weights"][task] = float(weight)
     if args.size:
         config["training"]["batcher"]["size"] = args.size
+    if args.words:
+        config["training"]["batcher"] = {
+            "@batchers": "spacy.batch_by_words.v1",
+            "size": args.words,
+            "tolerance": 0.2,
+            "discard_oversize": False,
+            "get_length": None,
+        }
     config = config.interpolate()
     corpus = registry.resolve({"corpus": config["corpora"]["train"]})["corpus"]
     batcher = registry.resolve({"batcher": config["training"]["batcher"]})["batcher"]
@@ -60,9 +74,10 @@ def main() -> None:
         with_task.update(present)
         if steps == args.steps:
             break
-    size = config["training"]["batcher"]["size"]
+    batcher_config = config["training"]["batcher"]
+    unit = "words" if args.words else "padded tokens"
     per_step = sum(examples.values()) / steps
-    print(f"{steps} batches of {size} padded tokens; {per_step:.1f} examples a step")
+    print(f"{steps} batches of {batcher_config['size']} {unit}; {per_step:.1f} examples a step")
     print(f"{'task':14s} {'examples/step':>13s} {'tokens/step':>11s} {'steps with it':>13s}")
     for task in tasks:
         print(
