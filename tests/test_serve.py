@@ -671,7 +671,8 @@ def test_the_command_module_imports_nothing_heavy(python):
 
 
 @pytest.mark.parametrize(
-    "stop, status", [(SystemExit(143), 143), (KeyboardInterrupt(), 130), (None, 0)]
+    "stop, status",
+    [(SystemExit(143), 143), (SystemExit(None), 0), (KeyboardInterrupt(), 130), (None, 0)],
 )
 def test_a_batch_left_running_at_stop_ends_the_process_at_once(nlp, monkeypatch, stop, status):
     # Finalizing the interpreter while the pipeline thread is inside torch aborted

@@ -127,7 +127,9 @@ def run_app(app: "Starlette", host: str, port: int) -> None:
     try:
         make_server(app, host, port).run()
     except SystemExit as stop:
-        _exit_if_batch_left(batcher, stop.code if isinstance(stop.code, int) else 1)
+        # SystemExit(None) is a clean exit; a message in place of a status is 1.
+        code = 0 if stop.code is None else stop.code
+        _exit_if_batch_left(batcher, code if isinstance(code, int) else 1)
         raise
     except KeyboardInterrupt:
         _exit_if_batch_left(batcher, 130, "Interrupted.")
