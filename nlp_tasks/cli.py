@@ -200,7 +200,7 @@ def add_task_command(
     check_output(output, pipeline if Path(pipeline).exists() else None, train=train, dev=dev)
     check_texts = None
     if check_file is not None:
-        records, _ = _read_texts(check_file, "--check-file")
+        records, _, _ = _read_file_records(check_file, "--check-file")
         check_texts = [record["text"] for record in records]
         if not check_texts:
             problem = "it holds no text (blank lines are skipped)"
@@ -289,7 +289,8 @@ def predict_command(
         None,
         help="A text file, one document per line; or a .jsonl file of records with the "
         "fields the pipeline's tasks read ('text'; 'text_a' and 'text_b' for a pair task); "
-        "or any input `process` reads (CSV/TSV, Parquet, gzip).",
+        "or any input `process` reads (CSV/TSV, Parquet, gzip). Its outputs start with "
+        "their line, and their id if they have one, as `process` writes them.",
     ),
     text_field: str = typer.Option("text", help="Field (column) of --file holding the text."),
     field: list[str] = typer.Option(
@@ -340,7 +341,7 @@ def predict_command(
         # The file is read before the pipeline loads, so its problems show at once;
         # what the tasks read comes from the pipeline's config.
         inputs = task_inputs_of(pipeline) if pipeline_exists(pipeline) else ()
-        records, blank = _read_texts(
+        records, blank, places = _read_file_records(
             file, "--file", text_field=text_field, fields=mapping, inputs=inputs
         )
         items += records
@@ -354,6 +355,11 @@ def predict_command(
         typer.echo(f"{skipped} blank text(s) skipped.", err=True)
     nlp = load(pipeline, precision=precision)
     records = predict(nlp, items, fields=mapping)
+    if file is not None:
+        # Blank lines are skipped, so a file's outputs say where they came from, as
+        # `process` writes them: its line, and its id if it has one.
+        given = len(records) - len(places)
+        records[given:] = [{**place, **record} for place, record in zip(places, records[given:])]
     _show_records(records, pipeline_tasks(nlp), output_format, output)
 
 
@@ -628,15 +634,16 @@ def _check_writable(path: Path, option: str, keep: tuple[tuple[Path, str], ...] 
             _fail(Errors.E047.format(path=path, option=option, problem=problem))
 
 
-def _read_texts(
+def _read_file_records(
     path: Path,
     option: str,
     *,
     text_field: str = "text",
     fields: dict[str, str] | None = None,
     inputs: Any = (),
-) -> tuple[list[dict[str, Any]], int]:
-    """The records of a file given with an option, and how many blank lines it has.
+) -> tuple[list[dict[str, Any]], int, list[dict[str, Any]]]:
+    """The records of a file given with an option, how many blank lines it has, and
+    where each record is: its line, and its id if it has one.
 
     The file is read as ``process`` reads its input (by its ending; text, one
     document a line, if the ending says nothing), each record checked against
@@ -655,6 +662,7 @@ def _read_texts(
         text=text_field, fields=fields or {}, max_chars=0, inputs=tuple(inputs)
     )
     records: list[dict[str, Any]] = []
+    places: list[dict[str, Any]] = []
     blank = 0
     try:
         check_input(path, input_format, fields=record_fields)
@@ -666,6 +674,10 @@ def _read_texts(
                 blank += 1
             else:
                 records.append(record.input.to_json())
+                place = {"line": record.line}
+                if record.has_id:
+                    place["id"] = record.id
+                places.append(place)
     except OSError as error:
         _fail(Errors.E046.format(path=path, option=option, problem=_reason(error)))
-    return records, blank
+    return records, blank, places

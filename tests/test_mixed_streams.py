@@ -196,13 +196,20 @@ def test_the_ray_engine_reads_a_mixed_stream_as_the_local_engine(mixed_pipeline,
 
 def test_predict_reads_a_file_of_pairs_and_texts(mixed_pipeline, tmp_path, cli):
     _, path = mixed_pipeline
-    records = [{"left": "A man plays.", "text_b": "A man is playing."}, {"text": "A fine film."}]
-    corpus = write_jsonl(tmp_path / "in.jsonl", records)
+    pair = {"id": "p1", "left": "A man plays.", "text_b": "A man is playing."}
+    corpus = tmp_path / "in.jsonl"
+    # A blank line between the records: the outputs still say which line each is.
+    corpus.write_text(json.dumps(pair) + "\n\n" + json.dumps({"text": "A fine film."}) + "\n")
     result = cli("predict", str(path), "--file", str(corpus), "--field", "text_a=left")
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert set(lines[0]) == {"text_a", "text_b", "similarity"}
-    assert set(lines[1]) == {"text", "sentiment", "ner"}
+    assert set(lines[0]) == {"line", "id", "text_a", "text_b", "similarity"}
+    assert (lines[0]["line"], lines[0]["id"]) == (1, "p1")
+    assert set(lines[1]) == {"line", "text", "sentiment", "ner"} and lines[1]["line"] == 3
+    given = cli(
+        "predict", str(path), "A text given.", "--file", str(corpus), "--field", "text_a=left"
+    )
+    assert [json.loads(line).get("line") for line in given.stdout.splitlines()] == [None, 1, 3]
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"text_a": "One side."}])
     refused = cli("predict", str(path), "--file", str(bad))
     assert refused.returncode == 1 and "[E050]" in refused.stderr and "line 1" in refused.stderr
