@@ -47,14 +47,18 @@ def load(name: str | Path, *, precision: str | None = None, **kwargs: Any) -> La
 
     from .precision import check_precision, set_precision
 
+    rule = "a pipeline directory or an installed package's name (str or Path)"
     if not isinstance(name, (str, PathLike)):
         raise ArgumentError(
             Errors.E152.format(
-                function="nlp_tasks.load",
-                argument="name",
-                rule="a pipeline directory or an installed package's name (str or Path)",
-                kind=_kind(name),
+                function="nlp_tasks.load", argument="name", rule=rule, kind=_kind(name)
             )
+        )
+    if isinstance(name, str) and not name.strip():
+        # Path("") is the working directory: the error named "." and whatever lay in it.
+        kind = "a blank string" if name else "an empty string"
+        raise ArgumentError(
+            Errors.E152.format(function="nlp_tasks.load", argument="name", rule=rule, kind=kind)
         )
     if precision is not None:
         check_precision(precision)

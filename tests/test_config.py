@@ -147,3 +147,19 @@ def test_loading_a_folder_that_is_not_a_pipeline_names_the_pipelines_inside(tmp_
     empty.mkdir()
     with pytest.raises(PipelineNotFoundError, match=r"\[E145\] .*empty is not a pipeline"):
         load(empty)
+
+
+@pytest.mark.parametrize("name", ["", "  "])
+def test_loading_an_empty_name_says_so_not_what_the_working_directory_holds(
+    name, tmp_path, monkeypatch
+):
+    from nlp_tasks import load
+    from nlp_tasks.errors import ArgumentError
+
+    # Path("") is the working directory, which here holds a pipeline folder.
+    (tmp_path / "model-best").mkdir()
+    (tmp_path / "model-best" / "config.cfg").write_text("[nlp]\n")
+    monkeypatch.chdir(tmp_path)
+    expected = r"\[E152\] nlp_tasks.load: name .*not (an empty|a blank) string"
+    with pytest.raises(ArgumentError, match=expected):
+        load(name)
