@@ -566,6 +566,10 @@ class Errors(metaclass=CodedMessages):
         "input's any more. Pass --overwrite to process the input from the start; to resume "
         "instead, put back the input that run read (its size and modification time)."
     )
+    E170 = (
+        "{path} is {encoding} text (it starts with the byte-order mark {bom}); inputs are "
+        "read as UTF-8. Convert it first, e.g. `{command}`, and give the converted file."
+    )
     E150 = (
         "Cannot fetch '{url}': it is not a well-formed URL ({error}). Check the URL (in "
         "project.yml, its --vars.*_url variable); {output} was not written."

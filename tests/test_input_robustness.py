@@ -232,6 +232,33 @@ def test_a_byte_order_mark_is_dropped(tmp_path, name, data, expected, gz):
         assert records[0].id in (1, "1")
 
 
+@pytest.mark.parametrize("gz", [False, True])
+@pytest.mark.parametrize(
+    "encoding,bom,name",
+    [
+        ("utf-16-le", b"\xff\xfe", "in.jsonl"),
+        ("utf-16-be", b"\xfe\xff", "in.txt"),
+        ("utf-32-le", b"\xff\xfe\x00\x00", "in.csv"),
+    ],
+)
+def test_a_utf16_or_utf32_input_is_refused_whole_before_any_output(
+    pipeline_dir, tmp_path, encoding, bom, name, gz
+):
+    # Read as UTF-8, every line of it was a bad record of its own (E053), and
+    # nothing was processed.
+    data = bom + 'text,id\n{"text": "first"}\nsecond\n'.encode(encoding)
+    path = tmp_path / (name + ".gz" if gz else name)
+    path.write_bytes(gzip.compress(data) if gz else data)
+    family = encoding[:6].upper()
+    expected = rf"^\[E170\] .*{path.name} is {family} text .*iconv -f {family} -t UTF-8"
+    with pytest.raises(InputError, match=expected):
+        check_input(path)
+    output = tmp_path / "out.jsonl"
+    with pytest.raises(InputError, match=r"^\[E170\]"):
+        process_file(pipeline_dir, path, output, progress=False)
+    assert not output.exists() and not checkpoint_path(output).exists()
+
+
 # Broken gzip --------------------------------------------------------------------------
 
 

@@ -233,6 +233,8 @@ def check_input(
                 file.read(1)
         except _GZIP_ERRORS as error:
             raise InputError(Errors.E062.format(path=path, error=_describe(error))) from None
+    if fmt != "parquet":
+        _check_utf8_bom(path)
     if fmt == "txt" and TEXT not in fields.pipeline_inputs.shapes:
         raise InputError(Errors.E084.format(path=path, shapes=_shapes(fields)))
     columns: list[str] | None = None
@@ -245,6 +247,36 @@ def check_input(
     if columns is not None:
         _check_columns(path, columns, fields)
     return fmt
+
+
+#: Byte-order marks of the Unicode encodings other than UTF-8, longest first.
+_OTHER_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def _check_utf8_bom(path: Path) -> None:
+    # A UTF-16 file (what some Windows editors save) fails on every line as invalid
+    # UTF-8: refused as a whole, with the way to convert it.
+    with open_binary(path) as file:
+        start = file.read(4)
+    for bom, encoding in _OTHER_BOMS:
+        if start.startswith(bom):
+            name = path.name[: -len(".gz")] if path.name.endswith(".gz") else path.name
+            stem, dot, suffix = name.rpartition(".")
+            converted = path.with_name(f"{stem}-utf8.{suffix}" if dot else f"{name}-utf8")
+            iconv = f"iconv -f {encoding} -t UTF-8"
+            command = (
+                f"gunzip -c {path} | {iconv} > {converted}"
+                if is_gzip(path)
+                else f"{iconv} {path} > {converted}"
+            )
+            raise InputError(
+                Errors.E170.format(path=path, encoding=encoding, bom=bom.hex(" "), command=command)
+            )
 
 
 def _shapes(fields: RecordFields) -> str:
