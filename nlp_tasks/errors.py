@@ -570,6 +570,11 @@ class Errors(metaclass=CodedMessages):
         "{path} is {encoding} text (it starts with the byte-order mark {bom}); inputs are "
         "read as UTF-8. Convert it first, e.g. `{command}`, and give the converted file."
     )
+    E171 = (
+        "{path} ends its lines with a carriage return alone (\\r, as classic Mac OS did), "
+        "so it would be read as one record holding all of them; lines end at \\n or \\r\\n. "
+        "Convert it first, e.g. `{command}`, and give the converted file."
+    )
     E150 = (
         "Cannot fetch '{url}': it is not a well-formed URL ({error}). Check the URL (in "
         "project.yml, its --vars.*_url variable); {output} was not written."

@@ -5,6 +5,7 @@ import gzip
 import io
 import json
 import random
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -254,9 +255,43 @@ def test_a_utf16_or_utf32_input_is_refused_whole_before_any_output(
     with pytest.raises(InputError, match=expected):
         check_input(path)
     output = tmp_path / "out.jsonl"
-    with pytest.raises(InputError, match=r"^\[E170\]"):
+    with pytest.raises(InputError, match=r"^\[E170\]") as error:
         process_file(pipeline_dir, path, output, progress=False)
     assert not output.exists() and not checkpoint_path(output).exists()
+    run_suggested_command(error.value)
+    fixed = tmp_path / name.replace(".", "-utf8.")
+    assert check_input(fixed) == name.split(".")[1]
+
+
+def run_suggested_command(error: InputError) -> None:
+    # The message's `command` must work as given (tr, iconv and gunzip are POSIX/glibc).
+    command = str(error).split("`")[1]
+    subprocess.run(command, shell=True, check=True)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_file_with_cr_only_line_endings_is_refused_not_read_as_one_record(
+    pipeline_dir, tmp_path, gz
+):
+    data = b"first text\rsecond text\rthird\r"
+    path = tmp_path / ("in.txt.gz" if gz else "in.txt")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    with pytest.raises(InputError, match=r"^\[E171\] .*in\.txt.* carriage return alone") as error:
+        check_input(path)
+    output = tmp_path / "out.jsonl"
+    with pytest.raises(InputError, match=r"^\[E171\]"):
+        process_file(pipeline_dir, path, output, progress=False)
+    assert not output.exists()
+    run_suggested_command(error.value)
+    fixed = tmp_path / "in-lf.txt"
+    assert check_input(fixed) == "txt"
+    assert [r.text for r in read_records(fixed)] == ["first text", "second text", "third"]
+
+
+def test_a_carriage_return_inside_lines_that_end_in_newlines_is_read_as_before(tmp_path):
+    path = write(tmp_path / "in.txt", "a\rb\r\nc\n")
+    assert check_input(path) == "txt"
+    assert [r.text for r in read_records(path)] == ["a\rb", "c"]
 
 
 # Broken gzip --------------------------------------------------------------------------

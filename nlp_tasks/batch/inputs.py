@@ -235,6 +235,7 @@ def check_input(
             raise InputError(Errors.E062.format(path=path, error=_describe(error))) from None
     if fmt != "parquet":
         _check_utf8_bom(path)
+        _check_line_endings(path)
     if fmt == "txt" and TEXT not in fields.pipeline_inputs.shapes:
         raise InputError(Errors.E084.format(path=path, shapes=_shapes(fields)))
     columns: list[str] | None = None
@@ -265,18 +266,34 @@ def _check_utf8_bom(path: Path) -> None:
         start = file.read(4)
     for bom, encoding in _OTHER_BOMS:
         if start.startswith(bom):
-            name = path.name[: -len(".gz")] if path.name.endswith(".gz") else path.name
-            stem, dot, suffix = name.rpartition(".")
-            converted = path.with_name(f"{stem}-utf8.{suffix}" if dot else f"{name}-utf8")
-            iconv = f"iconv -f {encoding} -t UTF-8"
-            command = (
-                f"gunzip -c {path} | {iconv} > {converted}"
-                if is_gzip(path)
-                else f"{iconv} {path} > {converted}"
-            )
+            command = _fix_command(path, f"iconv -f {encoding} -t UTF-8", "utf8")
             raise InputError(
                 Errors.E170.format(path=path, encoding=encoding, bom=bom.hex(" "), command=command)
             )
+
+
+#: How much of an input is looked at for its line endings.
+_LINE_ENDINGS_SAMPLE = 1 << 20
+
+
+def _check_line_endings(path: Path) -> None:
+    # Lines end at "\n" (or "\r\n"): a file whose lines end at "\r" alone (classic
+    # Mac OS) was read as one record holding all of them.
+    with open_binary(path) as file:
+        start = file.read(_LINE_ENDINGS_SAMPLE)
+    if b"\r" in start and b"\n" not in start:
+        command = _fix_command(path, "tr '\\r' '\\n'", "lf")
+        raise InputError(Errors.E171.format(path=path, command=command))
+
+
+def _fix_command(path: Path, text_filter: str, tag: str) -> str:
+    # The shell command that writes a fixed copy of an input beside it (uncompressed).
+    name = path.name[: -len(".gz")] if path.name.endswith(".gz") else path.name
+    stem, dot, suffix = name.rpartition(".")
+    fixed = path.with_name(f"{stem}-{tag}.{suffix}" if dot else f"{name}-{tag}")
+    if is_gzip(path):
+        return f"gunzip -c {path} | {text_filter} > {fixed}"
+    return f"{text_filter} < {path} > {fixed}"
 
 
 def _shapes(fields: RecordFields) -> str:
