@@ -362,7 +362,7 @@ class Errors(metaclass=CodedMessages):
         "pipeline again (nlp.to_disk, or retrain)."
     )
     E010 = (
-        "Pipeline {path}: the file '{file}' of component '{component}' cannot be loaded "
+        "Pipeline {path}: {what} of component '{component}' cannot be loaded "
         "({error}). It is damaged or incomplete (an interrupted copy or download?); restore "
         "the pipeline directory from a good copy, or retrain."
     )

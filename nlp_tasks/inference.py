@@ -86,10 +86,16 @@ def load(name: str | Path, *, precision: str | None = None, **kwargs: Any) -> La
             raise
         file, root = where
         relative = file.relative_to(root) if file.is_relative_to(root) else file
+        what = f"the file '{relative.as_posix()}'"
+        if file.is_dir():
+            # A component that reads its files in compiled code (spaCy's parser and
+            # NER) is as far as the traceback names it.
+            names = ", ".join(sorted(child.name for child in file.iterdir()))
+            what = f"a file in '{relative.as_posix()}/' ({names})"
         raise PipelineLoadError(
             Errors.E010.format(
                 path=root,
-                file=relative.as_posix(),
+                what=what,
                 component=relative.parts[0] if relative.parts else "?",
                 error=f"{type(error).__name__}: {error}",
             )

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import spacy
 from spacy.training.initialize import init_nlp
 
 import nlp_tasks
@@ -369,6 +370,20 @@ def test_damaged_pipeline_names_the_directory_and_file(pipeline_dir, tmp_path, d
     message = str(info.value)
     assert message.startswith(f"[{code}] Pipeline {broken}")
     assert file in message
+
+
+def test_a_damaged_file_read_in_compiled_code_names_the_component_folder(tmp_path):
+    # spaCy's NER reads its files in Cython, out of the traceback's sight: the
+    # message named "the file 'ner'".
+    nlp = spacy.blank("en")
+    nlp.add_pipe("ner").add_label("PERSON")
+    nlp.initialize()
+    nlp.to_disk(tmp_path / "pipeline")
+    truncate(tmp_path / "pipeline" / "ner" / "model")
+    with pytest.raises(
+        PipelineLoadError, match=r"\[E010\] .*a file in 'ner/' \(cfg, model, moves\)"
+    ):
+        nlp_tasks.load(tmp_path / "pipeline")
 
 
 def test_load_uses_no_private_spacy_registry():
