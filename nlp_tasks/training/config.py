@@ -98,13 +98,6 @@ eval_frequency = {eval_frequency}
 @loggers = "spacy.ConsoleLogger.v1"
 progress_bar = true
 
-[training.batcher]
-@batchers = "spacy.batch_by_padded.v1"
-size = 2000
-buffer = 256
-discard_oversize = false
-get_length = null
-
 [training.optimizer]
 @optimizers = "Adam.v1"
 beta1 = 0.9
@@ -160,7 +153,9 @@ def make_config(
     ``[paths]`` entry of a single task (``--paths.<task>_train``). The
     defaults are the project's one recipe (``nlp_tasks.training.recipe``); the
     learning rate warms up over the first tenth of ``training.max_steps`` and
-    falls to 0 at its end, whatever ``max_steps`` is overridden to.
+    falls to 0 at its end, whatever ``max_steps`` is overridden to. Batches hold
+    records sorted by length, or in the order drawn beside a head that writes
+    text (``batcher_settings``).
 
     tasks (list[str]): Task names, each provided by an installed plugin.
     backbone (str): Backbone alias, local model directory or Hub name.
@@ -216,6 +211,7 @@ def make_config(
         task.name: float(task.learn_rate_scale) for task in resolved
     }
     config["nlp"]["pipeline"] = ["transformer"] + [task.name for task in resolved]
+    config["training"]["batcher"] = dict(recipe.BATCHER)
     for task in resolved:
         config["paths"][f"{task.name}_train"] = f"${{paths.data}}/{task.name}/train.jsonl"
         config["paths"][f"{task.name}_dev"] = f"${{paths.data}}/{task.name}/dev.jsonl"
@@ -228,11 +224,29 @@ def make_config(
     nlp = load_model_from_config(config, auto_fill=True, validate=True)
     filled = nlp.config
     filled["paths"].update(config["paths"])
+    filled["training"]["batcher"] = batcher_settings([nlp.get_pipe(t.name) for t in resolved])
     for task in resolved:
         settings = initialize_settings(nlp.get_pipe(task.name), task.name)
         if settings:
             filled["initialize"]["components"][task.name] = settings
     return filled
+
+
+def batcher_settings(components: list[Any]) -> dict[str, Any]:
+    """The ``[training.batcher]`` of a generated config for these heads.
+
+    Records sorted by length (``recipe.BATCHER``) unless there are several heads and
+    one of them writes text: a decoder then needs a share of every step
+    (``recipe.MIXING_BATCHER``), or, beside heads of long documents, it gets its
+    short records in a fifth of the steps and never learns to speak.
+
+    components (list[Any]): The config's task components.
+    RETURNS (dict[str, Any]): The batcher block.
+    """
+    from ..generation import GenerativeHead
+
+    generates = any(isinstance(component, GenerativeHead) for component in components)
+    return dict(recipe.MIXING_BATCHER if generates and len(components) > 1 else recipe.BATCHER)
 
 
 def initialize_settings(component: Any, task_name: str) -> dict[str, str]:

@@ -22,3 +22,29 @@ WARMUP_FRACTION = 0.1
 TEMPERATURE = 5.0
 #: Training steps when none are given.
 MAX_STEPS = 2000
+#: The batcher of a generated config: spaCy's batch_by_padded, which sorts a buffer
+#: of records by length so that little of each batch is padding. In a mix of tasks
+#: this gives each task steps of its own, which most heads train best on: in the
+#: six-task run, against MIXING_BATCHER at step 1,500, QA F1 +17.0, ROUGE-1 +3.5,
+#: SST-2 +2.5, STS-B +0.35 and CoNLL -2.3 ("The batcher of a multi-task config").
+BATCHER = {
+    "@batchers": "spacy.batch_by_padded.v1",
+    "size": 2000,
+    "buffer": 256,
+    "discard_oversize": False,
+    "get_length": None,
+}
+#: The batcher of a config of several tasks one of which writes text (a
+#: GenerativeHead): spaCy's batch_by_words, which keeps the sampler's draw order, so
+#: each step holds most tasks. Under BATCHER such a decoder, beside heads of long
+#: documents, had its short records in a fifth of the steps and never learned to
+#: speak (BLEU 0.02 at step 1,500 of the six-task run; 14.45 under this one), for
+#: 13% fewer tokens a second. Nothing is discarded: an oversized record makes a
+#: batch of its own.
+MIXING_BATCHER = {
+    "@batchers": "spacy.batch_by_words.v1",
+    "size": 1500,
+    "tolerance": 0.2,
+    "discard_oversize": False,
+    "get_length": None,
+}
