@@ -154,8 +154,8 @@ def make_config(
     defaults are the project's one recipe (``nlp_tasks.training.recipe``); the
     learning rate warms up over the first tenth of ``training.max_steps`` and
     falls to 0 at its end, whatever ``max_steps`` is overridden to. Batches hold
-    records sorted by length, or in the order drawn beside a head that writes
-    text (``batcher_settings``).
+    records sorted by length (``recipe.BATCHER``); a head that writes text among
+    other heads is warned about (W014).
 
     tasks (list[str]): Task names, each provided by an installed plugin.
     backbone (str): Backbone alias, local model directory or Hub name.
@@ -224,7 +224,7 @@ def make_config(
     nlp = load_model_from_config(config, auto_fill=True, validate=True)
     filled = nlp.config
     filled["paths"].update(config["paths"])
-    filled["training"]["batcher"] = batcher_settings([nlp.get_pipe(t.name) for t in resolved])
+    warn_if_a_decoder_shares_the_run({t.name: nlp.get_pipe(t.name) for t in resolved})
     for task in resolved:
         settings = initialize_settings(nlp.get_pipe(task.name), task.name)
         if settings:
@@ -232,21 +232,25 @@ def make_config(
     return filled
 
 
-def batcher_settings(components: list[Any]) -> dict[str, Any]:
-    """The ``[training.batcher]`` of a generated config for these heads.
+def warn_if_a_decoder_shares_the_run(components: dict[str, Any]) -> None:
+    """Warn (W014) when a head that writes text is trained in one run with others.
 
-    Records sorted by length (``recipe.BATCHER``) unless there are several heads and
-    one of them writes text: a decoder then needs a share of every step
-    (``recipe.MIXING_BATCHER``), or, beside heads of long documents, it gets its
-    short records in a fifth of the steps and never learns to speak.
+    The generated batcher sorts records by length, so a decoder's short records,
+    beside heads of long documents, come in few steps, and it may never learn to
+    speak; mixing every step instead costs the other heads (``recipe``). Trained
+    after the others, with ``add-task``, it did best.
 
-    components (list[Any]): The config's task components.
-    RETURNS (dict[str, Any]): The batcher block.
+    components (dict[str, Any]): The config's task components by task name.
     """
     from ..generation import GenerativeHead
 
-    generates = any(isinstance(component, GenerativeHead) for component in components)
-    return dict(recipe.MIXING_BATCHER if generates and len(components) > 1 else recipe.BATCHER)
+    writers = [name for name, pipe in components.items() if isinstance(pipe, GenerativeHead)]
+    others = [name for name in components if name not in writers]
+    if writers and others:
+        warnings.warn(
+            Warnings.W014.format(writers=", ".join(writers), others=", ".join(others)),
+            stacklevel=3,
+        )
 
 
 def initialize_settings(component: Any, task_name: str) -> dict[str, str]:
