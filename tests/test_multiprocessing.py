@@ -181,6 +181,7 @@ def head_outputs(nlp, texts: list[str]) -> list[dict]:
     ]
 
 
+@pytest.mark.filterwarnings("ignore:\\[W014\\]")  # a decoder trained with other heads, on purpose
 def test_a_pipeline_with_every_kind_of_head_pickles(tmp_path):
     # Sentiment and NER (spaCy pipes), QA (its own pass on the backbone's
     # weights), abstractive summarization and translation (the core's decoder).

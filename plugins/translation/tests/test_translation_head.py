@@ -156,6 +156,7 @@ def test_bad_records(record, message):
         get_task("translation").make_example(nlp, record)
 
 
+@pytest.mark.filterwarnings("ignore:\\[W014\\]")  # a decoder trained with other heads, on purpose
 @pytest.mark.parametrize("only", ["translation", "sentiment"])
 def test_a_batch_of_one_task_still_trains_the_shared_backbone(backbone, only):
     """Translation is the last listener: a batch of one task must still move the backbone."""
@@ -185,6 +186,7 @@ def test_a_batch_of_one_task_still_trains_the_shared_backbone(backbone, only):
     assert any(not (before[k] == after[k]).all() for k in before)
 
 
+@pytest.mark.filterwarnings("ignore:\\[W014\\]")  # a decoder trained with other heads, on purpose
 def test_a_multi_task_run_learns_the_target_vocabulary_from_every_target(backbone, tmp_path):
     # spaCy initializes from the first 100 examples of a streamed corpus, of
     # every task; the target tokenizer reads the whole translation file. Each
