@@ -2,11 +2,10 @@
 
 The share of draws (temperature, ``[corpora.train.weights]``) says how often each
 task's records are drawn; how many of them land in one update also depends on the
-batcher. ``batch_by_padded`` (a one-task config's) groups records of similar length,
-so a task of short records beside tasks of long ones gets steps of its own;
-``batch_by_words`` (a config of several tasks with a text-writing head, since issue
-21) keeps the draw order.
-This reads the first ``--steps`` batches of a generated config's training corpus (no
+batcher. ``batch_by_padded`` (the generated configs') groups records of similar
+length, so a task of short records beside tasks of long ones gets steps of its own;
+``batch_by_words`` (``recipe.MIXING_BATCHER``, the one W014 offers) keeps the draw
+order. This reads the first ``--steps`` batches of a generated config's training corpus (no
 model, no training; the records are only tokenized) and counts them.
 
     DATA=../shared/datasets python bench/batch_mix.py \

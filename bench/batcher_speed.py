@@ -1,9 +1,9 @@
 """Training speed under two batchers: spaCy's batch_by_padded and batch_by_words.
 
-``batch_by_padded`` (generated configs' batcher without a text-writing head) groups records of
-similar length, so each step holds a few tasks; ``batch_by_words`` keeps the draw
-order, so each step holds most of them (bench/batch_mix.py counts it). A mixed step
-pads short records to the long ones beside them in every head that pads per batch;
+``batch_by_padded`` (the generated configs' batcher) groups records of similar
+length, so each step holds a few tasks; ``batch_by_words`` keeps the draw order, so
+each step holds most of them (bench/batch_mix.py counts it). A mixed step pads short
+records to the long ones beside them in every head that pads per batch;
 this measures what that costs. One pipeline, initialized once, takes training
 steps from each batcher in turn (A B, then B A), after three untimed steps of
 each; each segment is timed on its own after one untimed step; the figure is the
@@ -27,6 +27,7 @@ from spacy.training.initialize import init_nlp
 from spacy.util import registry
 
 from nlp_tasks.testing import train_steps
+from nlp_tasks.training import recipe
 from nlp_tasks.training.config import make_config
 
 DATA = Path(os.environ.get("DATA") or Path(__file__).resolve().parent.parent / "corpus")
@@ -34,20 +35,8 @@ DATA = Path(os.environ.get("DATA") or Path(__file__).resolve().parent.parent / "
 
 def batchers(padded: int, words: int) -> dict[str, dict]:
     return {
-        f"padded {padded}": {
-            "@batchers": "spacy.batch_by_padded.v1",
-            "size": padded,
-            "buffer": 256,
-            "discard_oversize": False,
-            "get_length": None,
-        },
-        f"words {words}": {
-            "@batchers": "spacy.batch_by_words.v1",
-            "size": words,
-            "tolerance": 0.2,
-            "discard_oversize": False,
-            "get_length": None,
-        },
+        f"padded {padded}": {**recipe.BATCHER, "size": padded},
+        f"words {words}": {**recipe.MIXING_BATCHER, "size": words},
     }
 
 
