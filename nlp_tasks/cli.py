@@ -8,7 +8,7 @@ import signal
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
@@ -21,6 +21,9 @@ from .fetch.command import fetch_command, holdout_command
 from .registry import manager as plugins
 from .serve.command import serve_command
 from .training import recipe
+
+if TYPE_CHECKING:
+    from .training.extend import AddTaskResult
 
 # typer < 0.26 runs on the click package and typer >= 0.26 on its own copy of it
 # (typer._click). typer.BadParameter is that click's class in either, so its module
@@ -172,11 +175,19 @@ def new_plugin_command(
 @app.command("add-task")
 def add_task_command(
     pipeline: str = typer.Argument(..., help="Trained pipeline directory or package name."),
-    task: str = typer.Argument(..., help="The task to add, from an installed plugin."),
-    train: Path = typer.Option(..., help="JSONL training records of the new task."),
-    dev: Path = typer.Option(..., help="JSONL dev records of the new task."),
+    task: str = typer.Argument(
+        ...,
+        help="The task to add, from an installed plugin; several, separated by commas, are "
+        "added one after another (they need --data); '' adds none and copies the pipeline.",
+    ),
     output: Path = typer.Option(..., help="Directory for the run and the extended pipeline."),
-    max_steps: int = typer.Option(1000, min=1, help="Training steps."),
+    train: Path = typer.Option(None, help="JSONL training records of the new task."),
+    dev: Path = typer.Option(None, help="JSONL dev records of the new task."),
+    data: Path = typer.Option(
+        None,
+        help="Directory with <task>/train.jsonl and <task>/dev.jsonl (instead of --train/--dev).",
+    ),
+    max_steps: int = typer.Option(1000, min=1, help="Training steps (of each task)."),
     eval_frequency: int = typer.Option(
         200, min=1, help="Steps between evaluations (at most --max-steps)."
     ),
@@ -188,16 +199,23 @@ def add_task_command(
     ),
     gpu_id: int = typer.Option(-1, help="GPU to train on; -1 for CPU."),
 ) -> None:
-    """Train a new head onto a trained pipeline; the existing heads stay as they are."""
-    from .training.extend import add_task, check_output
+    """Train new heads onto a trained pipeline; the existing heads stay as they are."""
+    from .training.extend import add_task, add_tasks, check_output
 
-    for role, path in (("train", train), ("dev", dev)):
-        if not path.is_file():
-            _fail(Errors.E030.format(role=role, task=task, path=path, problem=why_not_a_file(path)))
+    names = [name.strip() for name in task.split(",") if name.strip()]
+    if data is not None and (train is not None or dev is not None):
+        raise UsageError("Give --data, or --train and --dev, not both.")
+    if data is None and (len(names) != 1 or train is None or dev is None):
+        needs = "one task needs" if len(names) == 1 else f"{len(names)} tasks need"
+        raise UsageError(
+            f"{needs} --data DIR (DIR/<task>/train.jsonl and dev.jsonl)"
+            + (", or --train and --dev" if len(names) == 1 else "")
+            + "."
+        )
+    if data is not None and not data.is_dir():
+        _fail(Errors.E046.format(path=data, option="--data", problem=why_not_a_file(data)))
     if output.exists() and not output.is_dir():
         _fail(Errors.E047.format(path=output, option="--output", problem="it is a file"))
-    # Checked again once the pipeline is loaded (a package name resolves then).
-    check_output(output, pipeline if Path(pipeline).exists() else None, train=train, dev=dev)
     check_texts = None
     if check_file is not None:
         records, _, _ = _read_file_records(check_file, "--check-file")
@@ -205,11 +223,7 @@ def add_task_command(
         if not check_texts:
             problem = "it holds no text (blank lines are skipped)"
             _fail(Errors.E046.format(path=check_file, option="--check-file", problem=problem))
-    result = add_task(
-        pipeline,
-        task,
-        train=train,
-        dev=dev,
+    settings = dict(
         output=output,
         max_steps=max_steps,
         eval_frequency=eval_frequency,
@@ -217,6 +231,24 @@ def add_task_command(
         check_texts=check_texts,
         gpu_id=gpu_id,
     )
+    if data is not None:
+        results = add_tasks(pipeline, names, data=data, **settings)
+        if not results:
+            typer.echo(f"No task to add: copied the pipeline to {output / 'model-best'}.")
+        for result in results:
+            _report_added(result)
+        if len(results) > 1:
+            typer.echo(f"Wrote {output / 'model-best'}, the pipeline with {', '.join(names)}.")
+        return
+    for role, path in (("train", train), ("dev", dev)):
+        if not path.is_file():
+            _fail(Errors.E030.format(role=role, task=task, path=path, problem=why_not_a_file(path)))
+    # Checked again once the pipeline is loaded (a package name resolves then).
+    check_output(output, pipeline if Path(pipeline).exists() else None, train=train, dev=dev)
+    _report_added(add_task(pipeline, names[0], train=train, dev=dev, **settings))
+
+
+def _report_added(result: "AddTaskResult") -> None:
     unchanged = ", ".join(result.unchanged) or "none"
     typer.echo(
         f"Wrote {result.model_path}. Existing heads ({unchanged}) give identical outputs "

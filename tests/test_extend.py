@@ -7,7 +7,7 @@ import pytest
 from nlp_tasks import load
 from nlp_tasks.testing import backbone_parameters, check_task
 from nlp_tasks.training.corpus import DataError
-from nlp_tasks.training.extend import add_task, compare_outputs
+from nlp_tasks.training.extend import add_task, add_tasks, compare_outputs
 
 SENTIMENT = [
     {"text": "I loved this film, it was wonderful.", "label": "positive"},
@@ -28,6 +28,7 @@ UNSEEN = ["A dreadful match, the team was awful.", "Profits were wonderful this 
 
 
 def write_jsonl(path, records):
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf8")
     return path
 
@@ -174,3 +175,112 @@ def test_an_output_over_the_pipeline_is_refused_untouched(pipeline_dir, tmp_path
     assert {p: p.read_bytes() for p in base.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in base.parent.iterdir()) == ["model-best"]
     assert load(base).pipe_names == ["transformer", "sentiment", "ner"]
+
+
+NER_RECORDS = [
+    {"text": "Jane Smith praised the film.", "entities": [[0, 10, "PER"]]},
+    {"text": "The bank in London reported profits.", "entities": [[12, 18, "LOC"]]},
+    {"text": "A boring and dreadful book.", "entities": []},
+]
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    """<root>/<task>/{train,dev}.jsonl for topics and NER, as `add-task --data` reads."""
+    root = tmp_path_factory.mktemp("add-data")
+    for task, records in (("topics", TOPICS), ("ner", NER_RECORDS)):
+        for split in ("train", "dev"):
+            write_jsonl(root / task / f"{split}.jsonl", records)
+    return root
+
+
+@pytest.fixture(scope="module")
+def added_in_turn(extended, data_root, tmp_path_factory):
+    base, _, _ = extended
+    output = tmp_path_factory.mktemp("in-turn") / "run"
+    results = add_tasks(
+        base, ["topics", "ner"], data=data_root, output=output, max_steps=30, eval_frequency=15
+    )
+    return base, output, results
+
+
+def test_tasks_are_added_one_after_another_and_the_last_pipeline_is_copied(added_in_turn):
+    base, output, results = added_in_turn
+    topics, ner = results
+    assert topics.model_path == output / "topics" / "model-best"
+    assert ner.model_path == output / "ner" / "model-best"
+    # The second run starts from the first one's pipeline and checks its new head too.
+    assert topics.unchanged == ["sentiment"]
+    assert ner.unchanged == ["sentiment", "topics"]
+    final = load(output / "model-best")
+    assert final.pipe_names == ["transformer", "sentiment", "topics", "ner"]
+    texts = [r["text"] for r in SENTIMENT + NER_RECORDS] + UNSEEN
+    last = load(ner.model_path)
+    assert [
+        (d.cats, d._.topics, [(e.text, e.label_) for e in d.ents]) for d in final.pipe(texts)
+    ] == [(d.cats, d._.topics, [(e.text, e.label_) for e in d.ents]) for d in last.pipe(texts)]
+    old, new = backbone_parameters(load(base)), backbone_parameters(final)
+    assert all((old[name] == new[name]).all() for name in old)
+
+
+@pytest.mark.parametrize(
+    "tasks,missing,error",
+    [
+        (["topics", "similarity"], "similarity", r"\[E030\] The train file for task 'similarity'"),
+        (["topics", "topics"], None, r"\[E035\] Task 'topics' is given more than once"),
+        (["topics", "sentiment"], None, r"\[E037\].*task 'sentiment'"),
+    ],
+)
+def test_every_task_is_checked_before_the_first_trains(
+    extended, data_root, tmp_path, tasks, missing, error
+):
+    # A bad second task used to be found only after the first had trained.
+    base, _, _ = extended
+    output = tmp_path / "run"
+    with pytest.raises(DataError, match=error):
+        add_tasks(base, tasks, data=data_root, output=output, max_steps=1)
+    assert not output.exists()
+
+
+def test_no_task_to_add_copies_the_pipeline(extended, data_root, tmp_path):
+    base, _, _ = extended
+    assert add_tasks(base, [], data=data_root, output=tmp_path / "run") == []
+    copy = load(tmp_path / "run" / "model-best")
+    assert copy.pipe_names == load(base).pipe_names
+    texts = [r["text"] for r in SENTIMENT]
+    assert [d.cats for d in copy.pipe(texts)] == [d.cats for d in load(base).pipe(texts)]
+
+
+def test_tasks_in_turn_never_write_over_the_pipeline(pipeline_dir, tmp_path):
+    import shutil
+
+    base = tmp_path / "training" / "model-best"
+    shutil.copytree(pipeline_dir, base)
+    data = tmp_path / "data"
+    pairs = [{"text_a": "A film.", "text_b": "A movie.", "score": 4.5}]
+    for split in ("train", "dev"):
+        write_jsonl(data / "topics" / f"{split}.jsonl", TOPICS)
+        write_jsonl(data / "similarity" / f"{split}.jsonl", pairs)
+    with pytest.raises(DataError, match=r"\[E047\].*would overwrite the pipeline"):
+        add_tasks(base, ["topics", "similarity"], data=data, output=base.parent)
+    with pytest.raises(DataError, match=r"\[E047\].*would overwrite the pipeline"):
+        add_tasks(base, [], data=data, output=base.parent)
+    assert sorted(p.name for p in base.parent.iterdir()) == ["model-best"]
+    assert load(base).pipe_names == ["transformer", "sentiment", "ner"]
+
+
+def test_add_task_cli_takes_several_tasks_from_data_only(extended, data_root, tmp_path, cli):
+    base, _, train = extended
+    common = ["--output", str(tmp_path / "run"), "--max-steps", "1"]
+    several = cli(
+        "add-task", str(base), "topics,ner", "--train", str(train), "--dev", str(train), *common
+    )
+    assert several.returncode == 2 and "2 tasks need --data DIR" in several.stderr
+    both = cli(
+        "add-task", str(base), "topics", "--data", str(data_root), "--train", str(train), *common
+    )
+    assert both.returncode == 2 and "Give --data, or --train and --dev, not both" in both.stderr
+    nothing = cli("add-task", str(base), "", "--data", str(data_root), *common)
+    assert nothing.returncode == 0, nothing.stderr
+    assert "No task to add: copied the pipeline" in nothing.stdout
+    assert load(tmp_path / "run" / "model-best").pipe_names == load(base).pipe_names

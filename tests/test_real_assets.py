@@ -17,6 +17,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TASKS = ("sentiment", "ner", "qa", "translation", "similarity")
 FETCH = [f"fetch-{task}" for task in TASKS]
 CORPUS = [f"corpus-{task}" for task in TASKS]
-TRAIN = ["config-real", "train-real", "evaluate-real", "package-real"]
+TRAIN = ["config-real", "train-real", "add-real", "evaluate-real", "package-real"]
 
 # -- small files in the sources' own formats
 
@@ -269,10 +270,34 @@ def test_the_real_workflows():
         corpus = commands[f"corpus-{task}"]
         assert set(corpus["deps"]) <= fetched
         assert {f"corpus/{task}/train.jsonl", f"corpus/{task}/dev.jsonl"} <= set(corpus["outputs"])
-    for name in TRAIN[1:3]:
+    for name in ("train-real", "add-real", "evaluate-real"):
         assert "${vars.real_data}" in " ".join(commands[name]["script"])
     # Nothing in project.yml lies outside the repository.
     assert "../" not in (ROOT / "project.yml").read_text(encoding="utf8")
+
+
+def test_real_trains_the_heads_that_write_text_after_the_others(tiny_backbone):
+    # W014's route: no head of the joint run writes text, and every added one does.
+    from weasel.util import load_project_config
+
+    from nlp_tasks.training.config import make_config
+
+    variables = load_project()["vars"]
+    joint = variables["real_tasks"].split(",")
+    added = variables["real_added_tasks"].split(",")
+    assert set(joint) | set(added) == set(TASKS) and not set(joint) & set(added)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make_config(joint, backbone=str(tiny_backbone))
+        assert not [w for w in caught if "[W014]" in str(w.message)]
+        make_config(joint + added, backbone=str(tiny_backbone))
+    (warned,) = [str(w.message) for w in caught if "[W014]" in str(w.message)]
+    assert f"[W014] {', '.join(added)} write(s) text" in warned
+    # "" adds none: the step passes add-task an empty task list, not a missing argument.
+    config = load_project_config(ROOT, overrides={"vars.real_added_tasks": ""})
+    (step,) = [c for c in config["commands"] if c["name"] == "add-real"]
+    (line,) = step["script"]
+    assert shlex.split(line)[:4] == ["nlp-tasks", "add-task", "training/real/model-best", ""]
 
 
 # -- the fetch and convert steps
@@ -355,6 +380,34 @@ def test_spacy_project_run_corpora_against_a_loopback_server(server, project):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Skipping 'fetch-sentiment'" in result.stdout
     assert all(server.count(path) == 1 for path in FILES)
+
+
+@pytest.mark.slow
+def test_spacy_project_run_real_trains_then_adds_then_scores_and_packages(server, project):
+    # The whole `real` workflow on the loopback corpora, a few steps each, with the
+    # offline default backbone: the joint run, add-task, evaluate and package.
+    values = overrides(server)
+    values.update({"vars.real_max_steps": "4", "vars.real_added_max_steps": "4"})
+    args = [f"--{name}={value}" for name, value in values.items()]
+    result = subprocess.run(
+        [sys.executable, "-m", "spacy", "project", "run", "real", str(project), *args],
+        capture_output=True,
+        text=True,
+        env=nlp_tasks_env(),
+        timeout=1200,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "[W014]" not in result.stdout + result.stderr
+    import spacy
+
+    joint = spacy.load(project / "training" / "real" / "model-best")
+    final = spacy.load(project / "training" / "real-added" / "model-best")
+    assert final.pipe_names == [*joint.pipe_names, "translation"]
+    scores = json.loads((project / "metrics" / "real-dev.json").read_text(encoding="utf8"))
+    assert set(scores["components"]) == set(TASKS), scores
+    assert "translation_bleu" in scores["scores"], scores
+    package = project / "packages" / "en_nlp_tasks_real-0.1.0"
+    assert (package / "setup.py").is_file()
 
 
 # -- bench/ finds its data under DATA

@@ -8,7 +8,9 @@ never change, so their outputs do not either; ``add_task`` checks that on
 texts before it reports success.
 """
 
+import shutil
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,7 +131,12 @@ RUN_OUTPUTS = ("config.cfg", "model-best", "model-last")
 
 
 def check_output(
-    output: str | Path, pipeline: str | Path | None, *, train: str | Path, dev: str | Path
+    output: str | Path,
+    pipeline: str | Path | None,
+    *,
+    train: str | Path | None = None,
+    dev: str | Path | None = None,
+    data: Sequence[str | Path] = (),
 ) -> None:
     """Refuse an output directory whose run would write over the pipeline or the data.
 
@@ -141,12 +148,15 @@ def check_output(
     output (str | Path): The run's directory.
     pipeline (str | Path | None): The pipeline's directory; None for a package name
         not yet resolved (only the data files are checked then).
-    train (str | Path): The training file.
-    dev (str | Path): The dev file.
+    train (str | Path | None): The training file.
+    dev (str | Path | None): The dev file.
+    data (Sequence[str | Path]): Further data files the run must not write over.
     """
     from ..batch.files import overwrites
 
-    keep = [(Path(train), "the training file"), (Path(dev), "the dev file")]
+    named = [(train, "the training file"), (dev, "the dev file")]
+    keep = [(Path(path), what) for path, what in named if path is not None]
+    keep += [(Path(path), "a data file") for path in data]
     if pipeline is not None:
         keep.insert(0, (Path(pipeline), "the pipeline"))
     for name in RUN_OUTPUTS:
@@ -322,3 +332,86 @@ def add_task(
     unchanged = sorted(name for name in compared if name not in unchecked)
     scores = after.meta.get("performance", {})
     return AddTaskResult(model_path, len(check_texts), unchanged, scores, unchecked)
+
+
+def add_tasks(
+    pipeline: str | Path,
+    task_names: Sequence[str],
+    *,
+    data: str | Path,
+    output: str | Path,
+    max_steps: int = 1000,
+    eval_frequency: int = 200,
+    learn_rate: float = recipe.LEARN_RATE,
+    check_texts: list[str] | None = None,
+    gpu_id: int = -1,
+) -> list[AddTaskResult]:
+    """Add task heads to a trained pipeline one after another, each on the last one's pipeline.
+
+    The route for heads that write text (``[W014]``): train the others together,
+    then add each of these on the frozen backbone. Every task is checked before
+    anything trains (installed, named once, not in the pipeline, its files there),
+    so a bad name does not surface after an hour of the first task's training.
+    One task runs in ``output`` itself, as ``add_task``; several run in
+    ``output/<task>/``, in the order given, and the last one's ``model-best`` is
+    copied to ``output/model-best``. With none, the pipeline is copied there as it
+    is, so a workflow's next step reads ``output/model-best`` either way.
+
+    pipeline (str | Path): The trained pipeline (directory or package name).
+    task_names (Sequence[str]): The tasks to add, in order.
+    data (str | Path): Directory with ``<task>/train.jsonl`` and ``<task>/dev.jsonl``
+        for each task.
+    output (str | Path): Directory for the runs and the final ``model-best``.
+    max_steps (int): Training steps of each task.
+    eval_frequency (int): Steps between evaluations.
+    learn_rate (float): Peak learning rate of each new head.
+    check_texts (list[str] | None): Texts to compare the existing heads on; by
+        default each new task's dev texts.
+    gpu_id (int): GPU to train on; -1 for CPU.
+    RETURNS (list[AddTaskResult]): One per task added, in order; the last one's
+        ``model_path`` is the run's own (``output/model-best`` is its copy).
+    """
+    output, data = Path(output), Path(data)
+    nlp = load(pipeline)
+    names = [plugins.get_task(name).name for name in task_names]
+    files = {name: (data / name / "train.jsonl", data / name / "dev.jsonl") for name in names}
+    for name in names:
+        if names.count(name) > 1:
+            raise DataError(Errors.E035.format(task=name, tasks=", ".join(names)))
+        if name in nlp.pipe_names:
+            raise DataError(Errors.E037.format(task=name, components=nlp.pipe_names))
+        for role, path in zip(("train", "dev"), files[name]):
+            if not path.is_file():
+                problem = why_not_a_file(path)
+                raise DataError(
+                    Errors.E030.format(role=role, task=name, path=path, problem=problem)
+                )
+    runs = {name: output if len(names) == 1 else output / name for name in names}
+    for name in names:
+        check_output(runs[name], nlp.path, train=files[name][0], dev=files[name][1])
+    # output/model-best, the copy written last, must not be the pipeline or a data file either.
+    check_output(output, nlp.path, data=[path for name in names for path in files[name]])
+
+    results: list[AddTaskResult] = []
+    current = Path(nlp.path)
+    for name in names:
+        result = add_task(
+            current,
+            name,
+            train=files[name][0],
+            dev=files[name][1],
+            output=runs[name],
+            max_steps=max_steps,
+            eval_frequency=eval_frequency,
+            learn_rate=learn_rate,
+            check_texts=check_texts,
+            gpu_id=gpu_id,
+        )
+        results.append(result)
+        current = result.model_path
+    final = output / "model-best"
+    if current != final:
+        if final.exists():
+            shutil.rmtree(final)
+        shutil.copytree(current, final)
+    return results
