@@ -17,6 +17,7 @@ from typing import Any
 
 from spacy.language import Language
 from thinc.api import Config
+from wasabi import msg
 
 from ..components.pipeline_setup import SETUP_CALLBACK
 from ..errors import DataError, Errors, PipelineChangedError, RecordError, Warnings, why_not_a_file
@@ -394,7 +395,9 @@ def add_tasks(
 
     results: list[AddTaskResult] = []
     current = Path(nlp.path)
-    for name in names:
+    for number, name in enumerate(names, start=1):
+        if len(names) > 1:
+            msg.divider(f"Adding {name} ({number} of {len(names)}) onto {current}")
         result = add_task(
             current,
             name,
