@@ -313,7 +313,8 @@ class Warnings(metaclass=CodedMessages):
         "batcher sorts records by length, so a decoder's short records come in few steps, "
         "and beside heads of long documents it may never learn to speak (six tasks: BLEU "
         "0.02). Train the other tasks first, then add it with `nlp-tasks add-task "
-        "PIPELINE TASK --train ... --dev ... --output ...` (six tasks: BLEU 26.4), or mix "
+        "PIPELINE TASK --train ... --dev ... --output ...` (several: `TASK,TASK --data "
+        "DIR`; six tasks: BLEU 26.4), or mix "
         "every batch with spacy.batch_by_words.v1 in [training.batcher], which cost QA 17 "
         "F1 there (README, 'Data')."
     )
