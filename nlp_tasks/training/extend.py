@@ -78,15 +78,8 @@ def add_task_config(
     task = plugins.get_task(task_name)
     if nlp.path is None:
         raise DataError(Errors.E038.format(name=nlp.meta.get("name")))
+    check_addable(nlp, task_name, train=train, dev=dev)
     existing = list(nlp.pipe_names)
-    if task.name in existing or task.factory in {nlp.get_pipe_meta(n).factory for n in existing}:
-        raise DataError(Errors.E037.format(task=task.name, components=existing))
-    for role, path in (("train", train), ("dev", dev)):
-        if not Path(path).is_file():
-            problem = why_not_a_file(path)
-            raise DataError(
-                Errors.E030.format(role=role, task=task.name, path=path, problem=problem)
-            )
     transformers = [n for n in existing if nlp.get_pipe_meta(n).factory == _TRANSFORMER_FACTORY]
     if not transformers:
         raise DataError(Errors.E039.format(path=nlp.path, components=existing))
@@ -125,6 +118,26 @@ def add_task_config(
     weights.update(Language.get_factory_meta(task.factory).default_score_weights)
     training["score_weights"] = weights
     return config
+
+
+def check_addable(nlp: Language, task_name: str, *, train: str | Path, dev: str | Path) -> None:
+    """Refuse a task the pipeline has (by name or factory) or whose data files are missing.
+
+    nlp (Language): The trained pipeline.
+    task_name (str): The task to add, provided by an installed plugin.
+    train (str | Path): JSONL training records of the task.
+    dev (str | Path): JSONL dev records of the task.
+    """
+    task = plugins.get_task(task_name)
+    existing = list(nlp.pipe_names)
+    if task.name in existing or task.factory in {nlp.get_pipe_meta(n).factory for n in existing}:
+        raise DataError(Errors.E037.format(task=task.name, components=existing))
+    for role, path in (("train", train), ("dev", dev)):
+        if not Path(path).is_file():
+            problem = why_not_a_file(path)
+            raise DataError(
+                Errors.E030.format(role=role, task=task.name, path=path, problem=problem)
+            )
 
 
 #: What a run writes into its output directory: the config, then spaCy's two pipelines.
@@ -379,14 +392,7 @@ def add_tasks(
     for name in names:
         if names.count(name) > 1:
             raise DataError(Errors.E035.format(task=name, tasks=", ".join(names)))
-        if name in nlp.pipe_names:
-            raise DataError(Errors.E037.format(task=name, components=nlp.pipe_names))
-        for role, path in zip(("train", "dev"), files[name]):
-            if not path.is_file():
-                problem = why_not_a_file(path)
-                raise DataError(
-                    Errors.E030.format(role=role, task=name, path=path, problem=problem)
-                )
+        check_addable(nlp, name, train=files[name][0], dev=files[name][1])
     runs = {name: output if len(names) == 1 else output / name for name in names}
     for name in names:
         check_output(runs[name], nlp.path, train=files[name][0], dev=files[name][1])
