@@ -1,5 +1,6 @@
 """The public corpora as project assets: project.yml's sources, its fetch and convert
-steps, and bench/ finding its data under a DATA root.
+steps, its two-stage workflows (`real`, and `all` on the sample corpus), and bench/
+finding its data under a DATA root.
 
 Offline: a server on 127.0.0.1 serves small files in each source's official
 format (GLUE TSV, CoNLL-2003 columns, SQuAD v1.1 JSON, Multi30k gzip lines), and
@@ -276,16 +277,26 @@ def test_the_real_workflows():
     assert "../" not in (ROOT / "project.yml").read_text(encoding="utf8")
 
 
-def test_real_trains_the_heads_that_write_text_after_the_others(tiny_backbone):
-    # W014's route: no head of the joint run writes text, and every added one does.
+@pytest.mark.parametrize(
+    "prefix, step, start, tasks",
+    [
+        ("", "add", "training/joint/model-best", (*TASKS, "summarization")),
+        ("real_", "add-real", "training/real/model-best", TASKS),
+    ],
+)
+def test_the_workflows_train_the_heads_that_write_text_after_the_others(
+    tiny_backbone, prefix, step, start, tasks
+):
+    # W014's route, in `all` and in `real`: no head of the joint run writes text,
+    # and every added one does.
     from weasel.util import load_project_config
 
     from nlp_tasks.training.config import make_config
 
     variables = load_project()["vars"]
-    joint = variables["real_tasks"].split(",")
-    added = variables["real_added_tasks"].split(",")
-    assert set(joint) | set(added) == set(TASKS) and not set(joint) & set(added)
+    joint = variables[f"{prefix}tasks"].split(",")
+    added = variables[f"{prefix}added_tasks"].split(",")
+    assert set(joint) | set(added) == set(tasks) and not set(joint) & set(added)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         make_config(joint, backbone=str(tiny_backbone))
@@ -294,10 +305,10 @@ def test_real_trains_the_heads_that_write_text_after_the_others(tiny_backbone):
     (warned,) = [str(w.message) for w in caught if "[W014]" in str(w.message)]
     assert f"[W014] {', '.join(added)} write(s) text" in warned
     # "" adds none: the step passes add-task an empty task list, not a missing argument.
-    config = load_project_config(ROOT, overrides={"vars.real_added_tasks": ""})
-    (step,) = [c for c in config["commands"] if c["name"] == "add-real"]
-    (line,) = step["script"]
-    assert shlex.split(line)[:4] == ["nlp-tasks", "add-task", "training/real/model-best", ""]
+    config = load_project_config(ROOT, overrides={f"vars.{prefix}added_tasks": ""})
+    (command,) = [c for c in config["commands"] if c["name"] == step]
+    (line,) = command["script"]
+    assert shlex.split(line)[:4] == ["nlp-tasks", "add-task", start, ""]
 
 
 # -- the fetch and convert steps
@@ -382,15 +393,11 @@ def test_spacy_project_run_corpora_against_a_loopback_server(server, project):
     assert all(server.count(path) == 1 for path in FILES)
 
 
-@pytest.mark.slow
-def test_spacy_project_run_real_trains_then_adds_then_scores_and_packages(server, project):
-    # The whole `real` workflow on the loopback corpora, a few steps each, with the
-    # offline default backbone: the joint run, add-task, evaluate and package.
-    values = overrides(server)
-    values.update({"vars.real_max_steps": "4", "vars.real_added_max_steps": "4"})
+def run_workflow_without_w014(project: Path, workflow: str, values: dict[str, str]) -> None:
+    """`spacy project run WORKFLOW` in a fresh interpreter; it succeeds and never warns W014."""
     args = [f"--{name}={value}" for name, value in values.items()]
     result = subprocess.run(
-        [sys.executable, "-m", "spacy", "project", "run", "real", str(project), *args],
+        [sys.executable, "-m", "spacy", "project", "run", workflow, str(project), *args],
         capture_output=True,
         text=True,
         env=nlp_tasks_env(),
@@ -398,6 +405,15 @@ def test_spacy_project_run_real_trains_then_adds_then_scores_and_packages(server
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "[W014]" not in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_spacy_project_run_real_trains_then_adds_then_scores_and_packages(server, project):
+    # The whole `real` workflow on the loopback corpora, a few steps each, with the
+    # offline default backbone: the joint run, add-task, evaluate and package.
+    values = overrides(server)
+    values.update({"vars.real_max_steps": "4", "vars.real_added_max_steps": "4"})
+    run_workflow_without_w014(project, "real", values)
     import spacy
 
     joint = spacy.load(project / "training" / "real" / "model-best")
@@ -408,6 +424,29 @@ def test_spacy_project_run_real_trains_then_adds_then_scores_and_packages(server
     assert "translation_bleu" in scores["scores"], scores
     package = project / "packages" / "en_nlp_tasks_real-0.1.0"
     assert (package / "setup.py").is_file()
+
+
+@pytest.mark.slow
+def test_spacy_project_run_all_trains_then_adds_then_scores_and_packages(tmp_path):
+    # The README's main job on the sample corpus, a few steps each: the joint run,
+    # the added text-writing head, evaluate, demo and package, without W014.
+    folder = tmp_path / "project"
+    folder.mkdir()
+    shutil.copy(ROOT / "project.yml", folder / "project.yml")
+    shutil.copytree(ROOT / "assets", folder / "assets")
+    values = {"vars.max_steps": "4", "vars.added_max_steps": "4", "vars.eval_frequency": "2"}
+    run_workflow_without_w014(folder, "all", values)
+    import spacy
+
+    variables = load_project()["vars"]
+    joint = spacy.load(folder / "training" / "joint" / "model-best")
+    final = spacy.load(folder / "training" / "model-best")
+    assert final.pipe_names == [*joint.pipe_names, *variables["added_tasks"].split(",")]
+    scores = json.loads((folder / "metrics" / "dev.json").read_text(encoding="utf8"))
+    assert set(scores["components"]) == {*TASKS, "summarization"}, scores
+    assert "translation_bleu" in scores["scores"], scores
+    assert (folder / "metrics" / "demo.html").is_file()
+    assert (folder / "packages" / "en_nlp_tasks_demo-0.1.0" / "setup.py").is_file()
 
 
 # -- bench/ finds its data under DATA
