@@ -241,6 +241,8 @@ def train_speed(log: str, meta: str) -> int:
         t, text = float(m.group(1)), m.group(2).split("\r")[-1]
         if re.match(r"=+ train =+", text):
             train_start = t
+        if re.match(r"=+ add =+", text):
+            break  # the joint run's rows end here; `add` trains the added heads on their own
         if re.match(r"^\s*E\s+#\s", text):
             header = text
         row = re.match(r"^\s*(\d+)\s+(\d+)\s+[-\d.]", text)

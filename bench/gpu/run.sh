@@ -88,7 +88,7 @@ if ! step $L1 "1 spacy project run all" 300 "$PY" -m spacy project run all . "${
   # `all` stops at the first failing command: run the ones after it on their own.
   ran=$(grep -oE '^\[ *[0-9.]+s\] =+ [a-z-]+ =+' "$OUT/$L1" | sed -E 's/.*=+ ([a-z-]+) =+.*/\1/' | tail -1)
   after=0
-  for cmd in config train evaluate demo package; do
+  for cmd in config train add evaluate demo package; do
     if [ "$after" = 1 ]; then
       step $L1 "1 spacy project run $cmd (after failure)" 200 "$PY" -m spacy project run "$cmd" . "${VARS[@]}"
     fi
@@ -121,12 +121,13 @@ step $L3 "3 gpu_throughput.py ($TP_DOCS docs)" 200 "$PY" "$KIT/gpu_throughput.py
 
 # ---- 4. training speed from step 1's log ---------------------------------------------------
 L4=4-train-speed.log
-step $L4 "4 spacy train speed (from step 1 log)" 30 "$PY" "$KIT/kit.py" train-speed "$OUT/$L1" "$PIPE/meta.json"
+step $L4 "4 spacy train speed (from step 1 log)" 30 "$PY" "$KIT/kit.py" train-speed "$OUT/$L1" "$PROJ/training/joint/model-best/meta.json"
 
 # ---- extras + summary ----------------------------------------------------------------------
 [ "$LOCAL" = 1 ] || nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv >> "$OUT/$L0" 2>&1
 (cd "$WORK" && tar -czf "$OUT/extras.tar.gz" --exclude='*.safetensors' --exclude='*.bin' --exclude='model' \
   project/configs project/metrics project/project.lock project/training/model-best/meta.json \
+  project/training/joint/model-best/meta.json \
   project/training/model-best/config.cfg out-*.errors.jsonl 2>/dev/null; true)
 TOTAL=$(awk "BEGIN{printf \"%.0f\", $(((${EPOCHREALTIME/./} - T0) / 1000))/1000}")
 {
