@@ -427,12 +427,10 @@ def test_spacy_project_run_real_trains_then_adds_then_scores_and_packages(server
 
 
 @pytest.mark.slow
-def test_spacy_project_run_all_trains_then_adds_then_scores_and_packages(tmp_path):
+def test_spacy_project_run_all_trains_then_adds_then_scores_and_packages(project):
     # The README's main job on the sample corpus, a few steps each: the joint run,
     # the added text-writing head, evaluate, demo and package, without W014.
-    folder = tmp_path / "project"
-    folder.mkdir()
-    shutil.copy(ROOT / "project.yml", folder / "project.yml")
+    folder = project
     shutil.copytree(ROOT / "assets", folder / "assets")
     values = {"vars.max_steps": "4", "vars.added_max_steps": "4", "vars.eval_frequency": "2"}
     run_workflow_without_w014(folder, "all", values)
