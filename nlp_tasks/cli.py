@@ -1,6 +1,7 @@
 """The ``nlp-tasks`` command line."""
 
 import importlib
+import inspect
 import io
 import json
 import math
@@ -58,10 +59,12 @@ def plugins_command(
     ),
     hook: str = typer.Option(None, help="Only plugins implementing this hook."),
 ) -> None:
-    """List discovered plugins as JSON: distribution, version, tasks and their
-    descriptions, factories, backbone aliases, status. `builtin` is true only for
-    the core's own modules (--all); the task plugins shipped with nlp-tasks are
-    distributions like any other."""
+    """List the discovered plugins as JSON.
+
+    Each entry names the distribution, its version, its tasks and their descriptions,
+    factories, backbone aliases and status. `builtin` is true only for the core's own
+    modules (--all); the task plugins shipped with nlp-tasks are distributions like any
+    other."""
     from .components.backbone import backbone_owners
 
     infos = plugins.plugin_infos(all_plugins=all_plugins)
@@ -593,6 +596,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         plugins.call_each("register_commands", cli=app)
+        _reflow_help(app)
         status = app(prog_name="nlp-tasks", standalone_mode=False)
     except ClickException as error:
         error.show()
@@ -614,6 +618,32 @@ def main() -> None:
         if status == 130:
             _interrupted()
         raise SystemExit(status)
+
+
+def _reflow_help(cli: typer.Typer) -> None:
+    """Give each command its docstring as help, each paragraph on one line.
+
+    Typer keeps the line breaks of a docstring's later paragraphs and rich then
+    wraps them again at the terminal's width, so a docstring wrapped in the source
+    shows ragged in --help. Paragraphs whose lines are indented or start with "-"
+    or "\\b" keep their breaks. An explicit help= is left as it is.
+    """
+    for info in cli.registered_commands:
+        if info.help is None and info.callback is not None and info.callback.__doc__:
+            info.help = _one_line_paragraphs(info.callback.__doc__)
+    for group in cli.registered_groups:
+        if group.typer_instance is not None:
+            _reflow_help(group.typer_instance)
+
+
+def _one_line_paragraphs(docstring: str) -> str:
+    paragraphs = inspect.cleandoc(docstring).split("\n\n")
+    return "\n\n".join(
+        paragraph
+        if any(line.startswith((" ", "-", "\b")) for line in paragraph.splitlines())
+        else " ".join(paragraph.split("\n"))
+        for paragraph in paragraphs
+    )
 
 
 _python_showwarning = warnings.showwarning

@@ -325,6 +325,40 @@ def register_commands(cli):
     assert result.stdout.strip() == "hello world"
 
 
+def test_command_help_shows_each_docstring_paragraph_unbroken(cli, python, site):
+    # Typer keeps the source's line breaks after a docstring's first paragraph;
+    # rich then wraps again, so a wrapped docstring showed ragged in --help.
+    source = """
+from nlp_tasks import hookimpl
+
+@hookimpl
+def register_commands(cli):
+    @cli.command()
+    def hello(name: str):
+        \"\"\"Greet someone.
+
+        The greeting is printed on one line
+        of standard output.
+
+        - a listed line
+        - keeps its break
+        \"\"\"
+        print(f"hello {name}")
+"""
+    make_distribution(site, "nlp-tasks-hello", "nlp_tasks_hello", source)
+    wide = {"PYTHONPATH": str(site), "COLUMNS": "200"}
+    plugin_help = cli("hello", "--help", env=wide)
+    assert plugin_help.returncode == 0, plugin_help.stderr
+    assert "The greeting is printed on one line of standard output." in plugin_help.stdout
+    assert "- a listed line" in plugin_help.stdout and "- keeps its break" in plugin_help.stdout
+    assert "- a listed line - keeps its break" not in plugin_help.stdout
+    builtin_help = cli("process", "--help", env=wide)
+    assert builtin_help.returncode == 0, builtin_help.stderr
+    assert "crash or kill and it goes on from its checkpoint." in builtin_help.stdout
+    group_help = cli("init", "config", "--help", env=wide)
+    assert "the learning rate warms up over the first tenth" in group_help.stdout
+
+
 def test_incompatible_api_version_is_refused(fresh_plugins):
     class Plugin:
         @hookimpl
