@@ -309,26 +309,8 @@ def test_hook_register_converters(fresh_plugins, tmp_path):
     assert "toy-format" not in fresh_plugins.get_converters()
 
 
-def test_hook_register_commands(cli, python, site):
-    source = """
-from nlp_tasks import hookimpl
-
-@hookimpl
-def register_commands(cli):
-    @cli.command()
-    def hello(name: str):
-        print(f"hello {name}")
-"""
-    make_distribution(site, "nlp-tasks-hello", "nlp_tasks_hello", source)
-    result = cli("hello", "world", env={"PYTHONPATH": str(site)})
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "hello world"
-
-
-def test_command_help_shows_each_docstring_paragraph_unbroken(cli, python, site):
-    # Typer keeps the source's line breaks after a docstring's first paragraph;
-    # rich then wraps again, so a wrapped docstring showed ragged in --help.
-    source = """
+# A plugin command whose docstring is wrapped in the source, with a "-" list.
+HELLO_PLUGIN = """
 from nlp_tasks import hookimpl
 
 @hookimpl
@@ -345,7 +327,19 @@ def register_commands(cli):
         \"\"\"
         print(f"hello {name}")
 """
-    make_distribution(site, "nlp-tasks-hello", "nlp_tasks_hello", source)
+
+
+def test_hook_register_commands(cli, python, site):
+    make_distribution(site, "nlp-tasks-hello", "nlp_tasks_hello", HELLO_PLUGIN)
+    result = cli("hello", "world", env={"PYTHONPATH": str(site)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "hello world"
+
+
+def test_command_help_shows_each_docstring_paragraph_unbroken(cli, python, site):
+    # Typer keeps the source's line breaks after a docstring's first paragraph;
+    # rich then wraps again, so a wrapped docstring showed ragged in --help.
+    make_distribution(site, "nlp-tasks-hello", "nlp_tasks_hello", HELLO_PLUGIN)
     wide = {"PYTHONPATH": str(site), "COLUMNS": "200"}
     plugin_help = cli("hello", "--help", env=wide)
     assert plugin_help.returncode == 0, plugin_help.stderr
