@@ -247,7 +247,8 @@ class Warnings(metaclass=CodedMessages):
     )
     W003 = (
         "Plugin '{plugin}' failed in hook '{hook}' and was skipped: {error}. "
-        "Its tasks are unavailable; the other plugins work."
+        "Nothing it provides (tasks, converters, backbones, commands) is available; the "
+        "other plugins work."
     )
     W004 = (
         "{count} of {total} training targets of '{component}' are longer than "
@@ -408,6 +409,19 @@ class Errors(metaclass=CodedMessages):
         "writes them. Give such a directory, an alias (`nlp-tasks plugins --all` lists "
         "them) or a Hub name. Setting: [components.transformer.model] name (or --backbone)."
     )
+    E172 = (
+        "The backbone alias '{name}' points to '{path}', which does not exist. The alias "
+        "is registered by the plugin '{plugin}' (its register_backbones hook): put the "
+        "model there, or give a model directory or Hub name instead. Setting: "
+        "[components.transformer.model] name (or --backbone)."
+    )
+    E173 = (
+        "The backbone alias '{name}' is registered by the plugin '{plugin}', which has no "
+        "model for it on this machine (its locator returned None), and Hugging Face could "
+        "not provide a model of that name ({error}). Install what the plugin needs for "
+        "it, or give a model directory or Hub name. Setting: "
+        "[components.transformer.model] name (or --backbone)."
+    )
     E016 = (
         "Component '{component}' needs the pipeline's shared transformer (a component made "
         "by the 'transformer' factory), but the pipeline has none (components: {components}). "
@@ -504,6 +518,12 @@ class Errors(metaclass=CodedMessages):
     E032 = "Sampling temperature must be > 0, got {temperature}."
     E033 = "The corpus names no sources. Give at least one task and its JSONL file."
     E034 = "No tasks given. Use --tasks with one or more of: {available}."
+    E175 = (
+        "The components '{first}' and '{second}' both write doc._.{attribute} (their "
+        "factories' `assigns`): each would overwrite the other's output, and one head "
+        "would train on the other's gold. Two tasks of one pipeline must write "
+        "different attributes; rename one task's extension in its plugin."
+    )
     E035 = (
         "Task '{task}' is given more than once in the task list ({tasks}); a pipeline has "
         "one head per task. Name each task once (--tasks)."
@@ -540,6 +560,7 @@ class Errors(metaclass=CodedMessages):
         "A task named '{name}' is already provided by an installed plugin (see `nlp-tasks "
         "plugins`). Choose another name: two plugins may not claim one task."
     )
+    E174 = "'{name}' cannot name a task plugin: {reason}. Choose another name."
     E043 = "{path} already exists and is not empty; choose another --directory or remove it."
     E086 = "A plugin's input kind (--input) must be {kinds}, got {value!r}."
     # Command line

@@ -396,7 +396,7 @@ class PipelineInputs:
                     error.values["keys"] = sorted(str(key) for key in record)[:20]
                     error.values["hint"] = (
                         f" If another field holds it, name that one: --field {name}=FIELD"
-                        " (--text-field FIELD for 'text')."
+                        f" (fields={{{name!r}: FIELD}} in Python)."
                     )
                     if not present and len(self.shapes) > 1:
                         error.values["hint"] = (

@@ -259,20 +259,68 @@ def test_a_plugin_failing_after_registering_leaves_no_task_or_conflict(fresh_plu
     assert infos["good-plugin"].tasks == ["toy"]
 
 
-def test_hook_register_backbones(fresh_plugins, tmp_path):
+def test_hook_register_backbones(fresh_plugins, tiny_backbone):
     from nlp_tasks.components.backbone import resolve_backbone
 
     class Plugin:
         @hookimpl
         def register_backbones(self, register):
-            register("my-backbone", lambda: str(tmp_path))
+            register("my-backbone", lambda: str(tiny_backbone))
 
     fresh_plugins.register_plugin(Plugin(), name="backbone-plugin")
     try:
-        assert resolve_backbone("my-backbone") == str(tmp_path)
+        assert resolve_backbone("my-backbone") == str(tiny_backbone)
     finally:
         fresh_plugins.unregister_plugin("backbone-plugin")
     assert resolve_backbone("my-backbone") == "my-backbone"  # left to Hugging Face
+
+
+def test_a_backbone_alias_to_a_missing_or_empty_directory_is_refused(fresh_plugins, tmp_path):
+    from nlp_tasks.components.backbone import resolve_backbone
+    from nlp_tasks.errors import BackboneError
+
+    class Plugin:
+        @hookimpl
+        def register_backbones(self, register):
+            register("gone-bert", lambda: str(tmp_path / "models" / "gone-bert"))
+            register("empty-bert", str(tmp_path))
+
+    fresh_plugins.register_plugin(Plugin(), name="backbone-plugin")
+    missing = r"\[E172\] The backbone alias 'gone-bert' points to '.*gone-bert'.*'backbone-plugin'"
+    with pytest.raises(BackboneError, match=missing):
+        resolve_backbone("gone-bert")
+    with pytest.raises(BackboneError, match=r"\[E015\].*no config\.json"):
+        resolve_backbone("empty-bert")
+
+
+def test_an_unavailable_alias_that_hugging_face_lacks_is_named_as_registered(fresh_plugins):
+    from nlp_tasks.components.backbone import _ResolvingInit
+    from nlp_tasks.errors import BackboneError
+
+    class Plugin:
+        @hookimpl
+        def register_backbones(self, register):
+            register("none-bert", lambda: None)
+
+    class Backbone:
+        attrs = {"has_transformer": False, "name": "none-bert"}
+
+    def hub_lacks_it(model, X=None, Y=None):
+        raise OSError(f"{model.attrs['name']} is not a model on the Hub")
+
+    fresh_plugins.register_plugin(Plugin(), name="backbone-plugin")
+    init = _ResolvingInit(hub_lacks_it)
+    with pytest.raises(
+        BackboneError,
+        match=r"\[E173\].*'none-bert' is registered by .*'backbone-plugin'.*returned None"
+        r".*not a model on the Hub",
+    ):
+        init(Backbone())
+    Backbone.attrs = {"has_transformer": False, "name": "other-bert"}
+    with pytest.raises(
+        BackboneError, match=r"\[E013\].*'other-bert'.*not a registered backbone alias"
+    ):
+        init(Backbone())
 
 
 def test_hook_register_converters(fresh_plugins, tmp_path):

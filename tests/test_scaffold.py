@@ -148,12 +148,36 @@ def test_scaffold_tests_train_save_load_and_process(scaffold):
 
 
 @pytest.mark.parametrize(
-    "name, code", [("Question-Type", "E041"), ("9lives", "E041"), ("sentiment", "E042")]
+    "name, code",
+    [("Question-Type", "E041"), ("9lives", "E041"), ("sentiment", "E042"), ("summary", "E174")],
 )
 def test_bad_or_taken_names_are_refused(cli, tmp_path, name, code):
     result = cli("new-plugin", name, "--directory", str(tmp_path))
     assert result.returncode == 1
     assert f"[{code}]" in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("class", r"a Python keyword.*doc\._\.class"),
+        ("lambda", "a Python keyword"),
+        ("transformer", "shared transformer component"),
+        ("text", "an output record .* holds the fields line, id, warnings, text, text_a"),
+        ("id", "an output record"),
+        ("warnings", "an output record"),
+        ("text_b", "an output record"),
+        ("questions", "an output record"),
+        ("summary", r"doc\._\.summary, which the installed task 'summarization' writes"),
+        ("answers", r"doc\._\.answers, which the installed task 'qa' writes"),
+    ],
+)
+def test_names_the_generated_plugin_would_break_on_are_refused(tmp_path, name, reason):
+    with pytest.raises(
+        ScaffoldError, match=rf"\[E174\] '{name}' cannot name a task plugin: .*{reason}"
+    ):
+        new_plugin(name, tmp_path)
     assert not any(tmp_path.iterdir())
 
 

@@ -385,3 +385,28 @@ def test_generated_configs_give_every_torch_module_in_place_steps(tiny_backbone)
     head.finish_update(Adam(0.1))
     assert not torch.equal(before, linear.weight.detach())
     assert linear.weight.grad.abs().sum() == 0
+
+
+def _summary_writer(nlp, name):
+    return lambda doc: doc
+
+
+def test_two_tasks_writing_one_doc_attribute_are_refused(register_odd_task, tmp_path):
+    from spacy.language import Language
+
+    from nlp_tasks.errors import ConfigError
+    from nlp_tasks.training.extend import check_addable
+
+    for factory in ("odd", "odd_summary_writer"):
+        if not Language.has_factory(factory):
+            Language.factory(factory, assigns=["doc._.summary"], func=_summary_writer)
+    register_odd_task()
+    clash = r"\[E175\] The components 'summarization' and 'odd' both write doc\._\.summary"
+    with pytest.raises(ConfigError, match=clash):
+        make_config(["summarization", "odd"])
+    nlp = spacy.blank("en")
+    nlp.add_pipe("odd_summary_writer", name="summaries")
+    for split in ("train", "dev"):
+        (tmp_path / f"{split}.jsonl").write_text('{"text": "x"}\n', encoding="utf8")
+    with pytest.raises(ConfigError, match=r"\[E175\].*'summaries' and 'odd'.*doc\._\.summary"):
+        check_addable(nlp, "odd", train=tmp_path / "train.jsonl", dev=tmp_path / "dev.jsonl")

@@ -61,8 +61,15 @@ def resolve_backbone(name: str) -> str:
     """
     locate = backbone_aliases().get(name)
     if locate is not None:
-        path = locate() if callable(locate) else locate
-        if path:
+        located = locate() if callable(locate) else locate
+        if located:
+            path = Path(located).expanduser()
+            if not path.exists():
+                plugin = _alias_owner(name)
+                raise BackboneError(Errors.E172.format(name=name, path=path, plugin=plugin))
+            problem = _not_a_model_directory(path)
+            if problem:
+                raise BackboneError(Errors.E015.format(name=path, problem=problem))
             return str(path)
     path = Path(name).expanduser()
     if path.exists():
@@ -73,6 +80,12 @@ def resolve_backbone(name: str) -> str:
     if name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name:
         raise BackboneError(Errors.E014.format(name=name))
     return name
+
+
+def _alias_owner(alias: str) -> str:
+    """The plugin whose ``register_backbones`` registered ``alias`` last."""
+    owners = [plugin for plugin, aliases in backbone_owners().items() if alias in aliases]
+    return owners[-1] if owners else "unknown"
 
 
 # Files by which a directory's weights and tokenizer are recognised: every
@@ -174,7 +187,13 @@ class _ResolvingInit:
         try:
             return self.init(model, X=X, Y=Y)
         except OSError as error:
-            aliases = ", ".join(sorted(backbone_aliases())) or "none registered"
+            reason = str(error).splitlines()[0]
+            registered = backbone_aliases()
+            if name in registered:
+                raise BackboneError(
+                    Errors.E173.format(name=name, plugin=_alias_owner(name), error=reason)
+                ) from error
+            aliases = ", ".join(sorted(registered)) or "none registered"
             raise BackboneError(
-                Errors.E013.format(name=name, aliases=aliases, error=str(error).splitlines()[0])
+                Errors.E013.format(name=name, aliases=aliases, error=reason)
             ) from error

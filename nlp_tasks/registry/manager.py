@@ -587,6 +587,22 @@ def get_task(name: str) -> Task:
     return _state.tasks[name]
 
 
+def doc_attributes(factory: str) -> list[str]:
+    """The ``Doc._`` attributes a factory's components write, as its ``assigns`` says.
+
+    factory (str): The factory name of a pipeline component.
+    RETURNS (list[str]): Attribute names without the ``doc._.`` prefix, e.g.
+        ``["summary"]``; empty for a factory that declares none or is unknown.
+    """
+    from spacy.language import Language
+
+    load_factories()
+    if not Language.has_factory(factory):
+        return []
+    assigns = Language.get_factory_meta(factory).assigns
+    return [name.removeprefix("doc._.") for name in assigns if name.startswith("doc._.")]
+
+
 def task_for_factory(factory: str) -> Task | None:
     """The task whose component is made by a spaCy factory, if any.
 

@@ -5,6 +5,7 @@ than one text has a folder of its own there (``pair/``) whose files replace
 those of the same path, so the two kinds share everything they can.
 """
 
+import keyword
 import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from typing import Any
 
 from .. import __version__
 from ..errors import Errors, ScaffoldError
-from ..task import PLUGIN_API_VERSION
+from ..task import PLUGIN_API_VERSION, Task
+from ..task_inputs import RECORD_FIELDS
 from . import manager as plugins
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -27,12 +29,14 @@ class InputKind:
 
     overrides (tuple[str, ...]): Template folders whose files replace the
         common files of the same path, in order.
+    read (tuple[str, ...]): The record fields the task reads.
     fields (str): The record fields the task reads, for the README.
     record (str): A training record, for the README.
     example (str): An item of ``nlp_tasks.predict``, for the README.
     """
 
     overrides: tuple[str, ...]
+    read: tuple[str, ...]
     fields: str
     record: str
     example: str
@@ -42,12 +46,14 @@ class InputKind:
 INPUT_KINDS: dict[str, InputKind] = {
     "text": InputKind(
         overrides=(),
+        read=("text",),
         fields="`text`",
         record='{"text": "What time does the museum open?", "label": "question"}',
         example='"Where is the station?"',
     ),
     "pair": InputKind(
         overrides=("pair",),
+        read=("text_a", "text_b"),
         fields="`text_a` and `text_b`",
         record='{"text_a": "The museum opens at nine.", "text_b": "At nine the museum '
         'opens.", "label": "paraphrase"}',
@@ -86,6 +92,9 @@ def new_plugin(
     installed = plugins.get_tasks()
     if name in installed:
         raise ScaffoldError(Errors.E042.format(name=name))
+    reason = _why_not_a_task_name(name, installed)
+    if reason:
+        raise ScaffoldError(Errors.E174.format(name=name, reason=reason))
     dist = "nlp-tasks-" + name.replace("_", "-")
     target = Path(directory) / dist
     if target.exists() and any(target.iterdir()):
@@ -115,6 +124,39 @@ def new_plugin(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(Template(source.read_text(encoding="utf8")).substitute(values), "utf8")
     return target
+
+
+#: The pipeline's shared transformer component, which a task cannot be named after.
+BACKBONE_COMPONENT = "transformer"
+
+
+def _why_not_a_task_name(name: str, installed: dict[str, Task]) -> str:
+    """Why the scaffold's code would break under this task name; "" if it would not.
+
+    The scaffold names the component, its ``Doc._`` attributes (``name`` and
+    ``name_score``) and the output record's key after the task.
+    """
+    if keyword.iskeyword(name):
+        return f"it is a Python keyword, and the plugin's code would write doc._.{name}"
+    if name == BACKBONE_COMPONENT:
+        return "it is the name of the pipeline's shared transformer component"
+    fields = [*RECORD_FIELDS, *(f for kind in INPUT_KINDS.values() for f in kind.read)]
+    for task in installed.values():
+        fields += [field for field in task.inputs.fields if field not in fields]
+    if name in fields:
+        listed = ", ".join(fields)
+        return (
+            f"an output record of `nlp-tasks process` holds the fields {listed} beside each "
+            "task's output, and a task of that name would replace one"
+        )
+    for task in installed.values():
+        taken = {name, f"{name}_score"} & set(plugins.doc_attributes(task.factory))
+        if taken:
+            return (
+                f"the plugin would write doc._.{min(taken)}, which the installed task "
+                f"'{task.name}' writes: the two would overwrite each other's output"
+            )
+    return ""
 
 
 def template_files(input_kind: str = "text") -> list[tuple[Any, str]]:

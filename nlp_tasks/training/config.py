@@ -190,6 +190,7 @@ def make_config(
         if tasks.count(name) > 1:
             raise ConfigError(Errors.E035.format(task=name, tasks=", ".join(tasks)))
     resolved = [plugins.get_task(name) for name in tasks]
+    check_distinct_doc_attributes({task.name: task.factory for task in resolved})
     text = _BASE.format(
         lang=lang,
         backbone=backbone,
@@ -230,6 +231,25 @@ def make_config(
         if settings:
             filled["initialize"]["components"][task.name] = settings
     return filled
+
+
+def check_distinct_doc_attributes(factories: dict[str, str]) -> None:
+    """Refuse two components that write one ``Doc._`` attribute.
+
+    Each would overwrite the other's output, and a reader that keeps its gold
+    there would train the other head on it. The attributes are those each
+    factory's ``assigns`` declares.
+
+    factories (dict[str, str]): Component name to its factory name.
+    """
+    writers: dict[str, str] = {}
+    for component, factory in factories.items():
+        for attribute in plugins.doc_attributes(factory):
+            other = writers.setdefault(attribute, component)
+            if other != component:
+                raise ConfigError(
+                    Errors.E175.format(first=other, second=component, attribute=attribute)
+                )
 
 
 def warn_if_a_decoder_shares_the_run(components: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from ..registry import manager as plugins
 from ..inference import load, pipeline_tasks
 from ..task_inputs import TaskInputs
 from . import recipe
-from .config import evaluation_interval, initialize_settings
+from .config import check_distinct_doc_attributes, evaluation_interval, initialize_settings
 from .corpus import make_task_example, read_jsonl
 
 _TRANSFORMER_FACTORY = "transformer"
@@ -132,6 +132,8 @@ def check_addable(nlp: Language, task_name: str, *, train: str | Path, dev: str 
     existing = list(nlp.pipe_names)
     if task.name in existing or task.factory in {nlp.get_pipe_meta(n).factory for n in existing}:
         raise DataError(Errors.E037.format(task=task.name, components=existing))
+    factories = {name: nlp.get_pipe_meta(name).factory for name in existing}
+    check_distinct_doc_attributes({**factories, task.name: task.factory})
     for role, path in (("train", train), ("dev", dev)):
         if not Path(path).is_file():
             problem = why_not_a_file(path)
