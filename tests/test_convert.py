@@ -189,6 +189,14 @@ def test_an_empty_file_is_an_error(tmp_path):
         ("text,label\nfine,1\na,b,c\n", "E109", "bad.csv:3"),
         ("text,label\nfine,1\nworse,7\n", "E108", "bad.csv:3"),
         ('text,label\n"multi\nline",1\nx,\n', "E108", "bad.csv:4"),
+        # A quote that never closes, or closes before more text, would take the rows
+        # after it into its field.
+        ('text,label\nfine,1\nsecond,"1\nthird,1\nfourth,1\n', "E104", "bad.csv:3: .*never closes"),
+        (
+            'text,label\nfine,1\n"x\nfourth,1\n"y" z,1\nlast,1\n',
+            "E104",
+            "bad.csv:3: .*never closes",
+        ),
     ],
 )
 def test_bad_rows_name_file_and_line(tmp_path, content, code, where):
@@ -209,6 +217,30 @@ def test_a_bad_jsonl_line_names_file_and_line(tmp_path):
     source.write_text('{"text": "ok"}\n{"other": 1}\n', encoding="utf8")
     with pytest.raises(DataError, match=r"\[E107\] .*bad.jsonl:2: column 'text'.*missing"):
         list(iter_records("columns", source, map=["text=text"]))
+
+
+@pytest.mark.parametrize(
+    "converter, name, options",
+    [("conll", "train.conll", {}), ("columns", "pairs.tsv", {}), ("columns", "rows.csv", {})],
+)
+def test_cr_only_and_utf16_files_are_refused_whole(tmp_path, converter, name, options):
+    # Lines ending at "\r" alone were one line: four tokens became one wrong record.
+    rows = ["EU B-ORG", "rejects O", "", "Bonn B-LOC"] if converter == "conll" else ["text", "a"]
+    source = tmp_path / name
+    source.write_bytes("\r".join(rows).encode() + b"\r")
+    with pytest.raises(ConvertError, match=rf"\[E171\] .*{name} ends its lines with a carriage"):
+        list(iter_records(converter, source, **options))
+    source.write_bytes(b"\xff\xfe" + "\n".join(rows).encode("utf-16-le"))
+    with pytest.raises(ConvertError, match=rf"\[E170\] .*{name} is UTF-16 text .*iconv"):
+        list(iter_records(converter, source, encoding="latin-1", **options))
+
+
+def test_cr_only_parallel_files_are_refused(tmp_path):
+    source, target = tmp_path / "train.en", tmp_path / "train.de"
+    source.write_bytes(b"a\rb\rc\r")
+    target.write_bytes(b"A\nB\nC\n")
+    with pytest.raises(ConvertError, match=r"\[E171\] .*train\.en"):
+        list(iter_records("parallel", [source, target]))
 
 
 def test_undecodable_and_truncated_inputs_name_the_place(tmp_path):

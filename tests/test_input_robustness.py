@@ -5,6 +5,7 @@ import gzip
 import io
 import json
 import random
+import re
 import subprocess
 from pathlib import Path
 
@@ -334,6 +335,27 @@ def test_a_broken_gzip_stream_is_a_coded_error_naming_the_file_and_line(tmp_path
     assert [r.line for r in seen] == list(range(seen[0].line, seen[-1].line + 1))
     if damage == "truncate":
         assert all(r.ok for r in seen) and seen[-1].line == last
+
+
+@pytest.mark.parametrize("damage", ["truncate", "crc"])
+def test_a_small_broken_gzip_is_read_up_to_the_break(tmp_path, damage):
+    # Under the 1 MiB that the line-ending check reads first: that read met the
+    # break and escaped as a bare EOFError ("Aborted!") or BadGzipFile traceback.
+    path = tmp_path / "in.jsonl.gz"
+    data = bytearray(big_gzip(path, lines=3000))
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    else:
+        data[-8] ^= 1  # the CRC in the trailer: every line reads, then the check fails
+    path.write_bytes(bytes(data))
+    assert check_input(path) == "jsonl"
+    seen = []
+    with pytest.raises(InputError, match=rf"^\[E061\] {re.escape(str(path))}: ") as caught:
+        for record in read_records(path):
+            seen.append(record)
+    last = int(str(caught.value).split("after line ")[1].split()[0])
+    assert [r.line for r in seen] == list(range(1, last + 1)) and all(r.ok for r in seen)
+    assert last == 3000 if damage == "crc" else 0 < last < 3000
 
 
 def test_an_unreadable_gzip_is_refused_before_any_output(pipeline_dir, tmp_path):

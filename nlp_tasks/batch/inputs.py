@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
-from ..convert.lines import is_gzip, open_binary
+from ..convert.lines import is_gzip, open_binary, whole_file_problem
 from ..errors import Errors, InputError, OptionError, why_not_a_file
 from ..task_inputs import (
     TEXT,
@@ -234,8 +234,9 @@ def check_input(
         except _GZIP_ERRORS as error:
             raise InputError(Errors.E062.format(path=path, error=_describe(error))) from None
     if fmt != "parquet":
-        _check_utf8_bom(path)
-        _check_line_endings(path)
+        problem = whole_file_problem(path)
+        if problem:
+            raise InputError(problem)
     if fmt == "txt" and TEXT not in fields.pipeline_inputs.shapes:
         raise InputError(Errors.E084.format(path=path, shapes=_shapes(fields)))
     columns: list[str] | None = None
@@ -248,52 +249,6 @@ def check_input(
     if columns is not None:
         _check_columns(path, columns, fields)
     return fmt
-
-
-#: Byte-order marks of the Unicode encodings other than UTF-8, longest first.
-_OTHER_BOMS = (
-    (b"\xff\xfe\x00\x00", "UTF-32"),
-    (b"\x00\x00\xfe\xff", "UTF-32"),
-    (b"\xff\xfe", "UTF-16"),
-    (b"\xfe\xff", "UTF-16"),
-)
-
-
-def _check_utf8_bom(path: Path) -> None:
-    # A UTF-16 file (what some Windows editors save) fails on every line as invalid
-    # UTF-8: refused as a whole, with the way to convert it.
-    with open_binary(path) as file:
-        start = file.read(4)
-    for bom, encoding in _OTHER_BOMS:
-        if start.startswith(bom):
-            command = _fix_command(path, f"iconv -f {encoding} -t UTF-8", "utf8")
-            raise InputError(
-                Errors.E170.format(path=path, encoding=encoding, bom=bom.hex(" "), command=command)
-            )
-
-
-#: How much of an input is looked at for its line endings.
-_LINE_ENDINGS_SAMPLE = 1 << 20
-
-
-def _check_line_endings(path: Path) -> None:
-    # Lines end at "\n" (or "\r\n"): a file whose lines end at "\r" alone (classic
-    # Mac OS) was read as one record holding all of them.
-    with open_binary(path) as file:
-        start = file.read(_LINE_ENDINGS_SAMPLE)
-    if b"\r" in start and b"\n" not in start:
-        command = _fix_command(path, "tr '\\r' '\\n'", "lf")
-        raise InputError(Errors.E171.format(path=path, command=command))
-
-
-def _fix_command(path: Path, text_filter: str, tag: str) -> str:
-    # The shell command that writes a fixed copy of an input beside it (uncompressed).
-    name = path.name[: -len(".gz")] if path.name.endswith(".gz") else path.name
-    stem, dot, suffix = name.rpartition(".")
-    fixed = path.with_name(f"{stem}-{tag}.{suffix}" if dot else f"{name}-{tag}")
-    if is_gzip(path):
-        return f"gunzip -c {path} | {text_filter} > {fixed}"
-    return f"{text_filter} < {path} > {fixed}"
 
 
 def _shapes(fields: RecordFields) -> str:

@@ -81,7 +81,9 @@ def _csv_records(
     if quoting == "none":
         reader = csv.reader(lines, delimiter=delimiter, quoting=csv.QUOTE_NONE)
     else:
-        reader = csv.reader(lines, delimiter=delimiter)
+        # strict: a quote that never closes, or closes before more text, is an error;
+        # the lenient reader took every row after it into one field, silently.
+        reader = csv.reader(lines, delimiter=delimiter, strict=True)
     header: list[str] | None = None
     rows = 0
     end = 0
@@ -109,8 +111,15 @@ def _csv_records(
             rows += 1
             yield mapping.apply(dict(zip(header, row)), where(path, start))
     except csv.Error as error:
+        reason = str(error)
+        if quoting != "none":
+            reason += (
+                "; a quoted field of the row that starts there never closes, or closes "
+                "before more text: quote the whole field and double each quote inside it "
+                '(""), or give --quoting none if quotes are ordinary characters here'
+            )
         raise DataError(
-            Errors.E104.format(where=where(path, end + 1), what="the row", error=error)
+            Errors.E104.format(where=where(path, end + 1), what="the row", error=reason)
         ) from None
     if not rows:
         raise DataError(Errors.E105.format(path=path, what="rows" if header else "lines"))

@@ -91,6 +91,73 @@ def open_binary(path: str | Path) -> IO[bytes]:
     return Path(path).open("rb")
 
 
+#: Byte-order marks of the Unicode encodings other than UTF-8, longest first.
+_OTHER_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+#: How much of an input is looked at for its line endings.
+_LINE_ENDINGS_SAMPLE = 1 << 20
+
+
+def whole_file_problem(path: str | Path) -> str:
+    """Why a text input cannot be read one line at a time, if it cannot; "" if it can.
+
+    A UTF-16 or UTF-32 file (what some Windows editors save) would fail on every
+    line, or decode as nonsense (E170); a file whose lines end at a carriage
+    return alone (classic Mac OS) would be read as one line holding all of them
+    (E171). The message gives the shell command that writes a fixed copy.
+
+    path (str | Path): The file, gzip or not.
+    RETURNS (str): The coded message, or "".
+    """
+    path = Path(path)
+    start = _read_start(path, _LINE_ENDINGS_SAMPLE)
+    for bom, encoding in _OTHER_BOMS:
+        if start.startswith(bom):
+            command = fix_command(path, f"iconv -f {encoding} -t UTF-8", "utf8")
+            return Errors.E170.format(
+                path=path, encoding=encoding, bom=bom.hex(" "), command=command
+            )
+    if b"\r" in start and b"\n" not in start:
+        return Errors.E171.format(path=path, command=fix_command(path, "tr '\\r' '\\n'", "lf"))
+    return ""
+
+
+def _read_start(path: Path, size: int) -> bytes:
+    # As much of the first ``size`` bytes as can be read: a gzip stream that breaks
+    # off early is reported where the lines are read, with the lines before it.
+    blocks: list[bytes] = []
+    remaining = size
+    try:
+        with open_binary(path) as file:
+            while remaining > 0 and (block := file.read(min(remaining, 1 << 16))):
+                blocks.append(block)
+                remaining -= len(block)
+    except _GZIP_ERRORS:
+        pass
+    return b"".join(blocks)
+
+
+def fix_command(path: str | Path, text_filter: str, tag: str) -> str:
+    """The shell command that writes a fixed, uncompressed copy of an input beside it.
+
+    path (str | Path): The input, gzip or not.
+    text_filter (str): The command that fixes the text, e.g. "tr '\\r' '\\n'".
+    tag (str): What the copy's name gets before its suffix, e.g. "lf".
+    RETURNS (str): E.g. "tr '\\r' '\\n' < in.jsonl > in-lf.jsonl".
+    """
+    path = Path(path)
+    name = path.name[: -len(".gz")] if path.name.endswith(".gz") else path.name
+    stem, dot, suffix = name.rpartition(".")
+    fixed = path.with_name(f"{stem}-{tag}.{suffix}" if dot else f"{name}-{tag}")
+    if is_gzip(path):
+        return f"gunzip -c {path} | {text_filter} > {fixed}"
+    return f"{text_filter} < {path} > {fixed}"
+
+
 def read_lines(path: str | Path, *, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
     """Stream the lines of a text file (gzip or not, by its first bytes), one at a time.
 
@@ -105,6 +172,9 @@ def read_lines(path: str | Path, *, encoding: str = "utf-8") -> Iterator[tuple[i
     problem = encoding_problem(encoding)
     if problem:
         raise ConvertError(Errors.E148.format(path=path, encoding=encoding, problem=problem))
+    problem = whole_file_problem(path)
+    if problem:
+        raise ConvertError(problem)
     number = 0
     try:
         with open_binary(path) as file:
