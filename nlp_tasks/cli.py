@@ -426,6 +426,7 @@ def _show_records(
         typer.echo(content, nl=False)
         return
     try:
+        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(content, encoding="utf-8")
     except OSError as error:
         _fail(Errors.E047.format(path=output, option="--output", problem=_reason(error)))
@@ -689,11 +690,34 @@ def _check_writable(path: Path, option: str, keep: tuple[tuple[Path, str], ...] 
 
     if path.is_dir():
         _fail(Errors.E047.format(path=path, option=option, problem="it is a directory"))
+    problem = _unwritable(path)
+    if problem:
+        _fail(Errors.E047.format(path=path, option=option, problem=problem))
     for target, what in keep:
         if target.exists() and overwrites(path, target):
             where = "" if target.is_file() else "inside "
             problem = f"it is {where}{what} ('{target}'), which writing it would destroy"
             _fail(Errors.E047.format(path=path, option=option, problem=problem))
+
+
+def _unwritable(path: Path) -> str:
+    # Why the file cannot be written, found before the pipeline loads and runs
+    # rather than after; "" if it can (missing folders are created when writing).
+    import tempfile
+
+    folder = next(p for p in (path.parent, *path.parent.parents) if p.exists())
+    if not folder.is_dir():
+        return f"the folder it would go in, '{folder}', is a file"
+    try:
+        if path.exists():
+            with path.open("a", encoding="utf8"):
+                pass
+        else:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+    except OSError as error:
+        return f"it cannot be written ({_reason(error)})"
+    return ""
 
 
 def _read_file_records(

@@ -181,6 +181,21 @@ def test_evaluate_output_that_is_a_directory(cli, data_dir, tmp_path):
     assert_refused(result, 1, "Error: [E047]", "(--output): it is a directory")
 
 
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_an_output_under_a_file_is_refused_before_the_pipeline_loads(
+    cli, data_dir, tmp_path, command
+):
+    # The pipeline "M" does not exist: the output is checked first. It was found
+    # only after the pipeline had loaded and run, its table printed.
+    blocker = tmp_path / "notes"
+    blocker.write_text("x", encoding="utf8")
+    output = blocker / "sub" / "out.json"
+    given = ["--data", str(data_dir)] if command == "evaluate" else ["A text."]
+    result = cli(command, "M", *given, "--output", str(output))
+    problem = f"the folder it would go in, '{blocker}', is a file"
+    assert_refused(result, 1, f"Error: [E047] Cannot write '{output}' (--output): {problem}")
+
+
 def test_evaluate_output_never_replaces_the_pipeline_or_its_dev_data(
     cli, pipeline_dir, data_dir, tmp_path
 ):

@@ -365,6 +365,19 @@ def test_hf_reads_parquet_files_and_folders(tmp_path):
     ]
     with pytest.raises(ConvertError, match=r"\[E112\].*no Parquet file of split 'dev'"):
         list(iter_records("hf", tmp_path / "snapshot", split="dev"))
+    # Without --split, a snapshot of several splits is refused as a DatasetDict folder
+    # is: every split was written into one file.
+    with pytest.raises(ConvertError, match=r"\[E113\].*snapshot: .*several splits.*test, train"):
+        list(iter_records("hf", tmp_path / "snapshot"))
+    (folder / "test-00000-of-00001.parquet").unlink()
+    assert list(iter_records("hf", tmp_path / "snapshot")) == [{"text": "train text"}]
+    by_folder = tmp_path / "by-folder"
+    for split in ("train", "validation"):
+        (by_folder / split).mkdir(parents=True)
+        pq.write_table(pa.table({"text": [split]}), by_folder / split / "part-0.parquet")
+    with pytest.raises(ConvertError, match=r"\[E113\].*several splits.*train, validation"):
+        list(iter_records("hf", by_folder))
+    assert list(iter_records("hf", by_folder, split="validation")) == [{"text": "validation"}]
 
 
 def test_hf_hub_names_need_the_datasets_package(tmp_path, monkeypatch):

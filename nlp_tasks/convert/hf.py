@@ -6,6 +6,7 @@ only then, and is streamed.
 """
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,12 @@ def _folder_records(
     parquet = sorted(path.rglob("*.parquet"))
     if split:
         parquet = [p for p in parquet if _in_split(p.relative_to(path), split)]
+    else:
+        # Train, validation and test in one output, silently, is never what was meant.
+        named = [_split_of(file.relative_to(path)) for file in parquet]
+        splits = list(dict.fromkeys(name for name in named if name))
+        if len(splits) > 1:
+            _choose_split(str(path), splits, None)
     if not parquet:
         problem = (
             f"it has no Parquet file of split {split!r}"
@@ -80,6 +87,22 @@ def _in_split(relative: Path, split: str) -> bool:
     # a folder named after the split.
     name = relative.name
     return split in relative.parts[:-1] or name.startswith((f"{split}-", f"{split}."))
+
+
+#: The names of splits that Hub snapshots give folders.
+_SPLIT_FOLDERS = ("train", "validation", "valid", "dev", "test")
+# A Hub snapshot's file of one split: "train-00000-of-00001.parquet".
+_SPLIT_FILE = re.compile(r"^(?P<split>.+?)-\d+-of-\d+\.parquet$")
+
+
+def _split_of(relative: Path) -> str | None:
+    # The split a Parquet file of a snapshot holds, by its name or folder; None if
+    # neither says.
+    named = _SPLIT_FILE.match(relative.name)
+    if named:
+        return named.group("split")
+    folders = [part for part in relative.parts[:-1] if part in _SPLIT_FOLDERS]
+    return folders[-1] if folders else None
 
 
 def _file_records(
