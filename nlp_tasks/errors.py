@@ -327,11 +327,7 @@ class Errors(metaclass=CodedMessages):
         "Task '{task}' is provided by two plugins: '{first}' and '{second}'. Uninstall one, "
         "or block one with NLP_TASKS_BLOCK_PLUGINS={second} (or NLP_TASKS_LOAD_PLUGINS)."
     )
-    E002 = (
-        "No installed plugin provides the task '{task}'. Available tasks: {available}. "
-        "Install the plugin that provides it (for example `pip install nlp-tasks-{task}`) "
-        "and check `nlp-tasks plugins` for plugins that failed to load."
-    )
+    E002 = "No installed plugin provides the task '{task}'. Available tasks: {available}. {hint}"
     E003 = (
         "Plugin '{plugin}' registers task '{task}' for plugin API versions '{supported}', "
         "but this nlp-tasks provides plugin API version {api_version}. Upgrade the plugin, "

@@ -202,7 +202,7 @@ def test_hook_register_tasks(fresh_plugins):
         assert fresh_plugins.task_for_factory("toy_head").name == "toy"
     finally:
         fresh_plugins.unregister_plugin("toy-plugin")
-    with pytest.raises(PluginError, match=r"\[E002\].*toy"):
+    with pytest.raises(PluginError, match=r"\[E002\].*toy.*pip install nlp-tasks-toy"):
         fresh_plugins.get_task("toy")
 
 
@@ -257,6 +257,10 @@ def test_a_plugin_failing_after_registering_leaves_no_task_or_conflict(fresh_plu
     infos = {info.name: info for info in fresh_plugins.plugin_infos(all_plugins=True)}
     assert infos["faulty-plugin"].status == "failed" and infos["faulty-plugin"].tasks == []
     assert infos["good-plugin"].tasks == ["toy"]
+    # A task missing while a plugin is quarantined points at that plugin, not at pip.
+    missing = r"\[E002\] .*'lost'.*failed to load, whose tasks are missing: faulty-plugin"
+    with pytest.raises(PluginError, match=missing):
+        fresh_plugins.get_task("lost")
 
 
 def test_hook_register_backbones(fresh_plugins, tiny_backbone):

@@ -265,6 +265,17 @@ def test_read_jsonl_skips_blank_lines_and_counts_lines(tmp_path):
     assert list(read_jsonl(path)) == [(1, {"a": 1}), (3, {"a": 2})]
 
 
+def test_read_jsonl_refuses_cr_only_and_utf16_files_whole(tmp_path):
+    # Lines ending at "\r" alone were one line: "invalid JSON (Extra data)" at line 1.
+    path = tmp_path / "dev.jsonl"
+    path.write_bytes(b'{"a": 1}\r{"a": 2}\r')
+    with pytest.raises(DataError, match=r"\[E171\] .*dev\.jsonl .*carriage return alone"):
+        list(read_jsonl(path))
+    path.write_bytes(b"\xff\xfe" + '{"a": 1}\n'.encode("utf-16-le"))
+    with pytest.raises(DataError, match=r"\[E170\] .*dev\.jsonl is UTF-16 text"):
+        list(read_jsonl(path))
+
+
 def test_an_empty_dev_file_of_a_training_config_is_named(tmp_path):
     # spacy train with an empty <task>/dev.jsonl trained on, scored the head 0.00 at
     # every evaluation and chose model-best by the other tasks, saying nothing.

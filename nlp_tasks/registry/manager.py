@@ -583,7 +583,20 @@ def get_task(name: str) -> Task:
         first, second = _state.task_conflicts[name]
         raise PluginError(Errors.E001.format(task=name, first=first, second=second))
     if name not in _state.tasks:
-        raise PluginError(Errors.E002.format(task=name, available=sorted(get_tasks()) or "none"))
+        failed = [info.name for info in _state.infos.values() if info.status == "failed"]
+        if failed:
+            hint = (
+                f"Installed plugins that failed to load, whose tasks are missing: "
+                f"{', '.join(failed)} (`nlp-tasks plugins` says why); fix or "
+                "reinstall the one that provides it."
+            )
+        else:
+            hint = (
+                "Install the plugin that provides it (for example `pip install "
+                f"nlp-tasks-{name}`); `nlp-tasks plugins` lists what is installed."
+            )
+        available = sorted(get_tasks()) or "none"
+        raise PluginError(Errors.E002.format(task=name, available=available, hint=hint))
     return _state.tasks[name]
 
 

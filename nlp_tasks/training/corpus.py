@@ -11,6 +11,7 @@ from spacy.language import Language
 from spacy.training import Example
 
 from ..components.routing import mark_task
+from ..convert.lines import whole_file_problem
 from ..errors import DataError, Errors, why_not_a_file
 from ..registry import manager as plugins
 from ..task import RecordError, Task
@@ -25,8 +26,13 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
     ``DataError`` naming the file and line.
 
     path (str | Path): The file.
-    YIELDS (tuple[int, Any]): The line number and the parsed record.
+    YIELDS (tuple[int, Any]): The line number and the parsed record. A UTF-16
+        file or one whose lines end at a carriage return alone is refused whole
+        (E170, E171).
     """
+    problem = whole_file_problem(path)
+    if problem:
+        raise DataError(problem)
     with Path(path).open("rb") as file:
         for line_no, raw in enumerate(file, start=1):
             if line_no == 1:
